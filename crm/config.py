@@ -1,0 +1,15 @@
+"""Settings read from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_DB_PATH = Path("data") / "crm.duckdb"
+DEMO_CUSTOMERS = 1_000
+DEMO_SEED = 42
+
+
+def db_path() -> Path:
+    """The database file: ``CRM_DB_PATH`` or ``data/crm.duckdb``."""
+    return Path(os.environ.get("CRM_DB_PATH") or DEFAULT_DB_PATH)

@@ -1,0 +1,256 @@
+"""Validation models (Base / Create / Update, as in SQLModel) and read records.
+
+Every write in ``crm.writes`` takes one of these models, so nothing reaches
+the database before it was validated. ``parse`` turns pydantic's errors into
+one sentence per field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from crm.errors import ValidationFailed
+
+# Human labels for the form fields, used in every error message.
+FIELD_LABELS: dict[str, str] = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "phone": "Phone",
+    "street": "Street",
+    "city": "City",
+    "state": "State",
+    "zip": "ZIP",
+    "country": "Country",
+    "version": "Version",
+    "name": "Name",
+    "channel": "Channel",
+    "template": "Message template",
+    "subject": "Subject",
+    "body": "Message",
+    "items": "Items",
+    "quantity": "Quantity",
+    "unit_price": "Unit price",
+    "product_id": "Product",
+    "ordered_at": "Order date",
+}
+
+# Deliberately simple: one @, no spaces, a dot in the domain. Full RFC 5322
+# parsing rejects nothing a real user types and accepts much they do not mean.
+EMAIL_RE = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,}$")
+PHONE_RE = re.compile(r"^[0-9+() \-]*$")
+
+NAME_MAX = 80
+EMAIL_MAX = 254  # RFC 5321's limit for a forward path
+PHONE_MAX = 32
+ADDRESS_MAX = 120
+SHORT_MAX = 60
+TEMPLATE_MAX = 2_000
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid", frozen=True)
+
+
+class CustomerBase(_Strict):
+    first_name: Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
+    last_name: Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
+    email: Annotated[str, Field(min_length=1, max_length=EMAIL_MAX)]
+    phone: Annotated[str, Field(max_length=PHONE_MAX)] = ""
+    street: Annotated[str, Field(max_length=ADDRESS_MAX)] = ""
+    city: Annotated[str, Field(max_length=SHORT_MAX)] = ""
+    state: Annotated[str, Field(max_length=SHORT_MAX)] = ""
+    zip: Annotated[str, Field(max_length=20)] = ""
+    country: Annotated[str, Field(max_length=SHORT_MAX)] = ""
+
+    @field_validator("email")
+    @classmethod
+    def _email_shape(cls, value: str) -> str:
+        if not EMAIL_RE.match(value):
+            raise ValueError("enter an address like name@example.com")
+        return value
+
+    @field_validator("phone")
+    @classmethod
+    def _phone_chars(cls, value: str) -> str:
+        if not PHONE_RE.match(value):
+            raise ValueError("use only digits, spaces and + ( ) -")
+        if value and sum(ch.isdigit() for ch in value) < 5:
+            raise ValueError("needs at least 5 digits")
+        return value
+
+
+class CustomerCreate(CustomerBase):
+    """A new customer from the Add form."""
+
+
+class CustomerUpdate(CustomerBase):
+    """An edit: ``version`` is the one the editor read, checked on save."""
+
+    version: Annotated[int, Field(ge=1)]
+
+
+class Channel(StrEnum):
+    EMAIL = "Email"
+    SMS = "SMS"
+    PUSH = "Push"
+
+
+class CampaignCreate(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=SHORT_MAX * 2)]
+    channel: Channel = Channel.EMAIL
+    template: Annotated[str, Field(max_length=TEMPLATE_MAX)] = ""
+
+
+class MessageCreate(_Strict):
+    """A personalised message, already merged for its customer."""
+
+    body: Annotated[str, Field(min_length=1, max_length=TEMPLATE_MAX * 2)]
+    subject: Annotated[str, Field(max_length=SHORT_MAX * 2)] = ""
+    channel: Annotated[str, Field(pattern="^(Email|SMS)$")] = "Email"
+
+
+class OrderItemCreate(_Strict):
+    product_id: Annotated[int, Field(ge=1)]
+    quantity: Annotated[int, Field(ge=1, le=10_000)]
+    unit_price: Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)]
+
+
+class OrderCreate(_Strict):
+    ordered_at: datetime
+    channel: Annotated[str, Field(pattern="^(store|web)$")] = "web"
+    items: Annotated[list[OrderItemCreate], Field(min_length=1, max_length=500)]
+
+
+def _sentence(field: str, error: dict[str, Any]) -> str:
+    label = FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind in {"missing", "string_too_short"} and ctx.get("min_length", 1) <= 1:
+        return f"{label} is required."
+    if kind == "string_too_long":
+        return f"{label} is too long (at most {ctx.get('max_length')} characters)."
+    if kind == "value_error":
+        return f"{label}: {ctx.get('error', error.get('msg', 'is not valid'))}."
+    if kind in {"greater_than_equal", "greater_than"}:
+        return f"{label} must be at least {ctx.get('ge', ctx.get('gt'))}."
+    if kind in {"less_than_equal", "less_than"}:
+        return f"{label} must be at most {ctx.get('le', ctx.get('lt'))}."
+    if kind == "too_short":
+        return f"{label}: add at least {ctx.get('min_length')}."
+    if kind == "extra_forbidden":
+        return f"{label} is not a field that can be saved."
+    return f"{label}: {error.get('msg', 'is not valid')}."
+
+
+def parse(model: type[Model], data: dict[str, Any]) -> Model:
+    """Validate ``data`` as ``model`` or raise ValidationFailed with a sentence per field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            loc = error.get("loc") or ("form",)
+            field = str(loc[-1]) if not isinstance(loc[-1], int) else str(loc[0])
+            errors.setdefault(field, _sentence(field, dict(error)))
+        raise ValidationFailed(errors) from None
+
+
+# --- Read records -------------------------------------------------------------
+
+
+class LastVisit(StrEnum):
+    """How a segment filters on the time since the last visit."""
+
+    ANY = "any"
+    WITHIN = "within"  # visited in the last N days
+    OLDER = "older"  # visited, but not in the last N days
+    NEVER = "never"  # no visit at all
+
+
+class SortKey(StrEnum):
+    SPENDING = "spending"
+    VISITS = "visits"
+    LAST_VISIT = "last_visit"
+    NAME = "name"
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    """A segment of customers and the page of it to show."""
+
+    search: str = ""
+    min_spending: float | None = None
+    max_spending: float | None = None
+    min_visits: int | None = None
+    max_visits: int | None = None
+    last_visit: LastVisit = LastVisit.ANY
+    last_visit_days: int = 30
+    sort: SortKey = SortKey.SPENDING
+    descending: bool = True
+    page: int = 1
+    page_size: int = 24
+
+
+@dataclass(frozen=True)
+class SegmentTotals:
+    customers: int
+    spending: Decimal
+    visits: int
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    street: str
+    city: str
+    state: str
+    zip: str
+    country: str
+    avatar: bytes | None
+    avatar_type: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    total_spending: Decimal
+    order_count: int
+    visit_count: int
+    last_visit: datetime | None
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True)
+class CampaignRates:
+    """One customer's campaign outcomes; rates are fractions (0.25 = 25 %) or None."""
+
+    sends: int
+    delivered: int
+    failed: int
+    queued: int
+    opened: int
+    clicked: int
+    success_rate: float | None
+    failure_rate: float | None
+    open_rate: float | None
+    click_rate: float | None
+
+
+def customer_form_values(customer: Customer) -> dict[str, Any]:
+    """The editable fields of ``customer``, as the edit form wants them."""
+    return {name: getattr(customer, name) for name in CustomerBase.model_fields}

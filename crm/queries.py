@@ -1,0 +1,387 @@
+"""Read queries: one function per question, its SQL in plain sight.
+
+Every value is bound as a parameter. The only SQL text chosen at run time is
+the ORDER BY clause, and that comes from the ``_ORDER_BY`` allow-list.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from crm.models import (
+    CampaignRates,
+    Customer,
+    CustomerFilter,
+    LastVisit,
+    SegmentTotals,
+    SortKey,
+)
+
+Con = duckdb.DuckDBPyConnection
+
+# ORDER BY clauses by sort key and direction; ``id`` breaks ties so pages are stable.
+_ORDER_BY: dict[tuple[SortKey, bool], str] = {
+    (SortKey.SPENDING, True): "total_spending DESC, id",
+    (SortKey.SPENDING, False): "total_spending ASC, id",
+    (SortKey.VISITS, True): "visit_count DESC, id",
+    (SortKey.VISITS, False): "visit_count ASC, id",
+    (SortKey.LAST_VISIT, True): "last_visit DESC NULLS LAST, id",
+    (SortKey.LAST_VISIT, False): "last_visit ASC NULLS FIRST, id",
+    (SortKey.NAME, True): "last_name DESC, first_name DESC, id",
+    (SortKey.NAME, False): "last_name ASC, first_name ASC, id",
+}
+
+# The segment predicate, shared by the page and its totals. A NULL parameter
+# switches its condition off, so the SQL text never changes with the filter.
+_SEGMENT_WHERE = """
+    (CAST(? AS VARCHAR) IS NULL OR contains(search_text, ?))
+    AND (CAST(? AS DECIMAL(14, 2)) IS NULL OR total_spending >= ?)
+    AND (CAST(? AS DECIMAL(14, 2)) IS NULL OR total_spending <= ?)
+    AND (CAST(? AS INTEGER) IS NULL OR visit_count >= ?)
+    AND (CAST(? AS INTEGER) IS NULL OR visit_count <= ?)
+    AND (CAST(? AS TIMESTAMP) IS NULL OR last_visit >= ?)
+    AND (CAST(? AS TIMESTAMP) IS NULL OR last_visit < ?)
+    AND (NOT CAST(? AS BOOLEAN) OR last_visit IS NULL)
+"""
+
+_CARD_COLUMNS = """
+    id, first_name, last_name, email, phone, city, state, country,
+    total_spending, visit_count, order_count, last_visit, avatar, avatar_type
+"""
+
+
+def _segment_params(f: CustomerFilter, now: datetime) -> list[Any]:
+    """Parameters for ``_SEGMENT_WHERE``: each value twice (the NULL test, then the test)."""
+    term = f.search.strip().lower() or None
+    since = before = None
+    if f.last_visit is LastVisit.WITHIN:
+        since = now - timedelta(days=f.last_visit_days)
+    elif f.last_visit is LastVisit.OLDER:
+        before = now - timedelta(days=f.last_visit_days)
+    values: list[Any] = [
+        term,
+        f.min_spending,
+        f.max_spending,
+        f.min_visits,
+        f.max_visits,
+        since,
+        before,
+    ]
+    params: list[Any] = []
+    for value in values:
+        params += [value, value]
+    params.append(f.last_visit is LastVisit.NEVER)
+    return params
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else datetime.now()
+
+
+def find_customers(con: Con, f: CustomerFilter, now: datetime | None = None) -> pd.DataFrame:
+    """One page of the segment ``f``, sorted as it asks: the data of a card per row."""
+    order_by = _ORDER_BY[(f.sort, f.descending)]
+    page = max(f.page, 1)
+    sql = f"""
+        SELECT {_CARD_COLUMNS}
+        FROM customers
+        WHERE {_SEGMENT_WHERE}
+        ORDER BY {order_by}
+        LIMIT ? OFFSET ?
+    """  # noqa: S608 - only allow-listed fragments are formatted in
+    params = [*_segment_params(f, _now(now)), f.page_size, (page - 1) * f.page_size]
+    return con.cursor().execute(sql, params).df()
+
+
+def segment_totals(con: Con, f: CustomerFilter, now: datetime | None = None) -> SegmentTotals:
+    """How many customers match ``f`` and what they spent and visited in all."""
+    sql = f"""
+        SELECT count(*), coalesce(sum(total_spending), 0), coalesce(sum(visit_count), 0)
+        FROM customers
+        WHERE {_SEGMENT_WHERE}
+    """  # noqa: S608 - a constant fragment
+    row = con.cursor().execute(sql, _segment_params(f, _now(now))).fetchone()
+    assert row is not None
+    return SegmentTotals(customers=int(row[0]), spending=Decimal(row[1]), visits=int(row[2]))
+
+
+def count_all_customers(con: Con) -> int:
+    row = con.cursor().execute("SELECT count(*) FROM customers").fetchone()
+    return int(row[0]) if row else 0
+
+
+def spending_bounds(con: Con) -> tuple[Decimal, Decimal]:
+    """The lowest and highest total spending of any customer (for a range slider)."""
+    row = (
+        con.cursor()
+        .execute(
+            "SELECT coalesce(min(total_spending), 0), coalesce(max(total_spending), 0)"
+            " FROM customers"
+        )
+        .fetchone()
+    )
+    assert row is not None
+    return Decimal(row[0]), Decimal(row[1])
+
+
+def visit_bounds(con: Con) -> tuple[int, int]:
+    row = (
+        con.cursor()
+        .execute(
+            "SELECT coalesce(min(visit_count), 0), coalesce(max(visit_count), 0) FROM customers"
+        )
+        .fetchone()
+    )
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def get_customer(con: Con, customer_id: int) -> Customer | None:
+    """One customer by id, or None when there is no such customer."""
+    # Columns in the order of the Customer dataclass's fields.
+    row = (
+        con.cursor()
+        .execute(
+            """
+            SELECT id, first_name, last_name, email, phone, street, city, state, zip, country,
+                   avatar, avatar_type, created_at, updated_at, version,
+                   total_spending, order_count, visit_count, last_visit
+            FROM customers WHERE id = ?
+            """,
+            [customer_id],
+        )
+        .fetchone()
+    )
+    if row is None:
+        return None
+    return Customer(*row)
+
+
+def customer_orders(con: Con, customer_id: int) -> pd.DataFrame:
+    """The customer's orders, newest first, with a readable list of their items."""
+    return (
+        con.cursor()
+        .execute(
+            """
+            SELECT o.id AS order_id,
+                   o.ordered_at,
+                   o.amount,
+                   coalesce(sum(i.quantity), 0)::INTEGER AS item_count,
+                   string_agg(i.quantity || ' × ' || p.name, ', ' ORDER BY p.name) AS items
+            FROM orders o
+            LEFT JOIN order_items i ON i.order_id = o.id AND i.customer_id = ?
+            LEFT JOIN products p ON p.id = i.product_id
+            WHERE o.customer_id = ?
+            GROUP BY o.id, o.ordered_at, o.amount
+            ORDER BY o.ordered_at DESC, o.id DESC
+            """,
+            [customer_id, customer_id],
+        )
+        .df()
+    )
+
+
+def customer_order_items(con: Con, customer_id: int) -> pd.DataFrame:
+    """Every item the customer bought: one row per order line."""
+    return (
+        con.cursor()
+        .execute(
+            """
+            SELECT i.order_id, o.ordered_at, p.name AS product, p.category,
+                   i.quantity, i.unit_price, i.quantity * i.unit_price AS line_total
+            FROM order_items i
+            JOIN orders o ON o.id = i.order_id
+            JOIN products p ON p.id = i.product_id
+            WHERE i.customer_id = ? AND o.customer_id = ?
+            ORDER BY o.ordered_at DESC, i.order_id DESC, p.name
+            """,
+            [customer_id, customer_id],
+        )
+        .df()
+    )
+
+
+def monthly_spending(con: Con, customer_id: int) -> pd.DataFrame:
+    """Spending per calendar month (``month`` is the month's first day), oldest first.
+
+    Months without orders between the first and the last are included with 0,
+    so a chart's line drops to zero instead of bridging the gap.
+    """
+    return (
+        con.cursor()
+        .execute(
+            """
+            WITH per_month AS (
+                SELECT date_trunc('month', ordered_at)::DATE AS month,
+                       sum(amount) AS amount, count(*) AS orders
+                FROM orders WHERE customer_id = ?
+                GROUP BY 1
+            ), months AS (
+                SELECT unnest(generate_series(min(month), max(month), INTERVAL 1 MONTH))::DATE
+                       AS month
+                FROM per_month
+            )
+            SELECT m.month, coalesce(p.amount, 0)::DOUBLE AS amount,
+                   coalesce(p.orders, 0)::INTEGER AS orders
+            FROM months m LEFT JOIN per_month p USING (month)
+            ORDER BY m.month
+            """,
+            [customer_id],
+        )
+        .df()
+    )
+
+
+def top_items(con: Con, customer_id: int, limit: int = 3) -> pd.DataFrame:
+    """The products the customer bought most (by quantity, then spend)."""
+    return (
+        con.cursor()
+        .execute(
+            """
+            SELECT p.name AS product, p.category,
+                   sum(i.quantity)::INTEGER AS quantity,
+                   sum(i.quantity * i.unit_price)::DOUBLE AS spent
+            FROM order_items i JOIN products p ON p.id = i.product_id
+            WHERE i.customer_id = ?
+            GROUP BY p.name, p.category
+            ORDER BY quantity DESC, spent DESC, product
+            LIMIT ?
+            """,
+            [customer_id, limit],
+        )
+        .df()
+    )
+
+
+def top_categories(con: Con, customer_id: int, limit: int = 3) -> pd.DataFrame:
+    """The categories the customer spent most on."""
+    return (
+        con.cursor()
+        .execute(
+            """
+            SELECT p.category,
+                   sum(i.quantity)::INTEGER AS quantity,
+                   sum(i.quantity * i.unit_price)::DOUBLE AS spent
+            FROM order_items i JOIN products p ON p.id = i.product_id
+            WHERE i.customer_id = ?
+            GROUP BY p.category
+            ORDER BY spent DESC, quantity DESC, p.category
+            LIMIT ?
+            """,
+            [customer_id, limit],
+        )
+        .df()
+    )
+
+
+def campaign_history(con: Con, customer_id: int) -> pd.DataFrame:
+    """Campaign sends and personalised messages for the customer, newest first.
+
+    ``kind`` is "Campaign" or "Message"; a queued send has no ``sent_at`` yet
+    and sorts first.
+    """
+    return (
+        con.cursor()
+        .execute(
+            """
+            SELECT 'Campaign' AS kind, c.name AS campaign, c.channel, s.sent_at,
+                   s.status, s.opens, s.clicks, c.id AS campaign_id, NULL AS body
+            FROM campaign_sends s JOIN campaigns c ON c.id = s.campaign_id
+            WHERE s.customer_id = ?
+            UNION ALL
+            SELECT 'Message', coalesce(nullif(m.subject, ''), 'Personal message'), m.channel,
+                   m.sent_at, m.status, 0, 0, NULL, m.body
+            FROM messages m
+            WHERE m.customer_id = ?
+            ORDER BY sent_at DESC NULLS FIRST, campaign
+            """,
+            [customer_id, customer_id],
+        )
+        .df()
+    )
+
+
+def campaign_rates(con: Con, customer_id: int) -> CampaignRates:
+    """Success, failure, open and click rates of the customer's campaign sends.
+
+    Rates count only sends that were attempted (delivered or failed); open and
+    click rates are per delivered send. A rate is None when nothing was attempted.
+    """
+    row = (
+        con.cursor()
+        .execute(
+            """
+            SELECT count(*),
+                   count(*) FILTER (status = 'Delivered'),
+                   count(*) FILTER (status = 'Failed'),
+                   count(*) FILTER (status = 'Queued'),
+                   count(*) FILTER (status = 'Delivered' AND opens > 0),
+                   count(*) FILTER (status = 'Delivered' AND clicks > 0)
+            FROM campaign_sends WHERE customer_id = ?
+            """,
+            [customer_id],
+        )
+        .fetchone()
+    )
+    assert row is not None
+    sends, delivered, failed, queued, opened, clicked = (int(v) for v in row)
+    attempted = delivered + failed
+    return CampaignRates(
+        sends=sends,
+        delivered=delivered,
+        failed=failed,
+        queued=queued,
+        opened=opened,
+        clicked=clicked,
+        success_rate=delivered / attempted if attempted else None,
+        failure_rate=failed / attempted if attempted else None,
+        open_rate=opened / delivered if delivered else None,
+        click_rate=clicked / delivered if delivered else None,
+    )
+
+
+def list_campaigns(con: Con) -> pd.DataFrame:
+    """All campaigns, newest first."""
+    return (
+        con.cursor()
+        .execute(
+            """
+            SELECT id, name, channel, template, created_at
+            FROM campaigns
+            ORDER BY created_at DESC, id DESC
+            """
+        )
+        .df()
+    )
+
+
+def customer_campaign_ids(con: Con, customer_id: int) -> set[int]:
+    """Ids of the campaigns the customer is already in."""
+    rows = (
+        con.cursor()
+        .execute("SELECT campaign_id FROM campaign_sends WHERE customer_id = ?", [customer_id])
+        .fetchall()
+    )
+    return {int(r[0]) for r in rows}
+
+
+def list_products(con: Con) -> pd.DataFrame:
+    return (
+        con.cursor()
+        .execute("SELECT id, name, category, price FROM products ORDER BY category, name")
+        .df()
+    )
+
+
+def first_visit(con: Con, customer_id: int) -> date | None:
+    row = (
+        con.cursor()
+        .execute("SELECT min(visited_at) FROM visits WHERE customer_id = ?", [customer_id])
+        .fetchone()
+    )
+    return row[0].date() if row and row[0] is not None else None

@@ -1,0 +1,333 @@
+"""Writes: each validated by a model first, each one transaction.
+
+Profile edits use optimistic concurrency: the editor sends the ``version`` it
+read, and the UPDATE only matches while that version is still current.
+DuckDB's own write-write conflicts (two sessions touching one row at once)
+surface as the same ``ConflictError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+
+import duckdb
+
+from crm.db import transaction
+from crm.errors import ConflictError, DuplicateError, NotFound, ValidationFailed
+from crm.models import (
+    CampaignCreate,
+    CustomerBase,
+    CustomerCreate,
+    CustomerUpdate,
+    MessageCreate,
+    OrderCreate,
+)
+
+Con = duckdb.DuckDBPyConnection
+
+CONFLICT_MESSAGE = (
+    "This customer was changed by someone else since you opened it. "
+    "Reload to see their changes, then edit again."
+)
+DUPLICATE_EMAIL = "Email: another customer already uses this address."
+
+
+@contextmanager
+def _write(con: Con) -> Iterator[Con]:
+    """A transaction whose DuckDB errors become sentences."""
+    try:
+        with transaction(con) as cur:
+            yield cur
+    except duckdb.ConstraintException as exc:
+        if "email_key" in str(exc):
+            raise ValidationFailed({"email": DUPLICATE_EMAIL}) from None
+        raise
+    except duckdb.TransactionException as exc:
+        raise ConflictError(CONFLICT_MESSAGE) from exc
+
+
+def _search_text(data: CustomerBase) -> str:
+    return f"{data.first_name} {data.last_name} {data.email}".lower()
+
+
+def _email_taken(cur: Con, email_key: str, except_id: int | None = None) -> bool:
+    row = cur.execute(
+        "SELECT 1 FROM customers WHERE email_key = ? AND id IS DISTINCT FROM ?",
+        [email_key, except_id],
+    ).fetchone()
+    return row is not None
+
+
+def create_customer(con: Con, data: CustomerCreate) -> int:
+    """Add a customer; returns the new id. A used email is refused in words."""
+    email_key = data.email.lower()
+    with _write(con) as cur:
+        if _email_taken(cur, email_key):
+            raise ValidationFailed({"email": DUPLICATE_EMAIL})
+        row = cur.execute(
+            """
+            INSERT INTO customers (first_name, last_name, email, email_key, phone, street,
+                                   city, state, zip, country, search_text)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            RETURNING id
+            """,
+            [
+                data.first_name,
+                data.last_name,
+                data.email,
+                email_key,
+                data.phone,
+                data.street,
+                data.city,
+                data.state,
+                data.zip,
+                data.country,
+                _search_text(data),
+            ],
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _current_version(cur: Con, customer_id: int) -> int:
+    row = cur.execute("SELECT version FROM customers WHERE id = ?", [customer_id]).fetchone()
+    if row is None:
+        raise NotFound("This customer no longer exists; someone may have deleted them.")
+    return int(row[0])
+
+
+def update_customer(con: Con, customer_id: int, data: CustomerUpdate) -> int:
+    """Save an edit made on ``data.version``; returns the new version.
+
+    Raises ConflictError when someone saved in between, NotFound when the
+    customer was deleted, ValidationFailed for an email another customer has.
+    """
+    email_key = data.email.lower()
+    with _write(con) as cur:
+        if _current_version(cur, customer_id) != data.version:
+            raise ConflictError(CONFLICT_MESSAGE)
+        if _email_taken(cur, email_key, except_id=customer_id):
+            raise ValidationFailed({"email": DUPLICATE_EMAIL})
+        row = cur.execute(
+            """
+            UPDATE customers
+            SET first_name = ?, last_name = ?, email = ?, email_key = ?, phone = ?,
+                street = ?, city = ?, state = ?, zip = ?, country = ?, search_text = ?,
+                version = version + 1, updated_at = current_localtimestamp()
+            WHERE id = ? AND version = ?
+            RETURNING version
+            """,
+            [
+                data.first_name,
+                data.last_name,
+                data.email,
+                email_key,
+                data.phone,
+                data.street,
+                data.city,
+                data.state,
+                data.zip,
+                data.country,
+                _search_text(data),
+                customer_id,
+                data.version,
+            ],
+        ).fetchone()
+        if row is None:
+            raise ConflictError(CONFLICT_MESSAGE)
+    return int(row[0])
+
+
+def delete_customer(con: Con, customer_id: int, version: int | None = None) -> None:
+    """Delete a customer with their orders, items, visits, sends and messages.
+
+    With ``version``, refuse (ConflictError) if the customer changed since it
+    was read, so nobody deletes a record they have not seen.
+    """
+    with _write(con) as cur:
+        current = _current_version(cur, customer_id)
+        if version is not None and current != version:
+            raise ConflictError(CONFLICT_MESSAGE)
+        for sql in (
+            "DELETE FROM order_items WHERE customer_id = ?",
+            "DELETE FROM orders WHERE customer_id = ?",
+            "DELETE FROM visits WHERE customer_id = ?",
+            "DELETE FROM campaign_sends WHERE customer_id = ?",
+            "DELETE FROM messages WHERE customer_id = ?",
+            "DELETE FROM customers WHERE id = ?",
+        ):
+            cur.execute(sql, [customer_id])
+
+
+def set_avatar(con: Con, customer_id: int, image: bytes, mime_type: str) -> None:
+    """Store an already validated and re-encoded picture (see crm.avatars)."""
+    with _write(con) as cur:
+        _current_version(cur, customer_id)
+        cur.execute(
+            "UPDATE customers SET avatar = ?, avatar_type = ?,"
+            " updated_at = current_localtimestamp() WHERE id = ?",
+            [image, mime_type, customer_id],
+        )
+
+
+def remove_avatar(con: Con, customer_id: int) -> None:
+    with _write(con) as cur:
+        _current_version(cur, customer_id)
+        cur.execute(
+            "UPDATE customers SET avatar = NULL, avatar_type = NULL,"
+            " updated_at = current_localtimestamp() WHERE id = ?",
+            [customer_id],
+        )
+
+
+def create_campaign(con: Con, data: CampaignCreate) -> int:
+    with _write(con) as cur:
+        row = cur.execute(
+            "INSERT INTO campaigns (name, channel, template) VALUES (?, ?, ?) RETURNING id",
+            [data.name, data.channel.value, data.template],
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def add_to_campaign(con: Con, campaign_id: int, customer_id: int) -> int:
+    """Queue the campaign for the customer; returns the send's id.
+
+    Raises DuplicateError when the customer is already in the campaign.
+    """
+    with _write(con) as cur:
+        _current_version(cur, customer_id)
+        campaign = cur.execute("SELECT name FROM campaigns WHERE id = ?", [campaign_id]).fetchone()
+        if campaign is None:
+            raise NotFound("That campaign no longer exists.")
+        exists = cur.execute(
+            "SELECT 1 FROM campaign_sends WHERE campaign_id = ? AND customer_id = ?",
+            [campaign_id, customer_id],
+        ).fetchone()
+        if exists:
+            raise DuplicateError(f"This customer is already in the campaign “{campaign[0]}”.")
+        row = cur.execute(
+            "INSERT INTO campaign_sends (campaign_id, customer_id, status)"
+            " VALUES (?, ?, 'Queued') RETURNING id",
+            [campaign_id, customer_id],
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def record_message(con: Con, customer_id: int, data: MessageCreate) -> int:
+    """Put a personalised message in the outbox; returns its id."""
+    with _write(con) as cur:
+        _current_version(cur, customer_id)
+        row = cur.execute(
+            "INSERT INTO messages (customer_id, channel, subject, body) VALUES (?, ?, ?, ?)"
+            " RETURNING id",
+            [customer_id, data.channel, data.subject, data.body],
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _refresh_figures(cur: Con, customer_id: int) -> None:
+    """Recompute one customer's figures from their own rows (index lookups only)."""
+    cur.execute(
+        """
+        UPDATE customers SET
+            total_spending = (SELECT coalesce(sum(amount), 0) FROM orders WHERE customer_id = ?),
+            order_count = (SELECT count(*) FROM orders WHERE customer_id = ?),
+            visit_count = (SELECT count(*) FROM visits WHERE customer_id = ?),
+            last_visit = (SELECT max(visited_at) FROM visits WHERE customer_id = ?)
+        WHERE id = ?
+        """,
+        [customer_id] * 5,
+    )
+
+
+def _insert_items(cur: Con, order_id: int, customer_id: int, data: OrderCreate) -> Decimal:
+    cur.executemany(
+        "INSERT INTO order_items (order_id, customer_id, product_id, quantity, unit_price)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [[order_id, customer_id, i.product_id, i.quantity, i.unit_price] for i in data.items],
+    )
+    return sum((i.unit_price * i.quantity for i in data.items), Decimal(0))
+
+
+def _check_products(cur: Con, data: OrderCreate) -> None:
+    ids = sorted({i.product_id for i in data.items})
+    row = cur.execute("SELECT count(*) FROM products WHERE list_contains(?, id)", [ids]).fetchone()
+    if row is None or int(row[0]) != len(ids):
+        raise ValidationFailed({"product_id": "Product: one of the items is not in the catalogue."})
+
+
+def add_order(con: Con, customer_id: int, data: OrderCreate) -> int:
+    """Record an order (and the visit it was placed in); returns the order id."""
+    with _write(con) as cur:
+        _current_version(cur, customer_id)
+        _check_products(cur, data)
+        row = cur.execute(
+            "INSERT INTO orders (customer_id, ordered_at, amount) VALUES (?, ?, 0) RETURNING id",
+            [customer_id, data.ordered_at],
+        ).fetchone()
+        assert row is not None
+        order_id = int(row[0])
+        amount = _insert_items(cur, order_id, customer_id, data)
+        cur.execute("UPDATE orders SET amount = ? WHERE id = ?", [amount, order_id])
+        cur.execute(
+            "INSERT INTO visits (customer_id, visited_at, channel, order_id) VALUES (?, ?, ?, ?)",
+            [customer_id, data.ordered_at, data.channel, order_id],
+        )
+        _refresh_figures(cur, customer_id)
+    return order_id
+
+
+def _order_owner(cur: Con, order_id: int) -> int:
+    row = cur.execute("SELECT customer_id FROM orders WHERE id = ?", [order_id]).fetchone()
+    if row is None:
+        raise NotFound("This order no longer exists.")
+    return int(row[0])
+
+
+def update_order(con: Con, order_id: int, data: OrderCreate) -> None:
+    """Replace an order's items and date; its amount and the figures follow."""
+    with _write(con) as cur:
+        customer_id = _order_owner(cur, order_id)
+        _check_products(cur, data)
+        cur.execute("DELETE FROM order_items WHERE order_id = ?", [order_id])
+        amount = _insert_items(cur, order_id, customer_id, data)
+        cur.execute(
+            "UPDATE orders SET amount = ?, ordered_at = ? WHERE id = ?",
+            [amount, data.ordered_at, order_id],
+        )
+        cur.execute(
+            "UPDATE visits SET visited_at = ?, channel = ? WHERE order_id = ?",
+            [data.ordered_at, data.channel, order_id],
+        )
+        _refresh_figures(cur, customer_id)
+
+
+def delete_order(con: Con, order_id: int) -> None:
+    """Delete an order with its items and its visit."""
+    with _write(con) as cur:
+        customer_id = _order_owner(cur, order_id)
+        cur.execute("DELETE FROM order_items WHERE order_id = ?", [order_id])
+        cur.execute("DELETE FROM visits WHERE order_id = ?", [order_id])
+        cur.execute("DELETE FROM orders WHERE id = ?", [order_id])
+        _refresh_figures(cur, customer_id)
+
+
+def record_visit(con: Con, customer_id: int, visited_at: datetime, channel: str = "web") -> int:
+    """A visit without a purchase; returns its id."""
+    if channel not in {"store", "web"}:
+        raise ValidationFailed({"channel": "Channel must be store or web."})
+    with _write(con) as cur:
+        _current_version(cur, customer_id)
+        row = cur.execute(
+            "INSERT INTO visits (customer_id, visited_at, channel) VALUES (?, ?, ?) RETURNING id",
+            [customer_id, visited_at, channel],
+        ).fetchone()
+        assert row is not None
+        _refresh_figures(cur, customer_id)
+    return int(row[0])
