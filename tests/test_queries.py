@@ -1,0 +1,257 @@
+"""Read queries against a seeded DuckDB file, checked by brute force on the same data."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import duckdb
+import pandas as pd
+import pytest
+
+from crm import queries
+from crm.models import CustomerFilter, LastVisit, SortKey
+
+NOW = datetime.now()
+
+
+def _all_customers(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute(
+        "SELECT id, first_name, last_name, email, total_spending, visit_count, last_visit"
+        " FROM customers"
+    ).df()
+
+
+def _brute_force(df: pd.DataFrame, f: CustomerFilter) -> set[int]:
+    """The segment computed in Python, row by row, without the query's SQL."""
+    term = f.search.strip().lower()
+    keep = set()
+    for row in df.itertuples():
+        text = f"{row.first_name} {row.last_name} {row.email}".lower()
+        spend = Decimal(row.total_spending)
+        last = None if pd.isna(row.last_visit) else row.last_visit.to_pydatetime()
+        if term and term not in text:
+            continue
+        if f.min_spending is not None and spend < Decimal(str(f.min_spending)):
+            continue
+        if f.max_spending is not None and spend > Decimal(str(f.max_spending)):
+            continue
+        if f.min_visits is not None and row.visit_count < f.min_visits:
+            continue
+        if f.max_visits is not None and row.visit_count > f.max_visits:
+            continue
+        cutoff = NOW - timedelta(days=f.last_visit_days)
+        if f.last_visit is LastVisit.WITHIN and (last is None or last < cutoff):
+            continue
+        if f.last_visit is LastVisit.OLDER and (last is None or last >= cutoff):
+            continue
+        if f.last_visit is LastVisit.NEVER and last is not None:
+            continue
+        keep.add(int(row.id))
+    return keep
+
+
+def _segment_ids(con: duckdb.DuckDBPyConnection, f: CustomerFilter) -> list[int]:
+    big = CustomerFilter(**{**f.__dict__, "page": 1, "page_size": 1_000_000})
+    return [int(i) for i in queries.find_customers(con, big, now=NOW)["id"]]
+
+
+def _common_name_fragment(df: pd.DataFrame) -> str:
+    return str(df["last_name"].str.lower().str[:3].value_counts().index[0])
+
+
+FILTERS = [
+    CustomerFilter(),
+    CustomerFilter(min_spending=500),
+    CustomerFilter(min_spending=100, max_spending=900),
+    CustomerFilter(min_visits=5, max_visits=20),
+    CustomerFilter(last_visit=LastVisit.WITHIN, last_visit_days=30),
+    CustomerFilter(last_visit=LastVisit.OLDER, last_visit_days=90),
+    CustomerFilter(last_visit=LastVisit.NEVER),
+    CustomerFilter(max_spending=0),
+    CustomerFilter(min_spending=200, min_visits=3, last_visit=LastVisit.WITHIN, last_visit_days=90),
+]
+
+
+@pytest.mark.parametrize("f", FILTERS, ids=lambda f: repr(f)[15:70])
+def test_filters_match_brute_force(con: duckdb.DuckDBPyConnection, f: CustomerFilter) -> None:
+    expected = _brute_force(_all_customers(con), f)
+    got = _segment_ids(con, f)
+    assert len(got) == len(set(got)), "a customer appeared twice"
+    assert set(got) == expected
+    totals = queries.segment_totals(con, f, now=NOW)
+    assert totals.customers == len(expected)
+
+
+def test_filters_are_not_vacuous(con: duckdb.DuckDBPyConnection) -> None:
+    # The brute-force comparison means little if every segment is empty or everyone.
+    everyone = queries.count_all_customers(con)
+    sizes = [queries.segment_totals(con, f, now=NOW).customers for f in FILTERS[1:]]
+    assert all(0 < size < everyone for size in sizes), sizes
+
+
+def test_search_is_case_insensitive_substring_of_name_or_email(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    df = _all_customers(con)
+    fragment = _common_name_fragment(df)
+    for term in (fragment, fragment.upper(), f"  {fragment.title()} "):
+        f = CustomerFilter(search=term)
+        assert set(_segment_ids(con, f)) == _brute_force(df, f)
+    email_part = str(df["email"].iloc[5]).split("@")[0].upper()
+    assert int(df["id"].iloc[5]) in _segment_ids(con, CustomerFilter(search=email_part))
+    full_name = f"{df['first_name'].iloc[9]} {df['last_name'].iloc[9]}"
+    assert int(df["id"].iloc[9]) in _segment_ids(con, CustomerFilter(search=full_name))
+
+
+def test_search_treats_sql_and_wildcards_as_text(con: duckdb.DuckDBPyConnection) -> None:
+    for term in ("%", "_", "' OR 1=1 --", "x'); DROP TABLE customers; --"):
+        assert _segment_ids(con, CustomerFilter(search=term)) == []
+    assert queries.count_all_customers(con) > 0
+
+
+def test_totals_sum_the_segment(con: duckdb.DuckDBPyConnection) -> None:
+    f = CustomerFilter(min_visits=3)
+    df = _all_customers(con)
+    ids = _brute_force(df, f)
+    match = df[df["id"].isin(ids)]
+    totals = queries.segment_totals(con, f, now=NOW)
+    assert totals.spending == sum((Decimal(v) for v in match["total_spending"]), Decimal(0))
+    assert totals.visits == int(match["visit_count"].sum())
+
+
+@pytest.mark.parametrize("sort", list(SortKey))
+@pytest.mark.parametrize("descending", [True, False])
+def test_sort_orders_and_pages_cover_everyone_once(
+    con: duckdb.DuckDBPyConnection, sort: SortKey, descending: bool
+) -> None:
+    size = 24
+    pages = []
+    page = 1
+    while True:
+        f = CustomerFilter(sort=sort, descending=descending, page=page, page_size=size)
+        rows = queries.find_customers(con, f, now=NOW)
+        if rows.empty:
+            break
+        assert len(rows) <= size
+        pages.append(rows)
+        page += 1
+    everything = pd.concat(pages)
+    assert sorted(everything["id"]) == sorted(_all_customers(con)["id"])
+    column = {
+        SortKey.SPENDING: "total_spending",
+        SortKey.VISITS: "visit_count",
+        SortKey.LAST_VISIT: "last_visit",
+        SortKey.NAME: "last_name",
+    }[sort]
+    values = everything[column].dropna().tolist()
+    assert values == sorted(values, reverse=descending)
+    if sort is SortKey.LAST_VISIT:
+        never = everything["last_visit"].isna().to_numpy()
+        # Never-visited customers come last when newest first, first when oldest first.
+        assert list(never) == sorted(never, reverse=not descending)
+
+
+def test_page_beyond_the_end_is_empty(con: duckdb.DuckDBPyConnection) -> None:
+    assert queries.find_customers(con, CustomerFilter(page=10_000), now=NOW).empty
+
+
+def _customer_with_orders(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute(
+        "SELECT id FROM customers WHERE order_count >= 4 ORDER BY order_count DESC, id LIMIT 1"
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_get_customer_and_unknown(con: duckdb.DuckDBPyConnection) -> None:
+    cid = _customer_with_orders(con)
+    customer = queries.get_customer(con, cid)
+    assert customer is not None and customer.id == cid
+    assert customer.name == f"{customer.first_name} {customer.last_name}"
+    assert queries.get_customer(con, 10**12) is None
+
+
+def test_customer_orders_newest_first_with_items(con: duckdb.DuckDBPyConnection) -> None:
+    cid = _customer_with_orders(con)
+    orders = queries.customer_orders(con, cid)
+    expected = con.execute(
+        "SELECT id, amount FROM orders WHERE customer_id = ? ORDER BY ordered_at DESC, id DESC",
+        [cid],
+    ).fetchall()
+    assert [(int(r.order_id), Decimal(r.amount)) for r in orders.itertuples()] == [
+        (int(i), Decimal(a)) for i, a in expected
+    ]
+    first = orders.iloc[0]
+    items = con.execute(
+        "SELECT p.name, i.quantity FROM order_items i JOIN products p ON p.id = i.product_id"
+        " WHERE i.order_id = ?",
+        [int(first["order_id"])],
+    ).fetchall()
+    for name, quantity in items:
+        assert f"{quantity} × {name}" in first["items"]
+    assert int(first["item_count"]) == sum(q for _, q in items)
+
+
+def test_monthly_spending_is_ordered_gapless_and_sums_up(con: duckdb.DuckDBPyConnection) -> None:
+    cid = _customer_with_orders(con)
+    series = queries.monthly_spending(con, cid)
+    months = list(series["month"])
+    assert months == sorted(months)
+    for earlier, later in itertools.pairwise(months):
+        assert (later.year * 12 + later.month) - (earlier.year * 12 + earlier.month) == 1
+    total = con.execute("SELECT sum(amount) FROM orders WHERE customer_id = ?", [cid]).fetchone()
+    assert total is not None
+    assert series["amount"].sum() == pytest.approx(float(total[0]))
+
+
+def test_top_items_and_categories_by_brute_force(con: duckdb.DuckDBPyConnection) -> None:
+    cid = _customer_with_orders(con)
+    lines = queries.customer_order_items(con, cid)
+    by_product = lines.groupby("product")["quantity"].sum().sort_values(ascending=False)
+    top = queries.top_items(con, cid)
+    assert len(top) == min(3, len(by_product))
+    assert list(top["quantity"]) == list(by_product.iloc[: len(top)])
+    by_category = (
+        lines.assign(spent=lines["line_total"].astype(float))
+        .groupby("category")["spent"]
+        .sum()
+        .sort_values(ascending=False)
+    )
+    cats = queries.top_categories(con, cid)
+    assert list(cats["spent"]) == pytest.approx(list(by_category.iloc[: len(cats)]))
+
+
+def test_campaign_history_and_rates(con: duckdb.DuckDBPyConnection) -> None:
+    row = con.execute(
+        "SELECT customer_id FROM campaign_sends GROUP BY 1 HAVING count(*) >= 3 LIMIT 1"
+    ).fetchone()
+    assert row is not None
+    cid = int(row[0])
+    sends = con.execute(
+        "SELECT status, opens, clicks FROM campaign_sends WHERE customer_id = ?", [cid]
+    ).fetchall()
+    history = queries.campaign_history(con, cid)
+    assert len(history[history["kind"] == "Campaign"]) == len(sends)
+    rates = queries.campaign_rates(con, cid)
+    delivered = [s for s in sends if s[0] == "Delivered"]
+    failed = [s for s in sends if s[0] == "Failed"]
+    assert rates.delivered == len(delivered) and rates.failed == len(failed)
+    attempted = len(delivered) + len(failed)
+    assert rates.success_rate == pytest.approx(len(delivered) / attempted)
+    assert rates.failure_rate == pytest.approx(len(failed) / attempted)
+    if delivered:
+        assert rates.open_rate == pytest.approx(sum(s[1] > 0 for s in delivered) / len(delivered))
+        assert rates.click_rate == pytest.approx(sum(s[2] > 0 for s in delivered) / len(delivered))
+
+
+def test_rates_are_none_without_sends(con: duckdb.DuckDBPyConnection) -> None:
+    rates = queries.campaign_rates(con, 10**12)
+    assert rates.sends == 0 and rates.success_rate is None and rates.open_rate is None
+
+
+def test_list_campaigns_newest_first(con: duckdb.DuckDBPyConnection) -> None:
+    campaigns = queries.list_campaigns(con)
+    assert len(campaigns) > 0
+    assert list(campaigns["created_at"]) == sorted(campaigns["created_at"], reverse=True)
