@@ -1,0 +1,186 @@
+"""Altair charts for one customer: pure functions from query results to charts.
+
+The data is aggregated in DuckDB (``crm.queries``); these functions only
+describe how to draw it. No colours are hard-coded: Streamlit's chart theme
+picks them, and its text and grid colours follow the light or dark theme.
+Each builder still returns a valid chart for an empty frame (a chart with a
+sentence instead of marks), though the page shows a friendlier note instead.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from crm.models import CampaignRates
+
+MONEY = "$,.2f"
+MONEY_AXIS = "$,.0f"
+HEIGHT = 260
+BAR_HEIGHT = 180
+
+
+def empty_chart(message: str) -> alt.Chart:
+    """A chart that says ``message`` where its marks would be."""
+    return (
+        alt.Chart(pd.DataFrame({"message": [message]}))
+        .mark_text(size=14)
+        .encode(text="message:N")
+        .properties(height=80)
+    )
+
+
+def spending_over_time(monthly: pd.DataFrame) -> alt.Chart:
+    """Spending per month as bars on a real time axis (``month``, ``amount``, ``orders``).
+
+    ``monthly`` is ``crm.queries.monthly_spending``: one row per calendar
+    month, months without orders included as 0, so the axis has no holes.
+    """
+    if monthly.empty:
+        return empty_chart("No orders yet")
+    data = monthly.assign(month=pd.to_datetime(monthly["month"])).sort_values("month")
+    return (
+        alt.Chart(data, title=alt.Title("Spending by month", anchor="start"))
+        .mark_bar(cornerRadiusTopLeft=2, cornerRadiusTopRight=2)
+        .encode(
+            x=alt.X(
+                "yearmonth(month):T",
+                title="Month",
+                axis=alt.Axis(format="%b %Y", labelAngle=0, labelOverlap=True),
+            ),
+            y=alt.Y("amount:Q", title="Spending", axis=alt.Axis(format=MONEY_AXIS)),
+            tooltip=[
+                alt.Tooltip("yearmonth(month):T", title="Month", format="%B %Y"),
+                alt.Tooltip("amount:Q", title="Spending", format=MONEY),
+                alt.Tooltip("orders:Q", title="Orders"),
+            ],
+        )
+        .properties(height=HEIGHT)
+    )
+
+
+def _ranked_bars(
+    data: pd.DataFrame,
+    *,
+    label: str,
+    label_title: str,
+    value: str,
+    value_title: str,
+    value_format: str | None,
+    title: str,
+    tooltip: list[alt.Tooltip],
+) -> alt.LayerChart:
+    """Horizontal bars, largest first, each labelled with its value at its end."""
+    sort = alt.EncodingSortField(field=value, order="descending")
+    base = alt.Chart(data).encode(
+        y=alt.Y(f"{label}:N", title=label_title, sort=sort, axis=alt.Axis(labelLimit=160)),
+        x=alt.X(
+            f"{value}:Q",
+            title=value_title,
+            axis=alt.Axis(format=value_format) if value_format else alt.Axis(tickMinStep=1),
+        ),
+        tooltip=tooltip,
+    )
+    bars = base.mark_bar(cornerRadiusTopRight=2, cornerRadiusBottomRight=2)
+    text = base.mark_text(align="left", dx=4).encode(
+        text=alt.Text(f"{value}:Q", format=value_format or "d")
+    )
+    return alt.layer(bars, text).properties(
+        title=alt.Title(title, anchor="start"), height=BAR_HEIGHT
+    )
+
+
+def top_items_chart(items: pd.DataFrame) -> alt.LayerChart | alt.Chart:
+    """The most bought products by quantity (``product``, ``category``, ``quantity``, ``spent``)."""
+    if items.empty:
+        return empty_chart("No items bought yet")
+    return _ranked_bars(
+        items,
+        label="product",
+        label_title="Product",
+        value="quantity",
+        value_title="Units bought",
+        value_format=None,
+        title="Top items",
+        tooltip=[
+            alt.Tooltip("product:N", title="Product"),
+            alt.Tooltip("category:N", title="Category"),
+            alt.Tooltip("quantity:Q", title="Units"),
+            alt.Tooltip("spent:Q", title="Spent", format=MONEY),
+        ],
+    )
+
+
+def top_categories_chart(categories: pd.DataFrame) -> alt.LayerChart | alt.Chart:
+    """The categories with the most spending (``category``, ``quantity``, ``spent``)."""
+    if categories.empty:
+        return empty_chart("No items bought yet")
+    return _ranked_bars(
+        categories,
+        label="category",
+        label_title="Category",
+        value="spent",
+        value_title="Spent",
+        value_format=MONEY_AXIS,
+        title="Top categories",
+        tooltip=[
+            alt.Tooltip("category:N", title="Category"),
+            alt.Tooltip("spent:Q", title="Spent", format=MONEY),
+            alt.Tooltip("quantity:Q", title="Units"),
+        ],
+    )
+
+
+def rates_frame(rates: CampaignRates) -> pd.DataFrame:
+    """The four campaign rates as rows (``metric``, ``rate``, ``count``, ``out_of``, ``basis``).
+
+    Delivery and failure are shares of the sends attempted; opens and clicks
+    are shares of the sends delivered (as ``crm.queries.campaign_rates``
+    computes them). A rate with nothing to divide by is left out.
+    """
+    attempted = rates.delivered + rates.failed
+    rows = [
+        ("Delivered", rates.success_rate, rates.delivered, attempted, "sends attempted"),
+        ("Failed", rates.failure_rate, rates.failed, attempted, "sends attempted"),
+        ("Opened", rates.open_rate, rates.opened, rates.delivered, "sends delivered"),
+        ("Clicked", rates.click_rate, rates.clicked, rates.delivered, "sends delivered"),
+    ]
+    return pd.DataFrame(
+        [
+            {"metric": m, "rate": r, "count": c, "out_of": n, "basis": b}
+            for m, r, c, n, b in rows
+            if r is not None
+        ],
+        columns=["metric", "rate", "count", "out_of", "basis"],
+    )
+
+
+RATE_ORDER = ["Delivered", "Failed", "Opened", "Clicked"]
+
+
+def campaign_rates_chart(rates: CampaignRates) -> alt.LayerChart | alt.Chart:
+    """Success, failure, open and click rate of the customer's campaigns, as 0-100 % bars."""
+    data = rates_frame(rates)
+    if data.empty:
+        return empty_chart("No campaign sends yet")
+    base = alt.Chart(data).encode(
+        y=alt.Y("metric:N", title=None, sort=RATE_ORDER),
+        x=alt.X(
+            "rate:Q",
+            title="Rate",
+            scale=alt.Scale(domain=[0, 1]),
+            axis=alt.Axis(format="%"),
+        ),
+        tooltip=[
+            alt.Tooltip("metric:N", title="Metric"),
+            alt.Tooltip("rate:Q", title="Rate", format=".0%"),
+            alt.Tooltip("count:Q", title="Sends"),
+            alt.Tooltip("out_of:Q", title="Out of"),
+            alt.Tooltip("basis:N", title="Counted over"),
+        ],
+    )
+    bars = base.mark_bar(cornerRadiusTopRight=2, cornerRadiusBottomRight=2)
+    text = base.mark_text(align="left", dx=4).encode(text=alt.Text("rate:Q", format=".0%"))
+    return alt.layer(bars, text).properties(
+        title=alt.Title("Campaign engagement", anchor="start"), height=BAR_HEIGHT
+    )

@@ -1,0 +1,168 @@
+"""Personalised messages: merge fields such as ``[First Name]`` filled per customer.
+
+Pure functions, no Streamlit. A template is checked before anything is sent:
+an empty message, an unknown field or an unclosed ``[`` each give a sentence
+naming the problem, raised as ``ValidationFailed``.
+
+Matching is forgiving about how a field is typed: ``[first name]``,
+``[FIRST_NAME]`` and ``[FirstName]`` all mean ``[First Name]``.
+
+Missing values. A marketer writes "since [Last Visit]" for everybody, so a
+customer who never visited (or has no city on file) must still get a sentence
+that reads naturally, never "None", "—" or a blank. Each field has a fallback
+phrase for that case (``FIELDS[...].fallback``), chosen to fit the sentences
+marketers write: "Hi there", "since your last visit", "in your city". A
+template can override it Klaviyo-style, after a bar: ``[Last Visit|a while]``.
+The preview lists which fallbacks were used, so nothing is a surprise.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from crm.errors import ValidationFailed
+from crm.formatting import money
+from crm.models import TEMPLATE_MAX, Customer
+
+# ``[`` ... ``]`` with no bracket inside: one merge field, optionally ``[Field|fallback]``.
+_FIELD_RE = re.compile(r"\[([^\[\]]*)\]")
+
+
+def letter_date(moment: datetime) -> str:
+    """A date as written in a letter to a customer: ``March 3, 2025`` (no locale needed)."""
+    return f"{moment:%B} {moment.day}, {moment.year}"
+
+
+@dataclass(frozen=True)
+class MergeField:
+    label: str
+    description: str
+    value: Callable[[Customer], str | None]
+    fallback: str
+
+
+def _text(value: str) -> str | None:
+    return value.strip() or None
+
+
+FIELDS: tuple[MergeField, ...] = (
+    MergeField("First Name", "first name", lambda c: _text(c.first_name), "there"),
+    MergeField("Last Name", "last name", lambda c: _text(c.last_name), ""),
+    MergeField("Name", "full name", lambda c: _text(c.name), "there"),
+    MergeField("Email", "email address", lambda c: _text(c.email), "your email address"),
+    MergeField("City", "city", lambda c: _text(c.city), "your city"),
+    MergeField("Country", "country", lambda c: _text(c.country), "your country"),
+    MergeField(
+        "Last Visit",
+        "date of the last visit",
+        lambda c: letter_date(c.last_visit) if c.last_visit else None,
+        "your last visit",
+    ),
+    MergeField(
+        "Total Spending",
+        "all-time spending",
+        lambda c: money(c.total_spending),
+        money(0),
+    ),
+    MergeField("Visits", "number of visits", lambda c: str(c.visit_count), "0"),
+    MergeField("Orders", "number of orders", lambda c: str(c.order_count), "0"),
+)
+
+
+def _key(name: str) -> str:
+    """How a typed field name is compared: no case, spaces, underscores or hyphens."""
+    return re.sub(r"[\s_\-]+", "", name).lower()
+
+
+_BY_KEY: dict[str, MergeField] = {_key(f.label): f for f in FIELDS}
+
+# Shown in the help text and in the "unknown field" sentence.
+FIELD_LIST = ", ".join(f"[{f.label}]" for f in FIELDS)
+
+EXAMPLE = (
+    "Hi [First Name], we've noticed you haven't shopped with us since [Last Visit]. "
+    "Here's 20% off for your next order!"
+)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A template filled for one customer."""
+
+    text: str
+    # Canonical labels of the fields used, in order of first use.
+    fields: tuple[str, ...]
+    # (label, phrase) for each field that had no value and used its fallback.
+    fallbacks: tuple[tuple[str, str], ...]
+
+
+def _suggestion(name: str) -> str:
+    close = difflib.get_close_matches(_key(name), list(_BY_KEY), n=1, cutoff=0.6)
+    return f" Did you mean [{_BY_KEY[close[0]].label}]?" if close else ""
+
+
+def problems(template: str) -> list[str]:
+    """Every sentence that stops ``template`` being sent; empty when it is fine."""
+    if not template.strip():
+        return ["Write a message first: it is empty."]
+    found: list[str] = []
+    if len(template) > TEMPLATE_MAX:
+        found.append(f"The message is too long ({len(template):,} of {TEMPLATE_MAX:,} characters).")
+    unknown: list[str] = []
+    for match in _FIELD_RE.finditer(template):
+        name = match.group(1).split("|", 1)[0]
+        if _key(name) not in _BY_KEY and match.group(0) not in unknown:
+            unknown.append(match.group(0))
+    for token in unknown:
+        name = token[1:-1].split("|", 1)[0]
+        if not name.strip():
+            found.append(f"{token} is an empty merge field; put a field name in the brackets.")
+        else:
+            found.append(
+                f"Unknown merge field {token}.{_suggestion(name)} Available fields: {FIELD_LIST}."
+            )
+    # What is left once complete fields are removed must not open a field it never closes.
+    rest = _FIELD_RE.sub("", template)
+    if "[" in rest:
+        start = rest.index("[")
+        snippet = rest[start : start + 20].split("\n", 1)[0]
+        found.append(f"“{snippet}” opens a merge field with [ but never closes it with ].")
+    return found
+
+
+def validate(template: str, field: str = "body") -> None:
+    """Raise ValidationFailed (keyed by ``field``) if ``template`` cannot be sent."""
+    found = problems(template)
+    if found:
+        raise ValidationFailed({field: " ".join(found)})
+
+
+def render(template: str, customer: Customer, field: str = "body") -> Rendered:
+    """Fill every merge field of ``template`` with ``customer``'s data.
+
+    Raises ValidationFailed (keyed by ``field``) for an empty template, an
+    unknown field or an unclosed bracket.
+    """
+    validate(template, field)
+    used: list[str] = []
+    fallbacks: list[tuple[str, str]] = []
+
+    def fill(match: re.Match[str]) -> str:
+        name, bar, override = match.group(1).partition("|")
+        merge = _BY_KEY[_key(name)]
+        if merge.label not in used:
+            used.append(merge.label)
+        value = merge.value(customer)
+        if value is not None:
+            return value
+        phrase = override.strip() if bar else merge.fallback
+        if (merge.label, phrase) not in fallbacks:
+            fallbacks.append((merge.label, phrase))
+        return phrase
+
+    text = _FIELD_RE.sub(fill, template).strip()
+    return Rendered(text=text, fields=tuple(used), fallbacks=tuple(fallbacks))
