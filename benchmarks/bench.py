@@ -1,0 +1,356 @@
+"""Customer Hub benchmark: prints a table of latencies at 100,000 and 1,000,000 customers.
+
+    .venv/bin/python benchmarks/bench.py                 # both sizes, data layer
+    .venv/bin/python benchmarks/bench.py --sizes 100000  # one size
+    .venv/bin/python benchmarks/bench.py --browser       # also time pages in Chromium
+
+Databases are seeded once into benchmarks/data/ (git-ignored) and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from crm import db, queries, writes  # noqa: E402
+from crm.models import (  # noqa: E402
+    CampaignCreate,
+    CustomerCreate,
+    CustomerFilter,
+    CustomerUpdate,
+    LastVisit,
+    MessageCreate,
+    OrderCreate,
+    SortKey,
+    parse,
+)
+from crm.seed import seed_database  # noqa: E402
+
+DATA = ROOT / "benchmarks" / "data"
+SEED = 42
+REPEATS = 25
+
+
+@dataclass
+class Row:
+    size: int
+    name: str
+    samples: list[float]
+    target: str = ""
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def p95(self) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def timed(fn: Callable[[], Any], repeats: int = REPEATS, warmup: int = 2) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def database(size: int) -> Path:
+    path = DATA / f"crm-{size}.duckdb"
+    if not path.exists():
+        print(f"seeding {size:,} customers into {path} …", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        seed_database(path, customers=size, seed=SEED, progress=True)
+        print(f"  seeded in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    return path
+
+
+# --- The filter mix ------------------------------------------------------------------
+
+
+def search_terms(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """A common term (a frequent surname's first letters) and a rare one (one full email)."""
+    common = con.execute(
+        "SELECT lower(left(last_name, 3)) FROM customers GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()
+    rare = con.execute("SELECT email FROM customers WHERE id = 4242 OR id = 1 LIMIT 1").fetchone()
+    assert common and rare
+    return str(common[0]), str(rare[0])
+
+
+def filter_mix(common: str, rare: str) -> list[tuple[str, CustomerFilter]]:
+    return [
+        ("everyone, top spenders", CustomerFilter()),
+        (f"search common '{common}'", CustomerFilter(search=common)),
+        ("search rare (an email)", CustomerFilter(search=rare)),
+        ("spending 500–2,000", CustomerFilter(min_spending=500, max_spending=2000)),
+        ("visits 10–30, by visits", CustomerFilter(min_visits=10, max_visits=30, sort=SortKey.VISITS)),
+        ("visited in 30 days", CustomerFilter(last_visit=LastVisit.WITHIN, last_visit_days=30)),
+        ("lapsed 90+ days, by last visit", CustomerFilter(last_visit=LastVisit.OLDER, last_visit_days=90, sort=SortKey.LAST_VISIT)),
+        ("never visited", CustomerFilter(last_visit=LastVisit.NEVER)),
+        ("by name, page 40", CustomerFilter(sort=SortKey.NAME, descending=False, page=40)),
+        (f"'{common}' + spend ≥ 200 + 90 days", CustomerFilter(search=common, min_spending=200, last_visit=LastVisit.WITHIN, last_visit_days=90)),
+    ]  # fmt: skip
+
+
+def page_and_count(con: duckdb.DuckDBPyConnection, f: CustomerFilter) -> None:
+    queries.find_customers(con, f)
+    queries.segment_totals(con, f)
+
+
+# The naive way: per-customer figures aggregated from orders and visits on every query.
+_NAIVE = """
+    WITH o AS (SELECT customer_id, sum(amount) AS spend FROM orders GROUP BY 1),
+         v AS (SELECT customer_id, count(*) AS visits, max(visited_at) AS last
+               FROM visits GROUP BY 1),
+         c AS (SELECT c.id, c.first_name, c.last_name, c.email, c.phone, c.city, c.state,
+                      c.country, coalesce(o.spend, 0) AS spend, coalesce(v.visits, 0) AS visits,
+                      v.last
+               FROM customers c LEFT JOIN o ON o.customer_id = c.id
+               LEFT JOIN v ON v.customer_id = c.id)
+    SELECT * FROM c
+    WHERE (CAST($term AS VARCHAR) IS NULL
+           OR contains(lower(first_name || ' ' || last_name || ' ' || email), $term))
+      AND (CAST($min_s AS DOUBLE) IS NULL OR spend >= $min_s)
+      AND (CAST($max_s AS DOUBLE) IS NULL OR spend <= $max_s)
+      AND (CAST($min_v AS INTEGER) IS NULL OR visits >= $min_v)
+      AND (CAST($max_v AS INTEGER) IS NULL OR visits <= $max_v)
+      AND (CAST($since AS TIMESTAMP) IS NULL OR last >= $since)
+      AND (CAST($before AS TIMESTAMP) IS NULL OR last < $before)
+      AND (NOT $never OR last IS NULL)
+"""
+
+
+def naive_page_and_count(con: duckdb.DuckDBPyConnection, f: CustomerFilter) -> None:
+    now = datetime.now()
+    params = {
+        "term": f.search.strip().lower() or None,
+        "min_s": f.min_spending,
+        "max_s": f.max_spending,
+        "min_v": f.min_visits,
+        "max_v": f.max_visits,
+        "since": now - timedelta(days=f.last_visit_days)
+        if f.last_visit is LastVisit.WITHIN
+        else None,
+        "before": now - timedelta(days=f.last_visit_days)
+        if f.last_visit is LastVisit.OLDER
+        else None,
+        "never": f.last_visit is LastVisit.NEVER,
+    }
+    cur = con.cursor()
+    cur.execute(f"{_NAIVE} ORDER BY spend DESC, id LIMIT 24", params).fetchall()
+    cur.execute(f"SELECT count(*), sum(spend), sum(visits) FROM ({_NAIVE})", params).fetchall()
+
+
+def bench_segments(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
+    common, rare = search_terms(con)
+    rows = []
+    fast_all: list[float] = []
+    naive_all: list[float] = []
+    for name, f in filter_mix(common, rare):
+        fast = timed(lambda f=f: page_and_count(con, f))
+        naive = timed(lambda f=f: naive_page_and_count(con, f), repeats=5, warmup=1)
+        fast_all += fast
+        naive_all += naive
+        ratio = statistics.median(naive) / statistics.median(fast)
+        rows.append(
+            Row(
+                size,
+                f"page+count: {name}",
+                fast,
+                note=f"naive {statistics.median(naive):.0f} ms, {ratio:.0f}x",
+            )
+        )
+    ratio = statistics.median(naive_all) / statistics.median(fast_all)
+    rows.append(
+        Row(size, "page+count: whole mix", fast_all, "≤ 25 ms median", f"{ratio:.0f}x vs naive")
+    )
+    rows.append(
+        Row(size, "naive page+count: whole mix", naive_all, "", "aggregates orders per query")
+    )
+    return rows  # fmt: skip
+
+
+def busiest_customer(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute(
+        "SELECT customer_id FROM campaign_sends WHERE customer_id IN"
+        " (SELECT id FROM customers ORDER BY order_count DESC LIMIT 50) LIMIT 1"
+    ).fetchone()
+    assert row
+    return int(row[0])
+
+
+DETAIL_QUERIES: dict[str, Callable[[duckdb.DuckDBPyConnection, int], Any]] = {
+    "get_customer": queries.get_customer,
+    "customer_orders": queries.customer_orders,
+    "monthly_spending": queries.monthly_spending,
+    "top_items": queries.top_items,
+    "top_categories": queries.top_categories,
+    "campaign_history": queries.campaign_history,
+    "campaign_rates": queries.campaign_rates,
+    "list_campaigns": lambda con, _cid: queries.list_campaigns(con),
+}
+
+
+def bench_detail(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
+    cid = busiest_customer(con)
+    rows = [
+        Row(size, f"detail: {name}", timed(lambda q=q: q(con, cid)))
+        for name, q in DETAIL_QUERIES.items()
+    ]
+
+    def everything() -> None:
+        for q in DETAIL_QUERIES.values():
+            q(con, cid)
+
+    rows.append(Row(size, "detail: all queries of the page", timed(everything), "≤ 15 ms median"))
+    return rows
+
+
+@contextmanager
+def scratch_customer(con: duckdb.DuckDBPyConnection) -> Iterator[int]:
+    data = {"first_name": "Bench", "last_name": "Mark", "email": "bench.mark@example.com"}
+    cid = writes.create_customer(con, parse(CustomerCreate, data))
+    try:
+        yield cid
+    finally:
+        if queries.get_customer(con, cid):
+            writes.delete_customer(con, cid)
+
+
+def bench_writes(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
+    counter = iter(range(10**9))
+    base = {"first_name": "Bench", "last_name": "Writer"}
+
+    def create_delete() -> None:
+        n = next(counter)
+        cid = writes.create_customer(
+            con, parse(CustomerCreate, {**base, "email": f"w{n}@bench.io"})
+        )
+        writes.delete_customer(con, cid)
+
+    rows = [Row(size, "write: create + delete customer", timed(create_delete, repeats=10))]
+    with scratch_customer(con) as cid:
+        version = [1]
+
+        def update() -> None:
+            data = {**base, "email": "bench.mark@example.com", "city": f"C{next(counter)}"}
+            version[0] = writes.update_customer(
+                con, cid, parse(CustomerUpdate, {**data, "version": version[0]})
+            )
+
+        order = parse(
+            OrderCreate,
+            {"ordered_at": datetime.now(), "items": [{"product_id": 1, "quantity": 2, "unit_price": Decimal("4.50")}]},
+        )  # fmt: skip
+
+        def add_delete_order() -> None:
+            writes.delete_order(con, writes.add_order(con, cid, order))
+
+        campaign = writes.create_campaign(con, parse(CampaignCreate, {"name": "Bench"}))
+
+        def campaign_add() -> None:
+            send = writes.add_to_campaign(con, campaign, cid)
+            con.execute("DELETE FROM campaign_sends WHERE id = ?", [send])
+
+        def message() -> None:
+            writes.record_message(con, cid, parse(MessageCreate, {"body": "Hi"}))
+
+        def avatar() -> None:
+            writes.set_avatar(con, cid, b"x" * 20_000, "image/webp")
+
+        rows += [
+            Row(size, "write: update customer", timed(update, repeats=10)),
+            Row(size, "write: add + delete order", timed(add_delete_order, repeats=10)),
+            Row(size, "write: add to campaign", timed(campaign_add, repeats=10)),
+            Row(size, "write: record message", timed(message, repeats=10)),
+            Row(size, "write: set avatar", timed(avatar, repeats=10)),
+        ]
+        con.execute("DELETE FROM campaign_sends WHERE campaign_id = ?", [campaign])
+        con.execute("DELETE FROM campaigns WHERE id = ?", [campaign])
+        con.execute("DELETE FROM messages WHERE customer_id = ?", [cid])
+    return rows
+
+
+def bench_threads(size: int, con: duckdb.DuckDBPyConnection, threads: int = 8) -> list[Row]:
+    """Eight sessions at once, each running the filter mix and a detail page."""
+    common, rare = search_terms(con)
+    mix = [f for _, f in filter_mix(common, rare)]
+    cid = busiest_customer(con)
+    samples: list[float] = []
+    lock = threading.Lock()
+
+    def session(offset: int) -> None:
+        mine: list[float] = []
+        for i in range(12):
+            f = mix[(offset + i) % len(mix)]
+            start = time.perf_counter()
+            page_and_count(con, replace(f, page=1 + i % 3))
+            for q in DETAIL_QUERIES.values():
+                q(con, cid)
+            mine.append((time.perf_counter() - start) * 1000)
+        with lock:
+            samples.extend(mine)
+
+    workers = [threading.Thread(target=session, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return [Row(size, f"{threads} threads: page+count+detail each", samples, "≤ 250 ms p95")]
+
+
+def print_table(rows: list[Row]) -> None:
+    header = f"| {'customers':>9} | {'what':<46} | {'median ms':>9} | {'p95 ms':>8} | {'target':<14} | note"
+    print(header)
+    print("|" + "|".join("-" * (len(part) + 0) for part in header.split("|")[1:-1]) + "|---")
+    for r in rows:
+        print(f"| {r.size:>9,} | {r.name:<46} | {r.median:>9.1f} | {r.p95:>8.1f} | {r.target:<14} | {r.note}")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--browser", action="store_true", help="also time pages in Chromium")
+    args = parser.parse_args(argv)
+    rows: list[Row] = []
+    for size in args.sizes:
+        path = database(size)
+        con = db.connect(path)
+        rows += bench_segments(size, con)
+        rows += bench_detail(size, con)
+        rows += bench_writes(size, con)
+        rows += bench_threads(size, con)
+        con.close()
+        if args.browser:
+            from browser_bench import bench_browser  # only with --browser: needs Playwright
+
+            rows += [
+                Row(size, name, samples, target) for name, samples, target in bench_browser(path)
+            ]
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
