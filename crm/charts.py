@@ -17,17 +17,18 @@ from crm.models import CampaignRates
 MONEY = "$,.2f"
 MONEY_AXIS = "$,.0f"
 HEIGHT = 260
-BAR_HEIGHT = 180
+BAR_STEP = alt.Step(34)  # one bar band per row, so a label never collides
 
 
 def empty_chart(message: str) -> alt.Chart:
     """A chart that says ``message`` where its marks would be."""
-    return (
+    chart: alt.Chart = (
         alt.Chart(pd.DataFrame({"message": [message]}))
         .mark_text(size=14)
         .encode(text="message:N")
         .properties(height=80)
     )
+    return chart
 
 
 def spending_over_time(monthly: pd.DataFrame) -> alt.Chart:
@@ -39,7 +40,7 @@ def spending_over_time(monthly: pd.DataFrame) -> alt.Chart:
     if monthly.empty:
         return empty_chart("No orders yet")
     data = monthly.assign(month=pd.to_datetime(monthly["month"])).sort_values("month")
-    return (
+    chart: alt.Chart = (
         alt.Chart(data, title=alt.Title("Spending by month", anchor="start"))
         .mark_bar(cornerRadiusTopLeft=2, cornerRadiusTopRight=2)
         .encode(
@@ -57,6 +58,7 @@ def spending_over_time(monthly: pd.DataFrame) -> alt.Chart:
         )
         .properties(height=HEIGHT)
     )
+    return chart
 
 
 def _ranked_bars(
@@ -85,8 +87,8 @@ def _ranked_bars(
     text = base.mark_text(align="left", dx=4).encode(
         text=alt.Text(f"{value}:Q", format=value_format or "d")
     )
-    return alt.layer(bars, text).properties(
-        title=alt.Title(title, anchor="start"), height=BAR_HEIGHT
+    return alt.LayerChart(
+        layer=[bars, text], title=alt.Title(title, anchor="start"), height=BAR_STEP
     )
 
 
@@ -169,7 +171,7 @@ def campaign_rates_chart(rates: CampaignRates) -> alt.LayerChart | alt.Chart:
             "rate:Q",
             title="Rate",
             scale=alt.Scale(domain=[0, 1]),
-            axis=alt.Axis(format="%"),
+            axis=alt.Axis(format="%", values=[0, 0.25, 0.5, 0.75, 1]),
         ),
         tooltip=[
             alt.Tooltip("metric:N", title="Metric"),
@@ -181,6 +183,8 @@ def campaign_rates_chart(rates: CampaignRates) -> alt.LayerChart | alt.Chart:
     )
     bars = base.mark_bar(cornerRadiusTopRight=2, cornerRadiusBottomRight=2)
     text = base.mark_text(align="left", dx=4).encode(text=alt.Text("rate:Q", format=".0%"))
-    return alt.layer(bars, text).properties(
-        title=alt.Title("Campaign engagement", anchor="start"), height=BAR_HEIGHT
+    return alt.LayerChart(
+        layer=[bars, text],
+        title=alt.Title("Campaign engagement", anchor="start"),
+        height=BAR_STEP,
     )

@@ -1,0 +1,338 @@
+"""What a marketer does on the customer page: message, campaign and picture dialogs.
+
+Each dialog opens from a flag in session state (set by its button, cleared
+on dismiss and after a successful save), not from ``if st.button(): dialog()``,
+so it survives its own reruns and AppTest can drive it. A success is flashed
+and shown as a toast at the top of the next run; a failure is a sentence in
+the dialog, and nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+import streamlit as st
+
+from crm import avatars, queries, templates, writes
+from crm.errors import CrmError, DuplicateError, ValidationFailed
+from crm.formatting import escape_markdown
+from crm.models import CampaignCreate, Channel, Customer, MessageCreate, parse
+from crm.ui import dialogs
+from crm.ui.data import connection, flash
+from crm.ui.profile import HOME, avatar_html
+
+Con = duckdb.DuckDBPyConnection
+
+_OPEN = "customer_dialog"
+MESSAGE, CAMPAIGN, PICTURE = "message", "campaign", "picture"
+
+# Widget keys, shared with the tests.
+BODY, SUBJECT, CHANNEL, INSERT = "msg_body", "msg_subject", "msg_channel", "msg_insert"
+CAMPAIGN_MODE, CAMPAIGN_PICK = "campaign_mode", "campaign_pick"
+NEW_NAME, NEW_CHANNEL, NEW_TEMPLATE = "campaign_name", "campaign_channel", "campaign_template"
+UPLOAD = "avatar_upload"
+EXISTING, NEW = "Existing campaign", "New campaign"
+SMS_SEGMENT = 160
+
+
+def open_dialog(name: str, customer_id: int) -> None:
+    """Button callback: show dialog ``name`` for this customer from the next run on."""
+    dialogs.close_dialog()  # Streamlit shows one dialog at a time
+    st.session_state[_OPEN] = (name, customer_id)
+
+
+def _open_edit(customer_id: int) -> None:
+    close_dialog()
+    dialogs.open_edit_dialog(customer_id)
+
+
+def _open_delete(customer_id: int) -> None:
+    close_dialog()
+    # The page of a deleted customer has nothing left to show: back to the overview.
+    dialogs.open_delete_dialog(customer_id, then_go_to=HOME)
+
+
+def close_dialog() -> None:
+    st.session_state.pop(_OPEN, None)
+
+
+def _is_open(name: str, customer_id: int) -> bool:
+    return st.session_state.get(_OPEN) == (name, customer_id)
+
+
+def _done(message: str) -> None:
+    """After a successful write: close, queue the toast, rerun the whole page."""
+    close_dialog()
+    flash(message)
+    st.rerun(scope="app")
+
+
+def _errors(problem: CrmError) -> None:
+    # Sentences may quote what the user typed (a file or campaign name): no Markdown.
+    sentences = problem.errors.values() if isinstance(problem, ValidationFailed) else [str(problem)]
+    for sentence in sentences:
+        st.error(escape_markdown(sentence), icon=":material/error:")
+
+
+# --- Personalised message -------------------------------------------------------
+
+
+def _insert_field() -> None:
+    """Pills callback: append the chosen merge field to the message, then unselect it."""
+    label = st.session_state.get(INSERT)
+    if label:
+        body = st.session_state.get(BODY, "")
+        spacer = "" if not body or body.endswith((" ", "\n")) else " "
+        st.session_state[BODY] = f"{body}{spacer}[{label}]"
+    st.session_state[INSERT] = None
+
+
+def _preview(customer: Customer, subject: str, body: str) -> None:
+    """The message as this customer will read it, or why it cannot be sent yet."""
+    st.markdown("**Preview**")
+    if not body.strip():
+        st.caption("Write a message above; the preview shows it with this customer's details.")
+        return
+    found = templates.problems(body)
+    if subject.strip():
+        found += templates.problems(subject)
+    if found:
+        for sentence in found:
+            st.warning(escape_markdown(sentence), icon=":material/warning:")
+        return
+    rendered = templates.render(body, customer)
+    with st.container(border=True, key="message_preview"):
+        if subject.strip():
+            st.text(f"Subject: {templates.render(subject, customer, 'subject').text}")
+        st.text(rendered.text)
+    for label, phrase in rendered.fallbacks:
+        st.caption(f"No {label.lower()} on file for this customer, so [{label}] reads “{phrase}”.")
+    if st.session_state.get(CHANNEL) == "SMS":
+        parts = -(-len(rendered.text) // SMS_SEGMENT)
+        st.caption(f"{len(rendered.text):,} characters · {parts} SMS")
+
+
+def send_message(con: Con, customer: Customer, channel: str, subject: str, body: str) -> str:
+    """Merge, validate and put the message in the outbox; returns the toast's sentence."""
+    rendered = templates.render(body, customer)
+    subject_text = templates.render(subject, customer, "subject").text if subject.strip() else ""
+    data = parse(
+        MessageCreate, {"body": rendered.text, "subject": subject_text, "channel": channel}
+    )
+    writes.record_message(con, customer.id, data)
+    return f"{channel} to {customer.name} queued in the outbox."
+
+
+@st.dialog("Send a personalised message", width="large", on_dismiss=close_dialog)
+def _message_dialog(customer: Customer) -> None:
+    channel = st.segmented_control(
+        "Channel", ["Email", "SMS"], default="Email", key=CHANNEL, required=True
+    )
+    subject = ""
+    if channel == "Email":
+        subject = st.text_input(
+            "Subject",
+            key=SUBJECT,
+            max_chars=120,
+            placeholder="A little something for you, [First Name]",
+        )
+    st.pills(
+        "Insert a merge field",
+        [field.label for field in templates.FIELDS],
+        key=INSERT,
+        on_change=_insert_field,
+        help="Adds the field at the end of the message. You can also type it, e.g. [City].",
+    )
+    body = st.text_area(
+        "Message",
+        key=BODY,
+        height=150,
+        placeholder=templates.EXAMPLE,
+        help=(
+            f"Merge fields: {templates.FIELD_LIST}. A field with no value uses a phrase "
+            "such as “your last visit”; choose your own with [Last Visit|a while]."
+        ),
+    )
+    _preview(customer, subject or "", body)
+    if st.button("Send message", type="primary", icon=":material/send:", key="msg_send"):
+        try:
+            sentence = send_message(connection(), customer, channel or "Email", subject or "", body)
+        except CrmError as problem:
+            _errors(problem)
+        else:
+            for key in (BODY, SUBJECT):
+                st.session_state.pop(key, None)
+            _done(sentence)
+
+
+# --- Campaigns ------------------------------------------------------------------
+
+
+def add_to_new_campaign(
+    con: Con, customer: Customer, name: str, channel: str, template: str
+) -> str:
+    """Create a campaign and add the customer; returns the toast's sentence."""
+    data = parse(CampaignCreate, {"name": name, "channel": channel, "template": template})
+    if data.template:
+        templates.validate(data.template, field="template")
+    campaign_id = writes.create_campaign(con, data)
+    writes.add_to_campaign(con, campaign_id, customer.id)
+    return f"Created “{data.name}” and added {customer.name}."
+
+
+@st.dialog("Add to a campaign", width="medium", on_dismiss=close_dialog)
+def _campaign_dialog(customer: Customer) -> None:
+    con = connection()
+    campaigns = queries.list_campaigns(con)
+    member_of = queries.customer_campaign_ids(con, customer.id)
+    modes = [EXISTING, NEW] if not campaigns.empty else [NEW]
+    mode = st.segmented_control("Add to", modes, default=modes[0], key=CAMPAIGN_MODE, required=True)
+    if mode == EXISTING:
+        names = dict(zip(campaigns["id"].astype(int), campaigns["name"], strict=True))
+        channels = dict(zip(campaigns["id"].astype(int), campaigns["channel"], strict=True))
+
+        def label(campaign_id: int) -> str:
+            already = " · already in" if campaign_id in member_of else ""
+            return f"{names[campaign_id]} ({channels[campaign_id]}){already}"
+
+        picked = st.selectbox(
+            "Campaign",
+            list(names),
+            format_func=label,
+            key=CAMPAIGN_PICK,
+            index=None,
+            placeholder="Choose a campaign",
+        )
+        if st.button(
+            "Add to campaign", type="primary", key="campaign_add", disabled=picked is None
+        ):
+            assert picked is not None
+            try:
+                writes.add_to_campaign(con, int(picked), customer.id)
+            except DuplicateError as problem:
+                st.warning(escape_markdown(str(problem)), icon=":material/info:")
+            except CrmError as problem:
+                _errors(problem)
+            else:
+                _done(f"Added {customer.name} to “{names[int(picked)]}”.")
+        return
+    with st.form("new_campaign", border=False, enter_to_submit=False):
+        name = st.text_input("Campaign name", key=NEW_NAME, max_chars=120)
+        channel = st.selectbox("Channel", [c.value for c in Channel], key=NEW_CHANNEL)
+        template = st.text_area(
+            "Message template",
+            key=NEW_TEMPLATE,
+            height=110,
+            placeholder=templates.EXAMPLE,
+            help=f"Optional. Merge fields: {templates.FIELD_LIST}.",
+        )
+        submitted = st.form_submit_button("Create and add", type="primary", key="campaign_create")
+    if submitted:
+        try:
+            sentence = add_to_new_campaign(con, customer, name, channel or "Email", template)
+        except CrmError as problem:
+            _errors(problem)
+        else:
+            for key in (NEW_NAME, NEW_TEMPLATE):
+                st.session_state.pop(key, None)
+            _done(sentence)
+
+
+# --- Picture --------------------------------------------------------------------
+
+
+@st.dialog("Profile picture", width="small", on_dismiss=close_dialog)
+def _picture_dialog(customer: Customer) -> None:
+    st.html(avatar_html(customer, large=True))
+    upload = st.file_uploader(
+        "Upload a new picture",
+        type=avatars.UPLOAD_TYPES,
+        max_upload_size=avatars.MAX_UPLOAD_BYTES // (1024 * 1024),
+        key=UPLOAD,
+        help="PNG, JPEG or WebP, up to 2 MB. It is cropped to a square and scaled down.",
+    )
+    with st.container(horizontal=True):
+        save = st.button("Save picture", type="primary", disabled=upload is None, key="avatar_save")
+        remove = (
+            st.button("Remove picture", key="avatar_remove", icon=":material/delete:")
+            if customer.avatar
+            else False
+        )
+    con = connection()
+    if save and upload is not None:
+        try:
+            image, mime = avatars.process_upload(upload.getvalue(), upload.name)
+            writes.set_avatar(con, customer.id, image, mime)
+        except CrmError as problem:
+            _errors(problem)
+        else:
+            _done(f"New picture saved for {customer.name}.")
+    if remove:
+        try:
+            writes.remove_avatar(con, customer.id)
+        except CrmError as problem:
+            _errors(problem)
+        else:
+            _done(f"Picture removed; {customer.name} shows initials again.")
+
+
+# --- Buttons --------------------------------------------------------------------
+
+DIALOGS: dict[str, Callable[[Customer], None]] = {
+    MESSAGE: _message_dialog,
+    CAMPAIGN: _campaign_dialog,
+    PICTURE: _picture_dialog,
+}
+
+
+def render_dialogs(customer: Customer) -> None:
+    """Show whichever dialog is open for this customer (at most one), edit and delete too."""
+    dialogs.render_dialogs()
+    if dialogs.is_open():
+        return
+    for name, dialog in DIALOGS.items():
+        if _is_open(name, customer.id):
+            dialog(customer)
+            return
+
+
+def render_buttons(customer: Customer) -> None:
+    """The page's actions, in one row that wraps on a phone."""
+    with st.container(horizontal=True, gap="small", key="customer_actions"):
+        st.button(
+            "Edit",
+            icon=":material/edit:",
+            on_click=_open_edit,
+            args=(customer.id,),
+            key="open_edit",
+        )
+        st.button(
+            "Send message",
+            icon=":material/mail:",
+            type="primary",
+            on_click=open_dialog,
+            args=(MESSAGE, customer.id),
+            key="open_message",
+        )
+        st.button(
+            "Add to campaign",
+            icon=":material/campaign:",
+            on_click=open_dialog,
+            args=(CAMPAIGN, customer.id),
+            key="open_campaign",
+        )
+        st.button(
+            "Picture",
+            icon=":material/add_a_photo:",
+            on_click=open_dialog,
+            args=(PICTURE, customer.id),
+            key="open_picture",
+        )
+        st.button(
+            "Delete",
+            icon=":material/delete:",
+            on_click=_open_delete,
+            args=(customer.id,),
+            key="open_delete",
+        )

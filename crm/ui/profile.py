@@ -1,0 +1,179 @@
+"""The customer page's top: who the customer is, their figures and address.
+
+User values reach HTML only through ``html.escape`` and Markdown only
+through ``escape_markdown``; everything else uses elements that do not
+interpret text.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date
+
+import duckdb
+import streamlit as st
+
+from crm import formatting, queries
+from crm.errors import NotFound
+from crm.models import Customer
+from crm.ui import cards
+
+HOME = "Home.py"
+# DuckDB's BIGINT: a larger number cannot be an id and must not reach a query.
+MAX_ID = 2**63 - 1
+
+
+def parse_customer_id(raw: str | None) -> int:
+    """The customer id in ``?id=``; NotFound with a sentence when it cannot be one."""
+    text = (raw or "").strip()
+    if not text:
+        raise NotFound("No customer was chosen. Pick one from the overview.")
+    if not text.isascii() or not text.isdigit():
+        shown = text if len(text) <= 24 else text[:24] + "…"
+        raise NotFound(
+            f"“{formatting.escape_markdown(shown)}” is not a customer number. "
+            "Pick a customer from the overview."
+        )
+    number = int(text)
+    if not 1 <= number <= MAX_ID:
+        raise NotFound(f"There is no customer number {number}.")
+    return number
+
+
+def find_customer(con: duckdb.DuckDBPyConnection, raw_id: str | None) -> Customer:
+    """The customer ``?id=`` names; NotFound with a sentence for a bad or unknown id."""
+    customer_id = parse_customer_id(raw_id)
+    customer = queries.get_customer(con, customer_id)
+    if customer is None:
+        raise NotFound(
+            f"There is no customer number {customer_id}. They may have been deleted, "
+            "or the link is out of date."
+        )
+    return customer
+
+
+def render_not_found(problem: NotFound) -> None:
+    """A friendly dead end with a way back, instead of an empty or broken page."""
+    st.title("Customer not found")
+    st.info(str(problem), icon=":material/person_search:")
+    st.page_link(HOME, label="Back to all customers", icon=":material/arrow_back:")
+
+
+# --- Header -------------------------------------------------------------------
+
+_STYLE = """
+<style>
+.crm-head { display: flex; align-items: center; gap: 1.25rem; flex-wrap: wrap; }
+.crm-avatar { flex: none; }
+.crm-avatar .ch-avatar { width: 88px; height: 88px; font-size: 2rem; }
+.crm-avatar.large .ch-avatar { width: 128px; height: 128px; font-size: 2.75rem; margin: 0 auto; }
+.crm-who { min-width: 0; flex: 1 1 16rem; }
+.crm-who h1 { font-size: 2rem; line-height: 1.2; margin: 0 0 .35rem; padding: 0;
+  overflow-wrap: anywhere; }
+.crm-contact { display: flex; flex-wrap: wrap; gap: .25rem 1.25rem; opacity: .8; }
+.crm-icon { font-family: "Material Symbols Rounded"; font-size: 1.05rem;
+  vertical-align: -3px; margin-right: .3rem; opacity: .7; }
+.crm-contact a { color: inherit; text-decoration: none; overflow-wrap: anywhere; }
+.crm-contact a:hover { text-decoration: underline; }
+.crm-since { opacity: .65; font-size: .875rem; margin-top: .35rem; }
+</style>
+"""
+
+
+def avatar_html(customer: Customer, large: bool = False) -> str:
+    """The overview's round avatar (picture or initials), drawn bigger for this page."""
+    size = "crm-avatar large" if large else "crm-avatar"
+    return (
+        f'<div class="{size}">'
+        + cards.avatar_html(
+            customer.id,
+            customer.first_name,
+            customer.last_name,
+            customer.avatar,
+            customer.avatar_type,
+        )
+        + "</div>"
+    )
+
+
+def _icon(name: str) -> str:
+    # A Material Symbols ligature (Streamlit ships the font); hidden from screen readers.
+    return f'<span class="crm-icon" aria-hidden="true">{name}</span>'
+
+
+def header_html(customer: Customer) -> str:
+    """Avatar, name, email, phone and place as one block of escaped HTML."""
+    email = html.escape(customer.email, quote=True)
+    contact = [
+        f'<a href="mailto:{email}" title="Email {email}">{_icon("mail")}{email}</a>',
+    ]
+    if customer.phone:
+        phone = html.escape(customer.phone, quote=True)
+        dial = html.escape("".join(ch for ch in customer.phone if ch.isdigit() or ch == "+"))
+        contact.append(f'<a href="tel:{dial}" title="Call {phone}">{_icon("call")}{phone}</a>')
+    where = formatting.place(customer.city, customer.state, customer.country)
+    if where:
+        contact.append(f"<span>{_icon('location_on')}{html.escape(where)}</span>")
+    since = formatting.short_date(customer.created_at)
+    return (
+        f"{_STYLE}<div class='crm-head'>{avatar_html(customer)}"
+        f"<div class='crm-who'><h1>{html.escape(customer.name)}</h1>"
+        f"<div class='crm-contact'>{''.join(contact)}</div>"
+        f"<div class='crm-since'>Customer since {since} · #{customer.id}</div>"
+        f"</div></div>"
+    )
+
+
+def render_header(customer: Customer) -> None:
+    st.html(header_html(customer))
+
+
+def render_metrics(customer: Customer, today: date | None = None) -> None:
+    """The figures a marketer looks at first, in bordered tiles that wrap on a phone."""
+    average = customer.total_spending / customer.order_count if customer.order_count else None
+    with st.container(horizontal=True, gap="small", key="customer_metrics"):
+        st.metric(
+            "Total spending",
+            formatting.money(customer.total_spending),
+            border=True,
+            height="stretch",
+        )
+        st.metric("Orders", formatting.number(customer.order_count), border=True, height="stretch")
+        st.metric("Average order", formatting.money(average), border=True, height="stretch")
+        st.metric("Visits", formatting.number(customer.visit_count), border=True, height="stretch")
+        if customer.last_visit is None:
+            st.metric("Last visit", "Never", border=True, height="stretch")
+        else:
+            st.metric(
+                "Last visit",
+                formatting.short_date(customer.last_visit),
+                delta=formatting.days_ago(customer.last_visit, today),
+                delta_color="off",
+                delta_arrow="off",
+                border=True,
+                height="stretch",
+            )
+
+
+def _literal(text: str) -> str:
+    """``text`` as Markdown that shows exactly the characters typed."""
+    return formatting.escape_markdown(text)
+
+
+def render_address(customer: Customer) -> None:
+    """The full postal address, one part per line, or a note that there is none."""
+    with st.container(border=True, key="customer_address"):
+        st.markdown("**Address**")
+        town = " ".join(
+            part
+            for part in (
+                ", ".join(p for p in (customer.city.strip(), customer.state.strip()) if p),
+                customer.zip.strip(),
+            )
+            if part
+        )
+        lines = [line for line in (customer.street.strip(), town, customer.country.strip()) if line]
+        if lines:
+            st.markdown("  \n".join(_literal(line) for line in lines))
+        else:
+            st.caption("No address on file.")

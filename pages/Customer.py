@@ -1,0 +1,37 @@
+"""One customer: profile, figures, charts, purchase and campaign history, actions.
+
+Reached from a card as ``pages/Customer?id=<id>``. A missing, malformed or
+unknown id shows a friendly dead end with a link back to the overview.
+"""
+
+import streamlit as st
+
+from crm.errors import NotFound
+from crm.ui import actions, history, profile, theme
+from crm.ui.data import connection, show_flashes
+
+show_flashes()
+con = connection()
+try:
+    customer = profile.find_customer(con, st.query_params.get("id"))
+except NotFound as problem:
+    theme.page_setup("Customer not found", icon=":material/person_search:")
+    profile.render_not_found(problem)
+    st.stop()
+
+theme.page_setup(customer.name, icon=":material/person:")
+with theme.friendly_errors("this customer"):
+    st.page_link(profile.HOME, label="All customers", icon=":material/arrow_back:")
+    profile.render_header(customer)
+    actions.render_buttons(customer)
+    profile.render_metrics(customer)
+
+    main, side = st.columns([2.2, 1], gap="large")
+    with main:
+        history.render_spending_charts(con, customer)
+    with side:
+        profile.render_address(customer)
+        history.render_engagement(con, customer)
+    history.render_orders(con, customer)
+    history.render_campaign_history(con, customer)
+    actions.render_dialogs(customer)
