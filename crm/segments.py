@@ -1,0 +1,296 @@
+"""A segment (``CustomerFilter``) to and from URL query parameters.
+
+Pure, so it is unit-tested without Streamlit. Reading is forgiving: a URL is
+user input, so a value that cannot be used (``?page=abc``, ``?spend_min=-5``,
+an unknown sort) is clamped or dropped, never an error. Writing leaves out
+every value that equals the default, so a plain segment has a short link.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from crm.models import CustomerFilter, LastVisit, SortKey
+
+# Query-parameter names (short: they end up in shared links).
+SEARCH = "q"
+SPEND_MIN = "spend_min"
+SPEND_MAX = "spend_max"
+VISITS_MIN = "visits_min"
+VISITS_MAX = "visits_max"
+LAST_VISIT = "last"
+DAYS = "days"
+SORT = "sort"
+ORDER = "order"
+PAGE = "page"
+
+PARAM_NAMES: tuple[str, ...] = (
+    SEARCH,
+    SPEND_MIN,
+    SPEND_MAX,
+    VISITS_MIN,
+    VISITS_MAX,
+    LAST_VISIT,
+    DAYS,
+    SORT,
+    ORDER,
+    PAGE,
+)
+
+DEFAULT = CustomerFilter()
+SEARCH_MAX = 100
+DAYS_MAX = 36_500  # a century: anything longer means "ever"
+SPEND_LIMIT = 1e12  # beyond any DECIMAL(14, 2) total
+VISITS_LIMIT = 2**31 - 1  # the INTEGER column's range
+PAGE_LIMIT = 10**7
+
+ParamValue = str | Sequence[str]
+
+
+def _first(params: Mapping[str, ParamValue], name: str) -> str | None:
+    """The parameter's value; a repeated parameter counts by its last occurrence, like forms."""
+    value = params.get(name)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip()
+    return str(value[-1]).strip() if len(value) else None
+
+
+def _float(text: str | None, low: float, high: float) -> float | None:
+    if not text:
+        return None
+    try:
+        value = float(text.replace(",", ""))
+    except ValueError:
+        return None
+    if not math.isfinite(value):
+        return None
+    # Whole cents, so the filter the URL describes is the one the query runs.
+    return round(min(max(value, low), high), 2)
+
+
+def _int(text: str | None, low: int, high: int) -> int | None:
+    value = _float(text, float(low), float(high))
+    return None if value is None else int(value)
+
+
+def _ordered(low: float | None, high: float | None) -> tuple[float | None, float | None]:
+    if low is not None and high is not None and low > high:
+        return high, low
+    return low, high
+
+
+def filter_from_params(
+    params: Mapping[str, ParamValue], page_size: int = DEFAULT.page_size
+) -> CustomerFilter:
+    """The segment a URL describes; unusable values fall back to the defaults."""
+    search = (_first(params, SEARCH) or "")[:SEARCH_MAX]
+    spend_min, spend_max = _ordered(
+        _float(_first(params, SPEND_MIN), 0.0, SPEND_LIMIT),
+        _float(_first(params, SPEND_MAX), 0.0, SPEND_LIMIT),
+    )
+    visits_min_f, visits_max_f = _ordered(
+        _int(_first(params, VISITS_MIN), 0, VISITS_LIMIT),
+        _int(_first(params, VISITS_MAX), 0, VISITS_LIMIT),
+    )
+    last_text = (_first(params, LAST_VISIT) or "").lower()
+    last = next((lv for lv in LastVisit if lv.value == last_text), LastVisit.ANY)
+    days = _int(_first(params, DAYS), 1, DAYS_MAX) or DEFAULT.last_visit_days
+    sort_text = (_first(params, SORT) or "").lower()
+    sort = next((key for key in SortKey if key.value == sort_text), DEFAULT.sort)
+    order = (_first(params, ORDER) or "").lower()
+    descending = {"asc": False, "desc": True}.get(order, default_descending(sort))
+    page = _int(_first(params, PAGE), 1, PAGE_LIMIT) or 1
+    return CustomerFilter(
+        search=search,
+        min_spending=spend_min,
+        max_spending=spend_max,
+        min_visits=None if visits_min_f is None else int(visits_min_f),
+        max_visits=None if visits_max_f is None else int(visits_max_f),
+        last_visit=last,
+        last_visit_days=days if last in (LastVisit.WITHIN, LastVisit.OLDER) else 30,
+        sort=sort,
+        descending=descending,
+        page=page,
+        page_size=page_size,
+    )
+
+
+def default_descending(sort: SortKey) -> bool:
+    """Names read A to Z; figures and dates read biggest or newest first."""
+    return sort is not SortKey.NAME
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+
+
+def params_from_filter(f: CustomerFilter) -> dict[str, str]:
+    """Query parameters for ``f``, leaving out every default, in a fixed order."""
+    params: dict[str, str] = {}
+    if f.search.strip():
+        params[SEARCH] = f.search.strip()
+    if f.min_spending is not None:
+        params[SPEND_MIN] = _number_text(f.min_spending)
+    if f.max_spending is not None:
+        params[SPEND_MAX] = _number_text(f.max_spending)
+    if f.min_visits is not None:
+        params[VISITS_MIN] = str(f.min_visits)
+    if f.max_visits is not None:
+        params[VISITS_MAX] = str(f.max_visits)
+    if f.last_visit is not LastVisit.ANY:
+        params[LAST_VISIT] = f.last_visit.value
+        if f.last_visit in (LastVisit.WITHIN, LastVisit.OLDER):
+            params[DAYS] = str(f.last_visit_days)
+    if f.sort is not DEFAULT.sort:
+        params[SORT] = f.sort.value
+    if f.descending != default_descending(f.sort):
+        params[ORDER] = "desc" if f.descending else "asc"
+    if f.page > 1:
+        params[PAGE] = str(f.page)
+    return params
+
+
+def without_page(f: CustomerFilter) -> CustomerFilter:
+    """The segment itself, whatever page of it is shown."""
+    return replace(f, page=1)
+
+
+def is_filtered(f: CustomerFilter) -> bool:
+    """Whether ``f`` leaves anyone out (sort and page do not)."""
+    return bool(
+        f.search.strip()
+        or f.min_spending is not None
+        or f.max_spending is not None
+        or f.min_visits is not None
+        or f.max_visits is not None
+        or f.last_visit is not LastVisit.ANY
+    )
+
+
+def page_count(matches: int, page_size: int) -> int:
+    """Pages needed for ``matches`` (at least one, so an empty result has a page 1)."""
+    return max(1, -(-matches // max(page_size, 1)))
+
+
+def clamp_page(f: CustomerFilter, matches: int) -> CustomerFilter:
+    """``f`` on a page that exists: a link to page 40 of a segment that has 3 opens page 3."""
+    last = page_count(matches, f.page_size)
+    page = min(max(f.page, 1), last)
+    return f if page == f.page else replace(f, page=page)
+
+
+def clamp_to_bounds(
+    f: CustomerFilter, spending: tuple[float, float], visits: tuple[int, int]
+) -> CustomerFilter:
+    """Range ends outside the data are the same as no end: drop them.
+
+    Keeps the URL and the range sliders honest: "at least $0" filters
+    nothing, so it is no filter.
+    """
+    spend_min, spend_max = f.min_spending, f.max_spending
+    if spend_min is not None and spend_min <= spending[0]:
+        spend_min = None
+    if spend_max is not None and spend_max >= spending[1]:
+        spend_max = None
+    visits_min, visits_max = f.min_visits, f.max_visits
+    if visits_min is not None and visits_min <= visits[0]:
+        visits_min = None
+    if visits_max is not None and visits_max >= visits[1]:
+        visits_max = None
+    return replace(
+        f,
+        min_spending=spend_min,
+        max_spending=spend_max,
+        min_visits=visits_min,
+        max_visits=visits_max,
+    )
+
+
+# --- Choices the filter bar offers -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SortOption:
+    key: SortKey
+    descending: bool
+    label: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.key.value}_{'desc' if self.descending else 'asc'}"
+
+
+SORT_OPTIONS: tuple[SortOption, ...] = (
+    SortOption(SortKey.SPENDING, True, "Spending: high to low"),
+    SortOption(SortKey.SPENDING, False, "Spending: low to high"),
+    SortOption(SortKey.VISITS, True, "Visits: most first"),
+    SortOption(SortKey.VISITS, False, "Visits: fewest first"),
+    SortOption(SortKey.LAST_VISIT, True, "Last visit: most recent"),
+    SortOption(SortKey.LAST_VISIT, False, "Last visit: longest ago"),
+    SortOption(SortKey.NAME, False, "Name: A to Z"),
+    SortOption(SortKey.NAME, True, "Name: Z to A"),
+)
+
+
+def sort_option(f: CustomerFilter) -> SortOption:
+    return next(o for o in SORT_OPTIONS if (o.key, o.descending) == (f.sort, f.descending))
+
+
+@dataclass(frozen=True)
+class LastVisitPreset:
+    """One entry of the "Last visit" menu; ``CUSTOM`` lets the user pick the days."""
+
+    id: str
+    label: str
+    mode: LastVisit
+    days: int = 30
+
+
+LAST_VISIT_PRESETS: tuple[LastVisitPreset, ...] = (
+    LastVisitPreset("any", "Any time", LastVisit.ANY),
+    LastVisitPreset("7", "Last 7 days", LastVisit.WITHIN, 7),
+    LastVisitPreset("30", "Last 30 days", LastVisit.WITHIN, 30),
+    LastVisitPreset("90", "Last 90 days", LastVisit.WITHIN, 90),
+    LastVisitPreset("lapsed90", "Not in 90+ days", LastVisit.OLDER, 90),
+    LastVisitPreset("never", "Never visited", LastVisit.NEVER),
+    LastVisitPreset("custom", "Custom…", LastVisit.WITHIN),
+)
+CUSTOM_PRESET = "custom"
+
+
+def last_visit_preset(f: CustomerFilter) -> str:
+    """The menu entry that shows ``f``'s last-visit condition (``custom`` when none does)."""
+    for preset in LAST_VISIT_PRESETS:
+        if preset.id == CUSTOM_PRESET or preset.mode is not f.last_visit:
+            continue
+        if preset.mode in (LastVisit.ANY, LastVisit.NEVER) or preset.days == f.last_visit_days:
+            return preset.id
+    return CUSTOM_PRESET
+
+
+def last_visit_condition(
+    preset_id: str, custom_mode: LastVisit, custom_days: int
+) -> tuple[LastVisit, int]:
+    """The (mode, days) a menu choice means; custom takes the user's mode and days."""
+    if preset_id == CUSTOM_PRESET:
+        mode = (
+            custom_mode if custom_mode in (LastVisit.WITHIN, LastVisit.OLDER) else LastVisit.WITHIN
+        )
+        return mode, min(max(int(custom_days), 1), DAYS_MAX)
+    preset = next((p for p in LAST_VISIT_PRESETS if p.id == preset_id), LAST_VISIT_PRESETS[0])
+    return preset.mode, preset.days
+
+
+def describe_last_visit(f: CustomerFilter) -> str:
+    """The condition in words, for the filter button: "Last 30 days", "Not in 45+ days"."""
+    if f.last_visit is LastVisit.ANY:
+        return "Any time"
+    if f.last_visit is LastVisit.NEVER:
+        return "Never visited"
+    if f.last_visit is LastVisit.WITHIN:
+        return f"Last {f.last_visit_days} days"
+    return f"Not in {f.last_visit_days}+ days"

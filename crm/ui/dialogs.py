@@ -1,0 +1,381 @@
+"""Add, edit and delete a customer in modal dialogs, from any page.
+
+Use from a page::
+
+    st.button("Edit", on_click=dialogs.open_edit_dialog, args=(customer_id,))
+    st.button("Delete", on_click=dialogs.open_delete_dialog, args=(customer_id,),
+              kwargs={"then_go_to": "Home.py"})
+    ...
+    dialogs.render_dialogs()  # once per run, anywhere on the page
+
+The ``open_*`` functions only set a flag in session state; ``render_dialogs``
+draws the dialog the flag asks for on every run until it is saved, cancelled
+or dismissed. (A dialog opened straight from ``if st.button(...)`` could not
+be submitted from AppTest, which only does full reruns.)
+
+An edit remembers the record's ``version`` from when the dialog opened, so a
+save after someone else's save is refused with a sentence instead of
+overwriting their change.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import streamlit as st
+
+from crm import formatting, queries, writes
+from crm.errors import ConflictError, CrmError, NotFound, ValidationFailed
+from crm.models import (
+    ADDRESS_MAX,
+    EMAIL_MAX,
+    FIELD_LABELS,
+    NAME_MAX,
+    PHONE_MAX,
+    SHORT_MAX,
+    Customer,
+    CustomerCreate,
+    CustomerUpdate,
+    customer_form_values,
+    parse,
+)
+from crm.ui import figures, theme
+from crm.ui.data import connection, flash
+
+_STATE = "_crm_dialog"
+_JUST_ADDED = "_crm_just_added"
+_REVISION = "_crm_dialog_rev"
+JUST_ADDED_MAX = 6
+
+DialogKind = Literal["add", "edit", "delete"]
+
+# Form fields in the order of the form; the widths pair them into rows.
+FORM_ROWS: tuple[tuple[str, ...], ...] = (
+    ("first_name", "last_name"),
+    ("email", "phone"),
+    ("street",),
+    ("city", "state"),
+    ("zip", "country"),
+)
+_MAX_CHARS = {
+    "first_name": NAME_MAX,
+    "last_name": NAME_MAX,
+    "email": EMAIL_MAX,
+    "phone": PHONE_MAX,
+    "street": ADDRESS_MAX,
+    "city": SHORT_MAX,
+    "state": SHORT_MAX,
+    "zip": 20,
+    "country": SHORT_MAX,
+}
+_PLACEHOLDERS = {"email": "name@example.com", "phone": "+1 555 010 0199"}
+
+
+@dataclass(frozen=True)
+class DialogState:
+    """Which dialog is open, for whom, and what it read when it opened."""
+
+    kind: DialogKind
+    # Bumped on every open, so each opening's form widgets are new (no stale text).
+    revision: int
+    customer_id: int | None = None
+    version: int | None = None
+    name: str = ""
+    values: dict[str, str] = field(default_factory=dict)
+    orders: int = 0
+    visits: int = 0
+    then_go_to: str | None = None
+    # Set when a save was refused because the record changed or vanished.
+    problem: str | None = None
+    gone: bool = False
+
+
+def _next_revision() -> int:
+    revision = int(st.session_state.get(_REVISION, 0)) + 1
+    st.session_state[_REVISION] = revision
+    return revision
+
+
+def _from_customer(kind: DialogKind, customer: Customer, then_go_to: str | None) -> DialogState:
+    return DialogState(
+        kind=kind,
+        revision=_next_revision(),
+        customer_id=customer.id,
+        version=customer.version,
+        name=customer.name,
+        values={k: str(v or "") for k, v in customer_form_values(customer).items()},
+        orders=customer.order_count,
+        visits=customer.visit_count,
+        then_go_to=then_go_to,
+    )
+
+
+def _current() -> DialogState | None:
+    state = st.session_state.get(_STATE)
+    return state if isinstance(state, DialogState) else None
+
+
+def close_dialog() -> None:
+    """Forget the open dialog (also the ``on_dismiss`` of every dialog)."""
+    st.session_state.pop(_STATE, None)
+
+
+def open_add_dialog() -> None:
+    """Open the empty "Add customer" form."""
+    st.session_state[_STATE] = DialogState(kind="add", revision=_next_revision())
+
+
+def _load(customer_id: int) -> Customer | None:
+    customer = queries.get_customer(connection(), int(customer_id))
+    if customer is None:
+        flash("That customer no longer exists; someone may have deleted them.", icon="⚠️")
+    return customer
+
+
+def open_edit_dialog(customer_id: int) -> None:
+    """Open the form pre-filled with the customer as stored now."""
+    customer = _load(customer_id)
+    if customer is not None:
+        st.session_state[_STATE] = _from_customer("edit", customer, None)
+
+
+def open_delete_dialog(customer_id: int, *, then_go_to: str | None = None) -> None:
+    """Ask to confirm deleting the customer.
+
+    ``then_go_to`` is a page (e.g. ``"Home.py"``) to switch to after the
+    delete; without it the current page reruns. The Customer page passes it,
+    since the page of a deleted customer has nothing left to show.
+    """
+    customer = _load(customer_id)
+    if customer is not None:
+        st.session_state[_STATE] = _from_customer("delete", customer, then_go_to)
+
+
+def is_open() -> bool:
+    return _current() is not None
+
+
+def recently_added() -> list[int]:
+    """Ids of the customers added in this session, newest first (for a "Just added" row)."""
+    return list(st.session_state.get(_JUST_ADDED, []))
+
+
+def forget_recently_added(customer_id: int | None = None) -> None:
+    """Stop showing one customer (or all) as just added."""
+    if customer_id is None:
+        st.session_state.pop(_JUST_ADDED, None)
+    else:
+        st.session_state[_JUST_ADDED] = [i for i in recently_added() if i != customer_id]
+
+
+def _remember_added(customer_id: int) -> None:
+    st.session_state[_JUST_ADDED] = [customer_id, *recently_added()][:JUST_ADDED_MAX]
+
+
+def _after_write(message: str, icon: str) -> None:
+    """Close the dialog, toast on the next run, and make every page read fresh figures."""
+    close_dialog()
+    figures.refresh()
+    flash(message, icon=icon)
+
+
+# --- The form -------------------------------------------------------------------
+
+
+def _field_key(state: DialogState, name: str) -> str:
+    return f"customer_form_{state.revision}_{name}"
+
+
+def _form_values(state: DialogState) -> dict[str, str]:
+    return {
+        name: str(st.session_state.get(_field_key(state, name), "") or "")
+        for row in FORM_ROWS
+        for name in row
+    }
+
+
+def _show_errors(errors: dict[str, str]) -> None:
+    lines = "\n".join(f"- {formatting.escape_markdown(sentence)}" for sentence in errors.values())
+    st.error(f"Please correct the following:\n\n{lines}", icon=":material/error:")
+
+
+def _save(state: DialogState, values: dict[str, str]) -> dict[str, str] | None:
+    """Write the form; the errors to show, or None when it was saved."""
+    con = connection()
+    try:
+        if state.kind == "add":
+            created = parse(CustomerCreate, values)
+            new_id = writes.create_customer(con, created)
+            _remember_added(new_id)
+            _after_write(
+                f"Added {formatting.full_name(created.first_name, created.last_name)}", "✅"
+            )
+        else:
+            assert state.customer_id is not None
+            update = parse(CustomerUpdate, {**values, "version": state.version})
+            writes.update_customer(con, state.customer_id, update)
+            _after_write(f"Saved {formatting.full_name(update.first_name, update.last_name)}", "✅")
+    except ValidationFailed as exc:
+        return exc.errors
+    except ConflictError as exc:
+        st.session_state[_STATE] = replace(state, problem=str(exc))
+        return {}
+    except NotFound as exc:
+        st.session_state[_STATE] = replace(state, problem=str(exc), gone=True)
+        return {}
+    return None
+
+
+def _reload(state: DialogState) -> None:
+    """Callback of "Reload": show the record as it is now, dropping this edit."""
+    assert state.customer_id is not None
+    customer = queries.get_customer(connection(), state.customer_id)
+    if customer is None:
+        st.session_state[_STATE] = replace(
+            state,
+            problem="This customer no longer exists; someone may have deleted them.",
+            gone=True,
+        )
+    else:
+        st.session_state[_STATE] = _from_customer("edit", customer, state.then_go_to)
+
+
+def _problem(state: DialogState) -> bool:
+    """Show why the save was refused; True when the form cannot be used any more."""
+    if state.problem is None:
+        return False
+    st.warning(formatting.escape_markdown(state.problem), icon=":material/sync_problem:")
+    with st.container(horizontal=True, horizontal_alignment="right"):
+        if state.gone:
+            st.button("Close", key="dialog_close", on_click=close_dialog, type="primary")
+        else:
+            st.button(
+                "Reload",
+                key="dialog_reload",
+                icon=":material/refresh:",
+                type="primary",
+                on_click=_reload,
+                args=(state,),
+            )
+    return True
+
+
+def _customer_form(state: DialogState) -> None:
+    if _problem(state) and state.gone:
+        return
+    errors_slot = st.empty()
+    with st.form(key=f"customer_form_{state.revision}", border=False):
+        for row in FORM_ROWS:
+            for column, name in zip(st.columns(len(row)), row, strict=True):
+                column.text_input(
+                    FIELD_LABELS[name],
+                    value=state.values.get(name, ""),
+                    key=_field_key(state, name),
+                    max_chars=_MAX_CHARS[name],
+                    placeholder=_PLACEHOLDERS.get(name, ""),
+                )
+        with st.container(horizontal=True, horizontal_alignment="right"):
+            cancelled = st.form_submit_button("Cancel", key="dialog_cancel")
+            saved = st.form_submit_button(
+                "Save" if state.kind == "edit" else "Add customer",
+                key="dialog_save",
+                type="primary",
+                icon=":material/check:",
+                disabled=state.problem is not None,
+            )
+    if cancelled:
+        close_dialog()
+        st.rerun()
+    if saved:
+        errors = _save(state, _form_values(state))
+        if errors is None:
+            st.rerun()
+        elif errors:
+            with errors_slot.container():
+                _show_errors(errors)
+        else:
+            st.rerun(scope="fragment")  # show the conflict message drawn from the new state
+
+
+def _delete_body(state: DialogState) -> None:
+    if _problem(state):
+        return
+    assert state.customer_id is not None
+    name = html.escape(state.name or "this customer")
+    email = html.escape(state.values.get("email", ""))
+    history = []
+    if state.orders:
+        history.append(formatting.plural(state.orders, "order"))
+    if state.visits:
+        history.append(formatting.plural(state.visits, "visit"))
+    also = f" and their {' and '.join(history)}" if history else ""
+    st.html(
+        f'<p class="ch-confirm">Delete <strong>{name}</strong>'
+        f"{f' (<span>{email}</span>)' if email else ''}{html.escape(also)}? "
+        "Their campaign history and messages go too. This cannot be undone.</p>"
+    )
+    with st.container(horizontal=True, horizontal_alignment="right"):
+        cancel = st.button("Cancel", key="dialog_cancel")
+        confirm = st.button(
+            "Delete customer", key="dialog_confirm_delete", type="primary", icon=":material/delete:"
+        )
+    if cancel:
+        close_dialog()
+        st.rerun()
+    if confirm:
+        try:
+            writes.delete_customer(connection(), state.customer_id, state.version)
+        except (ConflictError, NotFound) as exc:
+            gone = isinstance(exc, NotFound)
+            st.session_state[_STATE] = replace(state, problem=str(exc), gone=gone)
+            st.rerun(scope="fragment")
+        forget_recently_added(state.customer_id)
+        _after_write(f"Deleted {state.name}", "🗑️")
+        if state.then_go_to:
+            st.switch_page(state.then_go_to)
+        st.rerun()
+
+
+def _guarded(body: Callable[[DialogState], None], kind: DialogKind) -> None:
+    # The state is read here, not passed in: a dialog is a fragment, and a
+    # fragment's own reruns reuse the arguments of the full run that drew it.
+    state = _current()
+    if state is None or state.kind != kind:
+        st.rerun()  # closed meanwhile (e.g. in another tab of this session)
+    assert state is not None
+    with theme.friendly_errors("this form"):
+        try:
+            body(state)
+        except CrmError as exc:
+            st.error(formatting.escape_markdown(str(exc)))
+
+
+@st.dialog("Add customer", width="medium", on_dismiss=close_dialog)
+def _add_dialog() -> None:
+    _guarded(_customer_form, "add")
+
+
+@st.dialog("Edit customer", width="medium", on_dismiss=close_dialog)
+def _edit_dialog() -> None:
+    _guarded(_customer_form, "edit")
+
+
+@st.dialog("Delete customer", width="small", on_dismiss=close_dialog)
+def _delete_dialog() -> None:
+    _guarded(_delete_body, "delete")
+
+
+def render_dialogs() -> None:
+    """Draw the dialog an ``open_*`` call asked for, if any. Call once per run."""
+    state = _current()
+    if state is None:
+        return
+    if state.kind == "add":
+        _add_dialog()
+    elif state.kind == "edit":
+        _edit_dialog()
+    else:
+        _delete_dialog()

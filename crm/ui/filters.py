@@ -1,0 +1,311 @@
+"""The search-and-filter bar, and keeping it in step with the URL.
+
+The URL is the source of truth when it changes from outside (a shared link,
+a reload, a link from another page); otherwise the widgets are, and every
+run writes the segment they describe back to the URL. Parsing and writing
+query parameters is ``crm.segments``' job; this module moves values between
+``st.query_params``, session state and the widgets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import streamlit as st
+
+from crm import formatting, segments
+from crm.models import CustomerFilter, LastVisit
+from crm.segments import CUSTOM_PRESET, LAST_VISIT_PRESETS, SORT_OPTIONS
+from crm.ui.figures import StaticFigures
+
+# Widget keys. A key also names the widget in AppTest (at.text_input(key=...)).
+K_SEARCH = "seg_search"
+K_SORT = "seg_sort"
+K_SPEND = "seg_spend"
+K_VISITS = "seg_visits"
+K_LAST = "seg_last"
+K_LAST_MODE = "seg_last_mode"
+K_LAST_DAYS = "seg_last_days"
+K_PAGE = "seg_page"
+
+_URL_WRITTEN = "_seg_url_written"  # the segment parameters this session last put in the URL
+_LAST_SEGMENT = "_seg_last"  # the segment (with page) shown last, kept across page switches
+_FIGURES_SEEN = "_seg_figures"
+_CHANGED = "_seg_changed"  # slider bounds the sliders were last set against
+
+_SORT_LABELS = {o.id: o.label for o in SORT_OPTIONS}
+_PRESET_LABELS = {p.id: p.label for p in LAST_VISIT_PRESETS}
+_MODE_LABELS = {
+    LastVisit.WITHIN.value: "Visited in the last",
+    LastVisit.OLDER.value: "Not visited in the last",
+}
+
+
+def _url_segment_params() -> dict[str, str]:
+    return {name: st.query_params[name] for name in segments.PARAM_NAMES if name in st.query_params}
+
+
+def _clamp(value: float, low: int, high: int) -> int:
+    return int(min(max(round(value), low), high))
+
+
+def _seed_widgets(f: CustomerFilter, figures: StaticFigures) -> None:
+    """Set every filter widget to show ``f`` (before the widgets are drawn this run)."""
+    state = st.session_state
+    state[K_SEARCH] = f.search
+    state[K_SORT] = segments.sort_option(f).id
+    _seed_sliders(f, figures)
+    state[K_LAST] = segments.last_visit_preset(f)
+    state[K_LAST_MODE] = (
+        f.last_visit.value if f.last_visit is LastVisit.OLDER else LastVisit.WITHIN.value
+    )
+    state[K_LAST_DAYS] = f.last_visit_days
+    state[K_PAGE] = f.page
+
+
+def _seed_sliders(f: CustomerFilter, figures: StaticFigures) -> None:
+    low, high = figures.spending
+    spend_low = low if f.min_spending is None else _clamp(f.min_spending, low, high)
+    spend_high = high if f.max_spending is None else _clamp(f.max_spending, low, high)
+    st.session_state[K_SPEND] = (min(spend_low, spend_high), max(spend_low, spend_high))
+    v_low, v_high = figures.visits
+    visits_low = v_low if f.min_visits is None else _clamp(f.min_visits, v_low, v_high)
+    visits_high = v_high if f.max_visits is None else _clamp(f.max_visits, v_low, v_high)
+    st.session_state[K_VISITS] = (min(visits_low, visits_high), max(visits_low, visits_high))
+    st.session_state[_FIGURES_SEEN] = figures
+
+
+def _sync_from_url(figures: StaticFigures) -> None:
+    """Seed the widgets when the URL was changed from outside, or they were forgotten."""
+    state = st.session_state
+    url = _url_segment_params()
+    last: CustomerFilter | None = state.get(_LAST_SEGMENT)
+    if url != state.get(_URL_WRITTEN):
+        # An empty URL after a visit to another page means "back to the list":
+        # bring back the segment the user had, as Shopify's back link does.
+        if not url and last is not None:
+            source = last
+        else:
+            source = segments.clamp_to_bounds(
+                segments.filter_from_params(url), _float_pair(figures.spending), figures.visits
+            )
+        _seed_widgets(source, figures)
+        state[_LAST_SEGMENT] = source
+    elif K_SORT not in state:
+        # Streamlit forgets widget state on another page; the segment is kept.
+        _seed_widgets(last or segments.filter_from_params(url), figures)
+    elif state.get(_FIGURES_SEEN) != figures and last is not None:
+        # New bounds (a write, or the cache expired): a slider at its old end
+        # must move to the new end, or it would start excluding people.
+        _seed_sliders(last, figures)
+
+
+def _float_pair(pair: tuple[int, int]) -> tuple[float, float]:
+    return float(pair[0]), float(pair[1])
+
+
+def _segment_from_widgets(figures: StaticFigures) -> CustomerFilter:
+    """The segment the widgets' current values describe (page not included)."""
+    state = st.session_state
+    sort = next((o for o in SORT_OPTIONS if o.id == state.get(K_SORT)), SORT_OPTIONS[0])
+    spend_low, spend_high = state.get(K_SPEND, figures.spending)
+    visits_low, visits_high = state.get(K_VISITS, figures.visits)
+    mode, days = segments.last_visit_condition(
+        state.get(K_LAST, "any"),
+        LastVisit(state.get(K_LAST_MODE, LastVisit.WITHIN.value)),
+        int(state.get(K_LAST_DAYS) or 30),
+    )
+    f = CustomerFilter(
+        search=str(state.get(K_SEARCH) or "")[: segments.SEARCH_MAX],
+        min_spending=float(spend_low),
+        max_spending=float(spend_high),
+        min_visits=int(visits_low),
+        max_visits=int(visits_high),
+        last_visit=mode,
+        last_visit_days=days if mode in (LastVisit.WITHIN, LastVisit.OLDER) else 30,
+        sort=sort.key,
+        descending=sort.descending,
+    )
+    return segments.clamp_to_bounds(f, _float_pair(figures.spending), figures.visits)
+
+
+def clear_filters() -> None:
+    """Callback of "Clear filters": everyone again, sort kept, first page."""
+    figures: StaticFigures | None = st.session_state.get(_FIGURES_SEEN)
+    sort = next((o for o in SORT_OPTIONS if o.id == st.session_state.get(K_SORT)), SORT_OPTIONS[0])
+    cleared = CustomerFilter(sort=sort.key, descending=sort.descending)
+    if figures is not None:
+        _seed_widgets(cleared, figures)
+    st.session_state[_LAST_SEGMENT] = cleared
+
+
+def _spending_label(f: CustomerFilter) -> str:
+    low, high = f.min_spending, f.max_spending
+    if low is not None and high is not None:
+        return (
+            f"Spending: {formatting.money(low, cents=False)}–{formatting.money(high, cents=False)}"
+        )
+    if low is not None:
+        return f"Spending: {formatting.money(low, cents=False)}+"
+    if high is not None:
+        return f"Spending: up to {formatting.money(high, cents=False)}"
+    return "Spending"
+
+
+def _visits_label(f: CustomerFilter) -> str:
+    low, high = f.min_visits, f.max_visits
+    if low is not None and high is not None:
+        return f"Visits: {formatting.number(low)}–{formatting.number(high)}"
+    if low is not None:
+        return f"Visits: {formatting.number(low)}+"
+    if high is not None:
+        return f"Visits: up to {formatting.number(high)}"
+    return "Visits"
+
+
+def _last_visit_label(f: CustomerFilter) -> str:
+    if f.last_visit is LastVisit.ANY:
+        return "Last visit"
+    return f"Last visit: {segments.describe_last_visit(f)}"
+
+
+def _md(label: str) -> str:
+    # Popover labels are Markdown: "$" would start maths.
+    return label.replace("$", "\\$")
+
+
+def segment_bar(figures: StaticFigures) -> CustomerFilter:
+    """Draw search, sort and filters; return the segment on the page the user is on."""
+    _sync_from_url(figures)
+    current = _segment_from_widgets(figures)
+
+    with st.container(horizontal=True, vertical_alignment="bottom", key="search_row"):
+        st.text_input(
+            "Search",
+            key=K_SEARCH,
+            placeholder="Search by name or email",
+            live=True,
+            icon=":material/search:",
+            max_chars=segments.SEARCH_MAX,
+            label_visibility="collapsed",
+        )
+        st.selectbox(
+            "Sort by",
+            options=[o.id for o in SORT_OPTIONS],
+            format_func=_SORT_LABELS.__getitem__,
+            key=K_SORT,
+            label_visibility="collapsed",
+            width=230,
+        )
+
+    with st.container(horizontal=True, vertical_alignment="center", key="filter_row", gap="small"):
+        active: dict[str, Any] = {"type": "primary"}
+        idle: dict[str, Any] = {"type": "secondary"}
+        spend_active = current.min_spending is not None or current.max_spending is not None
+        with st.popover(
+            _md(_spending_label(current)),
+            icon=":material/payments:",
+            key="pop_spending",
+            **(active if spend_active else idle),
+        ):
+            st.slider(
+                "Total spending",
+                min_value=figures.spending[0],
+                max_value=figures.spending[1],
+                step=figures.spending_step,
+                key=K_SPEND,
+                format="$%d",
+            )
+        visits_active = current.min_visits is not None or current.max_visits is not None
+        with st.popover(
+            _visits_label(current),
+            icon=":material/storefront:",
+            key="pop_visits",
+            **(active if visits_active else idle),
+        ):
+            st.slider(
+                "Number of visits",
+                min_value=figures.visits[0],
+                max_value=figures.visits[1],
+                step=1,
+                key=K_VISITS,
+            )
+        with st.popover(
+            _last_visit_label(current),
+            icon=":material/event:",
+            key="pop_last_visit",
+            **(active if current.last_visit is not LastVisit.ANY else idle),
+        ):
+            st.radio(
+                "Last visit",
+                options=[p.id for p in LAST_VISIT_PRESETS],
+                format_func=_PRESET_LABELS.__getitem__,
+                key=K_LAST,
+            )
+            if st.session_state.get(K_LAST) == CUSTOM_PRESET:
+                st.radio(
+                    "Condition",
+                    options=list(_MODE_LABELS),
+                    format_func=_MODE_LABELS.__getitem__,
+                    key=K_LAST_MODE,
+                    label_visibility="collapsed",
+                )
+                st.number_input(
+                    "Days", min_value=1, max_value=segments.DAYS_MAX, step=1, key=K_LAST_DAYS
+                )
+        st.button(
+            "Clear filters",
+            key="clear_filters",
+            icon=":material/filter_alt_off:",
+            type="tertiary",
+            on_click=clear_filters,
+            disabled=not segments.is_filtered(current),
+        )
+
+    page = int(st.session_state.get(K_PAGE) or 1)
+    last: CustomerFilter | None = st.session_state.get(_LAST_SEGMENT)
+    changed = last is not None and segments.without_page(last) != current
+    if changed:
+        page = 1  # a new segment starts at its first page
+    st.session_state[_CHANGED] = changed or (last is not None and last.page != page)
+    return replace(current, page=page)
+
+
+def changed() -> bool:
+    """Whether this run shows another segment or page than the run before."""
+    return bool(st.session_state.get(_CHANGED))
+
+
+def settle(f: CustomerFilter, matches: int) -> CustomerFilter:
+    """Clamp the page to the segment's size and write the segment to the URL.
+
+    Call once per run, after counting the matches and before drawing the
+    pagination, so the URL, the pagination and the cards agree.
+    """
+    f = segments.clamp_page(f, matches)
+    st.session_state[K_PAGE] = f.page
+    wanted = segments.params_from_filter(f)
+    if wanted != _url_segment_params():
+        for name in segments.PARAM_NAMES:
+            if name not in wanted and name in st.query_params:
+                del st.query_params[name]
+        for name, value in wanted.items():
+            st.query_params[name] = value
+    st.session_state[_URL_WRITTEN] = wanted
+    st.session_state[_LAST_SEGMENT] = f
+    return f
+
+
+def pager(f: CustomerFilter, matches: int) -> None:
+    """Page buttons under the grid (none when everything fits on one page)."""
+    pages = segments.page_count(matches, f.page_size)
+    if pages > 1:
+        with st.container(horizontal=True, horizontal_alignment="center", key="pager"):
+            st.pagination(pages, key=K_PAGE, max_visible_pages=7)
+
+
+def home_link_params() -> dict[str, str]:
+    """Query parameters of the segment last shown on Home, for a "Back to customers" link."""
+    last: CustomerFilter | None = st.session_state.get(_LAST_SEGMENT)
+    return segments.params_from_filter(last) if last is not None else {}
