@@ -44,7 +44,7 @@ _COMPACT_STEPS = ((Decimal(10**12), "T"), (Decimal(10**9), "B"), (Decimal(10**6)
 
 
 def compact_money(value: Number | None) -> str:
-    """Large sums short enough for a headline: ``$1.23M``, ``$45.6B``; below a million, exact."""
+    """Large sums short enough for a headline: ``$1.23M``, ``$45.6B``; below a million, to the cent."""
     amount = _decimal(value)
     if amount is None:
         return MISSING
@@ -53,7 +53,7 @@ def compact_money(value: Number | None) -> str:
             scaled = (amount / step).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
             sign = "-" if scaled < 0 else ""
             return f"{sign}{CURRENCY_SYMBOL}{abs(scaled):,.2f}{suffix}"
-    return money(amount, cents=abs(amount) < 10_000)
+    return money(amount)
 
 
 def number(value: Number | None) -> str:

@@ -175,11 +175,12 @@ def _remember_added(customer_id: int) -> None:
     st.session_state[_JUST_ADDED] = [customer_id, *recently_added()][:JUST_ADDED_MAX]
 
 
-def _after_write(message: str, icon: str) -> None:
-    """Close the dialog, toast on the next run, and make every page read fresh figures."""
+def _after_write(verb: str, name: str, icon: str) -> None:
+    """Close the dialog, toast "<verb> <name>" on the next run, refresh cached figures."""
     close_dialog()
     figures.refresh()
-    flash(message, icon=icon)
+    # A toast is Markdown: the name is escaped so it shows as typed.
+    flash(f"{verb} {formatting.escape_markdown(name)}", icon=icon)
 
 
 # --- The form -------------------------------------------------------------------
@@ -210,14 +211,12 @@ def _save(state: DialogState, values: dict[str, str]) -> dict[str, str] | None:
             created = parse(CustomerCreate, values)
             new_id = writes.create_customer(con, created)
             _remember_added(new_id)
-            _after_write(
-                f"Added {formatting.full_name(created.first_name, created.last_name)}", "✅"
-            )
+            _after_write("Added", formatting.full_name(created.first_name, created.last_name), "✅")
         else:
             assert state.customer_id is not None
             update = parse(CustomerUpdate, {**values, "version": state.version})
             writes.update_customer(con, state.customer_id, update)
-            _after_write(f"Saved {formatting.full_name(update.first_name, update.last_name)}", "✅")
+            _after_write("Saved", formatting.full_name(update.first_name, update.last_name), "✅")
     except ValidationFailed as exc:
         return exc.errors
     except ConflictError as exc:
@@ -333,7 +332,7 @@ def _delete_body(state: DialogState) -> None:
             st.session_state[_STATE] = replace(state, problem=str(exc), gone=gone)
             st.rerun(scope="fragment")
         forget_recently_added(state.customer_id)
-        _after_write(f"Deleted {state.name}", "🗑️")
+        _after_write("Deleted", state.name, "🗑️")
         if state.then_go_to:
             st.switch_page(state.then_go_to)
         st.rerun()

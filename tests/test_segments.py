@@ -1,0 +1,144 @@
+"""crm.segments: a segment survives the trip through a URL; bad URLs do no harm."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from crm import segments
+from crm.models import CustomerFilter, LastVisit, SortKey
+
+SEGMENTS = [
+    CustomerFilter(),
+    CustomerFilter(search="ana lopez"),
+    CustomerFilter(min_spending=100.0, max_spending=2500.5),
+    CustomerFilter(min_visits=3),
+    CustomerFilter(max_visits=10),
+    CustomerFilter(last_visit=LastVisit.WITHIN, last_visit_days=7),
+    CustomerFilter(last_visit=LastVisit.OLDER, last_visit_days=90),
+    CustomerFilter(last_visit=LastVisit.NEVER),
+    CustomerFilter(sort=SortKey.NAME, descending=False),
+    CustomerFilter(sort=SortKey.NAME, descending=True),
+    CustomerFilter(sort=SortKey.VISITS, descending=False, page=4),
+    CustomerFilter(
+        search="x",
+        min_spending=1.0,
+        max_spending=2.0,
+        min_visits=0,
+        max_visits=5,
+        last_visit=LastVisit.WITHIN,
+        last_visit_days=45,
+        sort=SortKey.LAST_VISIT,
+        descending=False,
+        page=2,
+    ),
+]
+
+
+@pytest.mark.parametrize("segment", SEGMENTS)
+def test_round_trip(segment: CustomerFilter) -> None:
+    params = segments.params_from_filter(segment)
+    assert all(isinstance(v, str) for v in params.values())
+    assert segments.filter_from_params(params) == segment
+
+
+def test_defaults_make_an_empty_url() -> None:
+    assert segments.params_from_filter(CustomerFilter()) == {}
+    # Name sorts A to Z by default, so its natural direction is not written.
+    assert segments.params_from_filter(CustomerFilter(sort=SortKey.NAME, descending=False)) == {
+        "sort": "name"
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"page": "abc"}, CustomerFilter()),
+        ({"page": "-3"}, CustomerFilter()),
+        ({"page": "2.7"}, CustomerFilter(page=2)),
+        ({"spend_min": "-5"}, CustomerFilter(min_spending=0.0)),
+        ({"spend_min": "nan", "spend_max": "inf"}, CustomerFilter()),
+        ({"spend_min": "1,500"}, CustomerFilter(min_spending=1500.0)),
+        (
+            {"spend_min": "900", "spend_max": "100"},
+            CustomerFilter(min_spending=100.0, max_spending=900.0),
+        ),
+        ({"visits_min": "ten"}, CustomerFilter()),
+        ({"visits_max": "99999999999"}, CustomerFilter(max_visits=segments.VISITS_LIMIT)),
+        ({"sort": "drop table"}, CustomerFilter()),
+        ({"sort": "NAME"}, CustomerFilter(sort=SortKey.NAME, descending=False)),
+        ({"order": "sideways"}, CustomerFilter()),
+        ({"last": "sometimes"}, CustomerFilter()),
+        (
+            {"last": "within", "days": "0"},
+            CustomerFilter(last_visit=LastVisit.WITHIN, last_visit_days=1),
+        ),
+        ({"last": "within", "days": "x"}, CustomerFilter(last_visit=LastVisit.WITHIN)),
+        (
+            {"last": "older", "days": "1e9"},
+            CustomerFilter(last_visit=LastVisit.OLDER, last_visit_days=segments.DAYS_MAX),
+        ),
+        ({"days": "7"}, CustomerFilter()),  # days without a condition mean nothing
+        ({"q": "  ana  "}, CustomerFilter(search="ana")),
+        ({"q": "a" * 500}, CustomerFilter(search="a" * segments.SEARCH_MAX)),
+        ({"q": ["first", "second"]}, CustomerFilter(search="second")),
+        ({"q": []}, CustomerFilter()),
+    ],
+)
+def test_bad_or_odd_values_are_clamped_or_dropped(
+    params: dict[str, str | list[str]], expected: CustomerFilter
+) -> None:
+    assert segments.filter_from_params(params) == expected
+
+
+def test_page_helpers() -> None:
+    assert segments.page_count(0, 24) == 1
+    assert segments.page_count(24, 24) == 1
+    assert segments.page_count(25, 24) == 2
+    assert segments.clamp_page(CustomerFilter(page=40), 50).page == 3
+    assert segments.clamp_page(CustomerFilter(page=2), 0).page == 1
+    same = CustomerFilter(page=2)
+    assert segments.clamp_page(same, 30) is same
+    assert segments.without_page(replace(same, search="x")) == CustomerFilter(search="x")
+
+
+def test_is_filtered_ignores_sort_and_page() -> None:
+    assert not segments.is_filtered(CustomerFilter(sort=SortKey.NAME, page=3))
+    for segment in SEGMENTS[1:8]:
+        assert segments.is_filtered(segment), segment
+
+
+def test_ranges_at_the_data_bounds_are_no_filter() -> None:
+    f = CustomerFilter(min_spending=0.0, max_spending=5000.0, min_visits=0, max_visits=80)
+    clamped = segments.clamp_to_bounds(f, (0.0, 5000.0), (0, 80))
+    assert (clamped.min_spending, clamped.max_spending) == (None, None)
+    assert (clamped.min_visits, clamped.max_visits) == (None, None)
+    inside = CustomerFilter(min_spending=10.0, max_spending=4999.0, min_visits=1, max_visits=79)
+    assert segments.clamp_to_bounds(inside, (0.0, 5000.0), (0, 80)) == inside
+
+
+@pytest.mark.parametrize("preset", segments.LAST_VISIT_PRESETS)
+def test_last_visit_presets_round_trip(preset: segments.LastVisitPreset) -> None:
+    mode, days = segments.last_visit_condition(preset.id, LastVisit.OLDER, 45)
+    f = CustomerFilter(last_visit=mode, last_visit_days=days)
+    assert segments.last_visit_preset(f) == preset.id
+    if preset.id == segments.CUSTOM_PRESET:
+        assert (mode, days) == (LastVisit.OLDER, 45)
+    else:
+        assert (mode, days) == (preset.mode, preset.days)
+
+
+def test_custom_days_are_clamped() -> None:
+    assert segments.last_visit_condition("custom", LastVisit.WITHIN, 0) == (LastVisit.WITHIN, 1)
+    assert segments.last_visit_condition("custom", LastVisit.NEVER, 10) == (LastVisit.WITHIN, 10)
+    assert segments.last_visit_condition("no such", LastVisit.WITHIN, 10) == (LastVisit.ANY, 30)
+
+
+def test_every_sort_has_one_option() -> None:
+    pairs = {(o.key, o.descending) for o in segments.SORT_OPTIONS}
+    assert pairs == {(key, d) for key in SortKey for d in (True, False)}
+    assert len({o.id for o in segments.SORT_OPTIONS}) == len(segments.SORT_OPTIONS)
+    for option in segments.SORT_OPTIONS:
+        f = CustomerFilter(sort=option.key, descending=option.descending)
+        assert segments.sort_option(f) == option
