@@ -296,7 +296,9 @@ def _customer_form(state: DialogState) -> None:
             with errors_slot.container():
                 _show_errors(errors)
         else:
-            st.rerun(scope="fragment")  # show the conflict message drawn from the new state
+            # Show the conflict message drawn from the new state. A whole-app rerun:
+            # scope="fragment" raises when a full run drew the dialog (every AppTest run).
+            st.rerun()
 
 
 def _delete_body(state: DialogState) -> None:
@@ -330,7 +332,7 @@ def _delete_body(state: DialogState) -> None:
         except (ConflictError, NotFound) as exc:
             gone = isinstance(exc, NotFound)
             st.session_state[_STATE] = replace(state, problem=str(exc), gone=gone)
-            st.rerun(scope="fragment")
+            st.rerun()
         forget_recently_added(state.customer_id)
         _after_write("Deleted", state.name, "🗑️")
         if state.then_go_to:
