@@ -21,7 +21,6 @@ except NotFound as problem:
 
 theme.page_setup(customer.name, icon=":material/person:")
 with theme.friendly_errors("this customer"):
-    st.page_link(profile.HOME, label="All customers", icon=":material/arrow_back:")
     profile.render_header(customer)
     actions.render_buttons(customer)
     profile.render_metrics(customer)

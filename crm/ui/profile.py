@@ -76,6 +76,8 @@ _STYLE = """
 .crm-contact a { color: inherit; text-decoration: none; overflow-wrap: anywhere; }
 .crm-contact a:hover { text-decoration: underline; }
 .crm-since { opacity: .65; font-size: .875rem; margin-top: .35rem; }
+/* On a phone Streamlit's top bar covers the first line: keep the way back visible. */
+@media (max-width: 640px) { .st-key-customer_back { padding-top: 2.25rem; } }
 </style>
 """
 
@@ -125,6 +127,9 @@ def header_html(customer: Customer) -> str:
 
 
 def render_header(customer: Customer) -> None:
+    """The way back to the overview, then who the customer is."""
+    with st.container(key="customer_back"):
+        st.page_link(HOME, label="All customers", icon=":material/arrow_back:")
     st.html(header_html(customer))
 
 

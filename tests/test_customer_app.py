@@ -1,0 +1,440 @@
+"""The Customer page in AppTest: a seeded customer, every action and its toast, bad ids.
+
+Expectations come from the test's own database copy. Charts and grids are
+not drawn by AppTest: their specs are unit-tested (test_charts) and their
+drawing is checked in the browser (test_customer_browser).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from crm import db, formatting, queries, templates
+from crm.ui import actions
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = "pages/Customer.py"
+XSS = "<b>x</b><img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def dbc(app_env: Path) -> Any:
+    """A second connection to the app's database, for expectations and checks."""
+    connection = db.connect(app_env)
+    yield connection
+    connection.close()
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
+    row = con.execute(sql, params or []).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def _customer_with(con: duckdb.DuckDBPyConnection, condition: str) -> int:
+    return int(_one(con, f"SELECT min(id) FROM customers WHERE {condition}"))
+
+
+def _busy_customer(con: duckdb.DuckDBPyConnection) -> int:
+    """Orders, a phone, a visit and campaign sends: every part of the page has data."""
+    return _customer_with(
+        con,
+        "order_count > 2 AND last_visit IS NOT NULL AND phone <> '' AND street <> ''"
+        " AND id IN (SELECT customer_id FROM campaign_sends WHERE status <> 'Queued')",
+    )
+
+
+def _open(customer_id: object) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
+    at.run()
+    at.switch_page(PAGE)
+    if customer_id is not None:
+        at.query_params["id"] = str(customer_id)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _toasts(at: AppTest) -> list[str]:
+    return [t.value for t in at.toast]
+
+
+def _click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _history(at: AppTest) -> Any:
+    """The campaigns-and-messages grid's data (a read-only grid has no key in AppTest)."""
+    return next(d.value for d in at.dataframe if "kind" in d.value.columns)
+
+
+def _plain(text: str) -> str:
+    """An alert's text without the Markdown escapes that keep user text literal."""
+    return text.replace("\\", "")
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str, customer_id: int) -> int:
+    return int(_one(con, f"SELECT count(*) FROM {table} WHERE customer_id = ?", [customer_id]))
+
+
+# --- Showing a customer --------------------------------------------------------------
+
+
+def test_profile_figures_and_address_come_from_the_database(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    customer = queries.get_customer(dbc, cid)
+    assert customer is not None
+    at = _open(cid)
+
+    header = at.html[0].value
+    for value in (customer.name, customer.email, customer.phone, customer.city):
+        assert html.escape(value) in header
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {
+        "Total spending": formatting.money(customer.total_spending),
+        "Orders": formatting.number(customer.order_count),
+        "Average order": formatting.money(customer.total_spending / customer.order_count),
+        "Visits": formatting.number(customer.visit_count),
+        "Last visit": formatting.short_date(customer.last_visit),
+    }
+    address = " ".join(m.value for m in at.markdown).replace("\\", "")
+    for part in (customer.street, customer.city, customer.zip, customer.country):
+        assert part in address
+    back = at.page_link[0]
+    assert back.label == "All customers" and back.proto.page_script_hash
+
+
+def test_purchase_history_lists_every_order_newest_first_with_its_items(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    at = _open(cid)
+    orders = at.dataframe(key=f"orders_{cid}").value
+    expected = dbc.execute(
+        "SELECT id, amount FROM orders WHERE customer_id = ? ORDER BY ordered_at DESC, id DESC",
+        [cid],
+    ).fetchall()
+    assert orders["order_id"].tolist() == [row[0] for row in expected]
+    assert orders["amount"].tolist() == [float(row[1]) for row in expected]
+    lines = dbc.execute(
+        "SELECT i.order_id, i.quantity, p.name FROM order_items i JOIN products p"
+        " ON p.id = i.product_id WHERE i.customer_id = ?",
+        [cid],
+    ).fetchall()
+    first = int(orders["order_id"].iloc[0])
+    shown = sorted(orders["items"].iloc[0])
+    assert shown == sorted(f"{q} × {name}" for o, q, name in lines if o == first)
+
+
+def test_campaign_history_lists_sends_and_messages(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    at = _open(cid)
+    history = _history(at)
+    sends = _count(dbc, "campaign_sends", cid)
+    messages = _count(dbc, "messages", cid)
+    assert len(history) == sends + messages
+    assert set(history["status"]) <= {"Delivered", "Failed", "Queued", "Sent"}
+
+
+def test_a_customer_without_orders_or_campaigns_gets_friendly_empty_states(dbc: Any) -> None:
+    cid = _customer_with(
+        dbc,
+        "order_count = 0 AND id NOT IN (SELECT customer_id FROM campaign_sends)"
+        " AND id NOT IN (SELECT customer_id FROM messages)",
+    )
+    at = _open(cid)
+    infos = " ".join(i.value for i in at.info)
+    assert "No orders yet" in infos
+    assert "No campaigns or messages yet" in infos
+    assert not [d for d in at.dataframe if d.key == f"orders_{cid}"]
+    assert {m.label: m.value for m in at.metric}["Average order"] == formatting.MISSING
+
+
+def test_never_visited_reads_never(dbc: Any) -> None:
+    at = _open(_customer_with(dbc, "last_visit IS NULL"))
+    assert {m.label: m.value for m in at.metric}["Last visit"] == "Never"
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (None, "No customer was chosen"),
+        ("", "No customer was chosen"),
+        ("abc", "is not a customer number"),
+        ("12abc", "is not a customer number"),
+        ("-3", "is not a customer number"),
+        ("1.5", "is not a customer number"),
+        ("٣", "is not a customer number"),  # a digit, but not one an id is written with
+        ("0", "There is no customer number 0"),
+        ("99999999999999999999999", "There is no customer number"),
+        ("9223372036854775807", "There is no customer number 9223372036854775807"),
+    ],
+)
+def test_a_bad_id_shows_customer_not_found_with_a_way_back(
+    app_env: Path, raw: str | None, says: str
+) -> None:
+    at = _open(raw)
+    assert [t.value for t in at.title] == ["Customer not found"]
+    assert says in at.info[0].value
+    assert [p.label for p in at.page_link] == ["Back to all customers"]
+    assert not at.metric and not at.button
+
+
+def test_a_deleted_customer_is_not_found(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    dbc.execute("DELETE FROM customers WHERE id = ?", [cid])
+    at = _open(cid)
+    assert f"There is no customer number {cid}" in at.info[0].value
+
+
+def test_user_text_is_shown_literally_never_as_html_or_markdown(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    dbc.execute(
+        "UPDATE customers SET first_name = ?, last_name = '**bold**', street = ?, city = ?"
+        " WHERE id = ?",
+        [XSS, "[link](javascript:alert(1))", "<i>town</i>", cid],
+    )
+    at = _open(cid)
+    header = at.html[0].value
+    assert "<img src=x" not in header and "<b>x</b>" not in header
+    assert "&lt;b&gt;x&lt;/b&gt;&lt;img src=x onerror=alert(1)&gt;" in header
+    address = next(m.value for m in at.markdown if "link" in m.value)
+    assert formatting.escape_markdown("[link](javascript:alert(1))") in address
+    assert formatting.escape_markdown("<i>town</i>") in address
+
+
+# --- Personalised message ------------------------------------------------------------
+
+
+def _message_dialog(cid: int) -> AppTest:
+    at = _open(cid)
+    return _click(at, "open_message")
+
+
+def test_message_preview_fills_merge_fields_and_sending_records_it(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    customer = queries.get_customer(dbc, cid)
+    assert customer is not None
+    before = _count(dbc, "messages", cid)
+    at = _message_dialog(cid)
+    at.text_input(key=actions.SUBJECT).input("For you, [First Name]")
+    at.text_area(key=actions.BODY).input(templates.EXAMPLE).run()
+    expected = templates.render(templates.EXAMPLE, customer).text
+    assert expected in [t.value for t in at.text]
+    assert f"Subject: For you, {customer.first_name}" in [t.value for t in at.text]
+
+    _click(at, "msg_send")
+    assert f"Email to {customer.name} queued in the outbox." in _toasts(at)
+    assert _count(dbc, "messages", cid) == before + 1
+    body, subject, status = dbc.execute(
+        "SELECT body, subject, status FROM messages WHERE customer_id = ? ORDER BY id DESC",
+        [cid],
+    ).fetchone()
+    assert (body, subject, status) == (expected, f"For you, {customer.first_name}", "Queued")
+    history = _history(at)
+    assert expected in history["body"].tolist()
+    assert not at.text_area  # the dialog closed
+
+
+def test_inserting_a_merge_field_appends_it(dbc: Any) -> None:
+    at = _message_dialog(_busy_customer(dbc))
+    at.text_area(key=actions.BODY).input("Hello").run()
+    at.pills(key=actions.INSERT).set_value("City").run()
+    assert at.text_area(key=actions.BODY).value == "Hello [City]"
+
+
+def test_unknown_field_and_empty_message_are_refused_with_nothing_sent(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    before = _count(dbc, "messages", cid)
+    at = _message_dialog(cid)
+    at.text_area(key=actions.BODY).input("Hi [Frist Name]").run()
+    assert "Did you mean [First Name]" in _plain(at.warning[0].value)
+    _click(at, "msg_send")
+    assert "Unknown merge field [Frist Name]" in _plain(at.error[0].value)
+    at.text_area(key=actions.BODY).input("   ").run()
+    _click(at, "msg_send")
+    assert "Write a message first: it is empty." in _plain(at.error[0].value)
+    assert _count(dbc, "messages", cid) == before
+    assert not _toasts(at)
+
+
+def test_a_customer_who_never_visited_gets_the_fallback_and_a_note(dbc: Any) -> None:
+    cid = _customer_with(dbc, "last_visit IS NULL")
+    at = _message_dialog(cid)
+    at.text_area(key=actions.BODY).input("Since [Last Visit]!").run()
+    assert "Since your last visit!" in [t.value for t in at.text]
+    assert any("[Last Visit] reads “your last visit”" in c.value for c in at.caption)
+
+
+# --- Campaigns -----------------------------------------------------------------------
+
+
+def test_add_to_an_existing_campaign_then_again_says_already_in(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    campaign_id, name = dbc.execute(
+        "SELECT id, name FROM campaigns WHERE id NOT IN"
+        " (SELECT campaign_id FROM campaign_sends WHERE customer_id = ?) ORDER BY id LIMIT 1",
+        [cid],
+    ).fetchone()
+    customer = queries.get_customer(dbc, cid)
+    assert customer is not None
+    at = _click(_open(cid), "open_campaign")
+    at.selectbox(key=actions.CAMPAIGN_PICK).set_value(campaign_id).run()
+    _click(at, "campaign_add")
+    assert f"Added {customer.name} to “{name}”." in _toasts(at)
+    status = _one(
+        dbc,
+        "SELECT status FROM campaign_sends WHERE customer_id = ? AND campaign_id = ?",
+        [cid, campaign_id],
+    )
+    assert status == "Queued"
+
+    sends = _count(dbc, "campaign_sends", cid)
+    at = _click(at, "open_campaign")
+    at.selectbox(key=actions.CAMPAIGN_PICK).set_value(campaign_id).run()
+    _click(at, "campaign_add")
+    assert "already in the campaign" in _plain(at.warning[0].value)
+    assert _count(dbc, "campaign_sends", cid) == sends
+
+
+def test_create_a_new_campaign_and_add_the_customer(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    at = _click(_open(cid), "open_campaign")
+    at.segmented_control(key=actions.CAMPAIGN_MODE).set_value(actions.NEW).run()
+    at.text_input(key=actions.NEW_NAME).input("Winter comeback")
+    at.selectbox(key=actions.NEW_CHANNEL).set_value("SMS")
+    at.text_area(key=actions.NEW_TEMPLATE).input("Hi [First Name], 20% off!")
+    at.button(key="campaign_create").click().run()
+    assert "Created “Winter comeback” and added" in " ".join(_toasts(at))
+    row = dbc.execute(
+        "SELECT c.channel, c.template, s.status FROM campaigns c"
+        " JOIN campaign_sends s ON s.campaign_id = c.id"
+        " WHERE c.name = 'Winter comeback' AND s.customer_id = ?",
+        [cid],
+    ).fetchone()
+    assert row == ("SMS", "Hi [First Name], 20% off!", "Queued")
+    history = _history(at)
+    assert "Winter comeback" in history["campaign"].tolist()
+
+
+def test_a_new_campaign_without_name_or_with_a_bad_template_is_refused(dbc: Any) -> None:
+    campaigns = int(_one(dbc, "SELECT count(*) FROM campaigns"))
+    at = _click(_open(_busy_customer(dbc)), "open_campaign")
+    at.segmented_control(key=actions.CAMPAIGN_MODE).set_value(actions.NEW).run()
+    at.button(key="campaign_create").click().run()
+    assert _plain(at.error[0].value) == "Name is required."
+    at.text_input(key=actions.NEW_NAME).input("Typo")
+    at.text_area(key=actions.NEW_TEMPLATE).input("Hi [Nmae]")
+    at.button(key="campaign_create").click().run()
+    assert "Unknown merge field [Nmae]" in _plain(at.error[0].value)
+    assert int(_one(dbc, "SELECT count(*) FROM campaigns")) == campaigns
+    assert not _toasts(at)
+
+
+# --- Picture -------------------------------------------------------------------------
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (600, 400), "#227744").save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_upload_a_picture_then_remove_it(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    customer = queries.get_customer(dbc, cid)
+    assert customer is not None
+    at = _click(_open(cid), "open_picture")
+    at.file_uploader(key=actions.UPLOAD).set_value(("me.png", _png(), "image/png")).run()
+    _click(at, "avatar_save")
+    assert f"New picture saved for {customer.name}." in _toasts(at)
+    mime, size = dbc.execute(
+        "SELECT avatar_type, octet_length(avatar) FROM customers WHERE id = ?", [cid]
+    ).fetchone()
+    assert mime == "image/webp" and 0 < size < len(_png())
+    assert "<img src=" in at.html[0].value
+
+    at = _click(at, "open_picture")
+    _click(at, "avatar_remove")
+    assert f"Picture removed; {customer.name} shows initials again." in _toasts(at)
+    assert _one(dbc, "SELECT avatar FROM customers WHERE id = ?", [cid]) is None
+
+
+def test_a_text_file_renamed_png_is_refused_and_nothing_stored(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    at = _click(_open(cid), "open_picture")
+    at.file_uploader(key=actions.UPLOAD).set_value(
+        ("notes.png", b"not a picture at all", "image/png")
+    ).run()
+    _click(at, "avatar_save")
+    assert "is not a picture we can read" in _plain(at.error[0].value)
+    assert _one(dbc, "SELECT avatar FROM customers WHERE id = ?", [cid]) is None
+    assert not _toasts(at)
+
+
+# --- Edit and delete (the shared dialogs) --------------------------------------------
+
+
+def _edit_dialog(cid: int) -> AppTest:
+    at = _click(_open(cid), "open_edit")
+    assert at.text_input[0].value  # pre-filled
+    return at
+
+
+def _first_name_input(at: AppTest) -> Any:
+    return next(t for t in at.text_input if t.label == "First name")
+
+
+def test_edit_saves_with_a_toast(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    at = _edit_dialog(cid)
+    field = _first_name_input(at)
+    assert field.value == _one(dbc, "SELECT first_name FROM customers WHERE id = ?", [cid])
+    field.input("Renamed")
+    at.button(key="dialog_save").click().run()
+    assert any(t.startswith("Saved Renamed") for t in _toasts(at))
+    assert _one(dbc, "SELECT first_name FROM customers WHERE id = ?", [cid]) == "Renamed"
+    assert "Renamed" in at.html[0].value
+
+
+def test_edit_after_someone_else_saved_says_so(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    at = _edit_dialog(cid)
+    dbc.execute("UPDATE customers SET version = version + 1 WHERE id = ?", [cid])
+    _first_name_input(at).input("Mine")
+    at.button(key="dialog_save").click().run()
+    assert "changed by someone else" in _plain(at.warning[0].value)
+    assert _one(dbc, "SELECT first_name FROM customers WHERE id = ?", [cid]) != "Mine"
+
+
+def test_delete_confirms_then_goes_home_with_a_toast(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    customer = queries.get_customer(dbc, cid)
+    assert customer is not None
+    at = _click(_open(cid), "open_delete")
+    assert customer.name in at.html[-1].value  # the confirmation names the customer
+    assert _one(dbc, "SELECT count(*) FROM customers WHERE id = ?", [cid]) == 1
+    _click(at, "dialog_confirm_delete")
+    assert _one(dbc, "SELECT count(*) FROM customers WHERE id = ?", [cid]) == 0
+    assert f"Deleted {customer.name}" in _toasts(at)
+    assert "Customers" in [t.value for t in at.title]  # back on the overview
+
+
+def test_message_records_sent_at_now(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    at = _message_dialog(cid)
+    at.text_area(key=actions.BODY).input("Thanks, [First Name]!").run()
+    started = datetime.now()
+    _click(at, "msg_send")
+    sent_at = _one(dbc, "SELECT max(sent_at) FROM messages WHERE customer_id = ?", [cid])
+    assert abs((sent_at - started).total_seconds()) < 60
