@@ -1,0 +1,641 @@
+"""Home.py through Streamlit's AppTest, on a per-test copy of the seeded database.
+
+Every expectation is worked out from the database in the test itself, with
+SQL or Python written independently of crm.queries (no shared predicate, no
+shared ORDER BY), so a wrong filter or sort in the app makes a test fail.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from crm import formatting, queries, writes
+from crm.models import CustomerCreate, CustomerUpdate, customer_form_values, parse
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE_SIZE = 24
+
+Con = duckdb.DuckDBPyConnection
+
+
+# --- Helpers -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def at(app_env: Path) -> AppTest:
+    return AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
+
+
+def run(app: AppTest) -> AppTest:
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def card_ids(app: AppTest) -> list[int]:
+    """Customer ids of the grid's cards, in order (pinned "just added" cards left out)."""
+    return [int(b.key[5:]) for b in app.button if b.key and re.fullmatch(r"edit_\d+", b.key)]
+
+
+def link_ids(app: AppTest) -> list[int]:
+    return [int(parse_qs(link.proto.query_string)["id"][0]) for link in app.get("page_link")]
+
+
+def summary(app: AppTest) -> str:
+    return next(m.value for m in app.markdown if " of " in m.value and "spent" in m.value)
+
+
+def rows(con: Con) -> list[dict[str, Any]]:
+    """Every customer, fetched plainly; filters and sorts are then done in Python."""
+    cur = con.cursor().execute(
+        "SELECT id, first_name, last_name, email, total_spending, visit_count, last_visit"
+        " FROM customers"
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def by_spending(r: dict[str, Any]) -> tuple[Any, ...]:
+    return (-r["total_spending"], r["id"])
+
+
+def expect_grid(
+    app: AppTest,
+    con: Con,
+    keep: Callable[[dict[str, Any]], bool],
+    key: Callable[[dict[str, Any]], Any] = by_spending,
+    page: int = 1,
+) -> list[dict[str, Any]]:
+    """Assert the cards, count and totals are those of the customers ``keep`` accepts."""
+    everyone = rows(con)
+    matched = sorted((r for r in everyone if keep(r)), key=key)
+    shown = matched[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    assert card_ids(app) == [r["id"] for r in shown]
+    text = summary(app)
+    assert text.startswith(f"**{len(matched):,}** of {len(everyone):,} customers")
+    spent = sum((r["total_spending"] for r in matched), Decimal(0))
+    assert formatting.money(spent).replace("$", "\\$") in text
+    assert formatting.plural(sum(r["visit_count"] for r in matched), "visit") in text
+    return matched
+
+
+def field(app: AppTest, label: str) -> Any:
+    return next(t for t in app.text_input if t.label == label)
+
+
+def fill(app: AppTest, values: dict[str, str]) -> None:
+    for label, value in values.items():
+        field(app, label).input(value)
+
+
+def errors(app: AppTest) -> str:
+    return " ".join(e.value for e in app.error)
+
+
+def toasts(app: AppTest) -> list[str]:
+    return [t.value for t in app.toast]
+
+
+def dialog_open(app: AppTest) -> bool:
+    return any(b.key == "dialog_save" or b.key == "dialog_confirm_delete" for b in app.button)
+
+
+def count(con: Con) -> int:
+    return queries.count_all_customers(con)
+
+
+# --- The list ----------------------------------------------------------------------
+
+
+def test_first_page_shows_the_biggest_spenders_with_count_and_totals(at: AppTest, con: Con) -> None:
+    run(at)
+    expect_grid(at, con, lambda r: True)
+    assert len(card_ids(at)) == PAGE_SIZE
+    assert at.query_params == {}
+    # Each card's name links to the customer page with its id.
+    assert link_ids(at) == card_ids(at)
+    first = queries.get_customer(con, card_ids(at)[0])
+    assert first is not None
+    assert at.get("page_link")[0].value == formatting.escape_markdown(first.name)
+
+
+def test_search_is_case_insensitive_substring_of_name_or_email(at: AppTest, con: Con) -> None:
+    run(at)
+    # A term taken from the data: the middle of some customer's last name.
+    some = rows(con)[7]
+    term = some["last_name"][1:4]
+    at.text_input(key="seg_search").input(term.upper())
+    run(at)
+    needle = term.lower()
+    matched = expect_grid(
+        at,
+        con,
+        lambda r: needle in f"{r['first_name']} {r['last_name']} {r['email']}".lower(),
+    )
+    assert some["id"] in {r["id"] for r in matched}
+    assert at.query_params["q"] == [term.upper()] or at.query_params["q"] == term.upper()
+
+
+def test_search_finds_by_email(at: AppTest, con: Con) -> None:
+    some = rows(con)[11]
+    local_part = some["email"].split("@")[0]
+    at.query_params["q"] = local_part
+    run(at)
+    matched = expect_grid(
+        at,
+        con,
+        lambda r: (
+            local_part.lower() in r["email"].lower()
+            or local_part.lower() in f"{r['first_name']} {r['last_name']}".lower()
+        ),
+    )
+    assert some["id"] in {r["id"] for r in matched}
+
+
+def _quantile(con: Con, column: str, q: float) -> int:
+    row = con.execute(f"SELECT quantile_disc({column}, ?) FROM customers", [q]).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_spending_range(at: AppTest, con: Con) -> None:
+    run(at)
+    low, high = _quantile(con, "total_spending", 0.3), _quantile(con, "total_spending", 0.8)
+    at.slider(key="seg_spend").set_range(low, high)
+    run(at)
+    matched = expect_grid(at, con, lambda r: low <= r["total_spending"] <= high)
+    assert 0 < len(matched) < count(con)
+    assert (at.query_params["spend_min"], at.query_params["spend_max"]) == (str(low), str(high))
+
+
+def test_visit_count_range(at: AppTest, con: Con) -> None:
+    run(at)
+    low, high = _quantile(con, "visit_count", 0.25), _quantile(con, "visit_count", 0.6)
+    at.slider(key="seg_visits").set_range(low, high)
+    run(at)
+    matched = expect_grid(at, con, lambda r: low <= r["visit_count"] <= high)
+    assert 0 < len(matched) < count(con)
+    assert at.query_params["visits_min"] == str(low)
+
+
+def _visited_within(days: int) -> Callable[[dict[str, Any]], bool]:
+    since = datetime.now() - timedelta(days=days)
+    return lambda r: r["last_visit"] is not None and r["last_visit"] >= since
+
+
+def _not_visited_within(days: int) -> Callable[[dict[str, Any]], bool]:
+    before = datetime.now() - timedelta(days=days)
+    return lambda r: r["last_visit"] is not None and r["last_visit"] < before
+
+
+@pytest.mark.parametrize(
+    ("preset", "keep", "params"),
+    [
+        ("7", _visited_within(7), {"last": "within", "days": "7"}),
+        ("30", _visited_within(30), {"last": "within", "days": "30"}),
+        ("90", _visited_within(90), {"last": "within", "days": "90"}),
+        ("lapsed90", _not_visited_within(90), {"last": "older", "days": "90"}),
+        ("never", lambda r: r["last_visit"] is None, {"last": "never"}),
+    ],
+)
+def test_time_since_last_visit_presets(
+    at: AppTest,
+    con: Con,
+    preset: str,
+    keep: Callable[[dict[str, Any]], bool],
+    params: dict[str, str],
+) -> None:
+    run(at)
+    at.radio(key="seg_last").set_value(preset)
+    run(at)
+    expect_grid(at, con, keep)
+    assert {k: at.query_params[k] for k in params} == params
+
+
+def test_custom_time_since_last_visit(at: AppTest, con: Con) -> None:
+    run(at)
+    at.radio(key="seg_last").set_value("custom")
+    run(at)
+    at.radio(key="seg_last_mode").set_value("older")
+    at.number_input(key="seg_last_days").set_value(45)
+    run(at)
+    matched = expect_grid(at, con, _not_visited_within(45))
+    assert matched
+    assert at.query_params["last"] == "older" and at.query_params["days"] == "45"
+
+
+def _name_key(r: dict[str, Any]) -> tuple[Any, ...]:
+    return (r["last_name"], r["first_name"])
+
+
+SORTS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "spending_desc": by_spending,
+    "spending_asc": lambda r: (r["total_spending"], r["id"]),
+    "visits_desc": lambda r: (-r["visit_count"], r["id"]),
+    "visits_asc": lambda r: (r["visit_count"], r["id"]),
+    # Never-visited customers come last newest-first, first oldest-first.
+    "last_visit_desc": lambda r: (
+        r["last_visit"] is None,
+        -(r["last_visit"] or datetime.min).timestamp() if r["last_visit"] else 0,
+        r["id"],
+    ),
+    "last_visit_asc": lambda r: (
+        r["last_visit"] is not None,
+        (r["last_visit"] or datetime.min).timestamp() if r["last_visit"] else 0,
+        r["id"],
+    ),
+    "name_asc": lambda r: (*_name_key(r), r["id"]),
+}
+
+
+@pytest.mark.parametrize("sort_id", [*SORTS, "name_desc"])
+def test_sort(at: AppTest, con: Con, sort_id: str) -> None:
+    run(at)
+    at.selectbox(key="seg_sort").set_value(sort_id)
+    run(at)
+    if sort_id == "name_desc":
+        # Z to A by name; ties by id ascending, so sort twice (stable sorts).
+        everyone = sorted(rows(con), key=lambda r: r["id"])
+        ordered = sorted(everyone, key=_name_key, reverse=True)
+        assert card_ids(at) == [r["id"] for r in ordered[:PAGE_SIZE]]
+    else:
+        expect_grid(at, con, lambda r: True, key=SORTS[sort_id])
+    key, direction = sort_id.rsplit("_", 1)
+    assert at.query_params.get("sort", "spending") == key
+    # The natural direction (A to Z, biggest or newest first) is left out of the URL.
+    natural = "asc" if key == "name" else "desc"
+    assert at.query_params.get("order", natural) == direction
+
+
+def test_pagination_walks_through_every_match(at: AppTest, con: Con) -> None:
+    run(at)
+    total = count(con)
+    pages = -(-total // PAGE_SIZE)
+    assert at.pagination(key="seg_page").value == 1
+    at.pagination(key="seg_page").set_value(2)
+    run(at)
+    expect_grid(at, con, lambda r: True, page=2)
+    assert at.query_params["page"] == "2"
+    at.pagination(key="seg_page").set_value(pages)
+    run(at)
+    expect_grid(at, con, lambda r: True, page=pages)
+    assert len(card_ids(at)) == total - (pages - 1) * PAGE_SIZE
+
+
+def test_a_new_filter_starts_at_page_one(at: AppTest, con: Con) -> None:
+    at.query_params["page"] = "3"
+    run(at)
+    expect_grid(at, con, lambda r: True, page=3)
+    at.radio(key="seg_last").set_value("90")
+    run(at)
+    assert at.pagination(key="seg_page").value == 1 if at.pagination else True
+    assert "page" not in at.query_params
+    expect_grid(at, con, _visited_within(90))
+
+
+def test_url_parameters_restore_a_segment(at: AppTest, con: Con) -> None:
+    low = _quantile(con, "total_spending", 0.2)
+    at.query_params.update(
+        {"spend_min": str(low), "visits_min": "1", "sort": "name", "order": "desc", "page": "2"}
+    )
+    run(at)
+    assert at.slider(key="seg_spend").value[0] == low
+    assert at.slider(key="seg_visits").value[0] == 1
+    assert at.selectbox(key="seg_sort").value == "name_desc"
+    assert at.pagination(key="seg_page").value == 2
+    everyone = sorted(rows(con), key=lambda r: r["id"])
+    matched = sorted(
+        (r for r in everyone if r["total_spending"] >= low and r["visit_count"] >= 1),
+        key=_name_key,
+        reverse=True,
+    )
+    assert card_ids(at) == [r["id"] for r in matched[PAGE_SIZE : 2 * PAGE_SIZE]]
+    assert summary(at).startswith(f"**{len(matched):,}** of")
+    # The URL stays as given (it was already the canonical form).
+    assert at.query_params["page"] == "2" and at.query_params["sort"] == "name"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"page": "abc"},
+        {"page": "-1"},
+        {"page": "99999"},
+        {"spend_min": "-5", "spend_max": "lots"},
+        {"visits_min": "1e99", "visits_max": "-3"},
+        {"sort": "'; DROP TABLE customers; --", "order": "up"},
+        {"last": "yesterday", "days": "-30"},
+        {"q": "<script>alert(1)</script>"},
+    ],
+)
+def test_bad_url_values_never_break_the_page(at: AppTest, con: Con, params: dict[str, str]) -> None:
+    at.query_params.update(params)
+    run(at)
+    assert not at.error
+    assert count(con) > 0
+    # Whatever was asked, the page shows a consistent segment and a clean URL.
+    assert summary(at)
+    for name in ("order", "last"):
+        assert at.query_params.get(name) in (None, "asc", "desc", "within", "older", "never")
+
+
+def test_out_of_range_page_shows_the_last_page(at: AppTest, con: Con) -> None:
+    at.query_params["page"] = "99999"
+    run(at)
+    pages = -(-count(con) // PAGE_SIZE)
+    expect_grid(at, con, lambda r: True, page=pages)
+    assert at.query_params["page"] == str(pages)
+
+
+def test_clear_filters_keeps_the_sort(at: AppTest, con: Con) -> None:
+    at.query_params.update({"q": "a", "visits_min": "2", "last": "within", "days": "90"})
+    at.query_params["sort"] = "visits"
+    run(at)
+    assert not at.button(key="clear_filters").disabled
+    at.button(key="clear_filters").click()
+    run(at)
+    assert at.text_input(key="seg_search").value == ""
+    assert at.query_params == {"sort": "visits"}
+    expect_grid(at, con, lambda r: True, key=SORTS["visits_desc"])
+    assert at.button(key="clear_filters").disabled
+
+
+def test_nothing_matches_shows_a_friendly_empty_state(at: AppTest, con: Con) -> None:
+    run(at)
+    at.text_input(key="seg_search").input("zzqq-no-such-customer")
+    run(at)
+    assert card_ids(at) == []
+    assert summary(at).startswith(f"**0** of {count(con):,}")
+    assert any("No customers match" in m.value for m in at.markdown)
+    at.button(key="empty_clear_filters").click()
+    run(at)
+    assert len(card_ids(at)) == PAGE_SIZE
+    assert "q" not in at.query_params
+
+
+# --- Add, edit, delete --------------------------------------------------------------
+
+
+def _new_person() -> dict[str, str]:
+    tag = uuid.uuid4().hex[:8]
+    return {
+        "First name": "Ana",
+        "Last name": f"Lopez{tag}",
+        "Email": f"ana.{tag}@example.com",
+        "Phone": "+1 555 010 0199",
+        "Street": "1 Main St",
+        "City": "Austin",
+        "State": "TX",
+        "ZIP": "78701",
+        "Country": "United States",
+    }
+
+
+def test_add_customer(at: AppTest, con: Con) -> None:
+    run(at)
+    before = count(con)
+    at.button(key="add_customer").click()
+    run(at)
+    assert dialog_open(at)
+    # The form has exactly the fields the issue names, labelled with those words.
+    assert [t.label for t in at.text_input if t.key != "seg_search"] == [
+        "First name",
+        "Last name",
+        "Email",
+        "Phone",
+        "Street",
+        "City",
+        "State",
+        "ZIP",
+        "Country",
+    ]
+    person = _new_person()
+    fill(at, person)
+    at.button(key="dialog_save").click()
+    run(at)
+    assert not dialog_open(at)
+    name = f"{person['First name']} {person['Last name']}"
+    assert toasts(at) == [f"Added {formatting.escape_markdown(name)}"]
+    assert count(con) == before + 1
+    row = con.execute(
+        "SELECT id, city, zip, phone FROM customers WHERE email = ?", [person["Email"]]
+    ).fetchone()
+    assert row is not None and row[1:] == ("Austin", "78701", "+1 555 010 0199")
+    # The new customer is on screen at once (pinned above the grid) and counted.
+    assert row[0] in link_ids(at)
+    assert summary(at).startswith(f"**{before + 1:,}** of {before + 1:,}")
+
+
+def test_add_with_bad_fields_keeps_the_dialog_and_writes_nothing(at: AppTest, con: Con) -> None:
+    run(at)
+    before = count(con)
+    at.button(key="add_customer").click()
+    run(at)
+    fill(at, {"First name": "Ana", "Email": "not-an-email", "Phone": "call me"})
+    at.button(key="dialog_save").click()
+    run(at)
+    assert dialog_open(at)
+    text = errors(at)
+    assert "Last name is required" in text
+    assert "Email" in text and "name@example" in text
+    assert "Phone" in text
+    # What the user typed is still there.
+    assert field(at, "First name").value == "Ana"
+    assert field(at, "Email").value == "not-an-email"
+    assert count(con) == before
+    assert toasts(at) == []
+
+
+def test_add_with_a_used_email_is_refused_in_words(at: AppTest, con: Con) -> None:
+    taken = rows(con)[3]["email"]
+    run(at)
+    before = count(con)
+    at.button(key="add_customer").click()
+    run(at)
+    fill(at, {**_new_person(), "Email": taken.upper()})
+    at.button(key="dialog_save").click()
+    run(at)
+    assert dialog_open(at)
+    assert "another customer already uses this address" in errors(at)
+    assert count(con) == before
+
+
+def _open_edit(at: AppTest, customer_id: int) -> None:
+    at.button(key=f"edit_{customer_id}").click()
+    run(at)
+    assert dialog_open(at)
+
+
+def test_edit_customer(at: AppTest, con: Con) -> None:
+    run(at)
+    customer_id = card_ids(at)[2]
+    customer = queries.get_customer(con, customer_id)
+    assert customer is not None
+    _open_edit(at, customer_id)
+    # Pre-filled with the stored record.
+    stored = customer_form_values(customer)
+    for name, label in [("first_name", "First name"), ("email", "Email"), ("city", "City")]:
+        assert field(at, label).value == stored[name]
+    fill(at, {"City": "Reykjavík", "Last name": "Jónsdóttir"})
+    at.button(key="dialog_save").click()
+    run(at)
+    assert not dialog_open(at)
+    after = queries.get_customer(con, customer_id)
+    assert after is not None
+    assert (after.city, after.last_name, after.version) == (
+        "Reykjavík",
+        "Jónsdóttir",
+        customer.version + 1,
+    )
+    assert toasts(at) == [f"Saved {formatting.escape_markdown(after.name)}"]
+    # The card shows the change at once.
+    link = at.get("page_link")[card_ids(at).index(customer_id)]
+    assert link.value == formatting.escape_markdown(after.name)
+
+
+def test_edit_with_an_invalid_email_keeps_the_old_record(at: AppTest, con: Con) -> None:
+    run(at)
+    customer_id = card_ids(at)[0]
+    before = queries.get_customer(con, customer_id)
+    _open_edit(at, customer_id)
+    fill(at, {"Email": "broken@", "First name": ""})
+    at.button(key="dialog_save").click()
+    run(at)
+    assert dialog_open(at)
+    assert "First name is required" in errors(at) and "Email" in errors(at)
+    assert field(at, "Email").value == "broken@"
+    assert queries.get_customer(con, customer_id) == before
+
+
+def test_second_editor_gets_a_conflict_instead_of_overwriting(at: AppTest, con: Con) -> None:
+    run(at)
+    customer_id = card_ids(at)[1]
+    _open_edit(at, customer_id)
+    # Someone else saves the same customer meanwhile.
+    theirs = queries.get_customer(con, customer_id)
+    assert theirs is not None
+    data = {**customer_form_values(theirs), "city": "Their City", "version": theirs.version}
+    writes.update_customer(con, customer_id, parse(CustomerUpdate, data))
+    fill(at, {"City": "My City"})
+    at.button(key="dialog_save").click()
+    run(at)
+    assert dialog_open(at)
+    warning = " ".join(w.value for w in at.warning)
+    assert "changed by someone else" in warning and "Reload" in warning
+    stored = queries.get_customer(con, customer_id)
+    assert stored is not None and stored.city == "Their City"
+    assert toasts(at) == []
+    # Reload shows their version; saving from there works.
+    at.button(key="dialog_reload").click()
+    run(at)
+    assert field(at, "City").value == "Their City"
+    fill(at, {"City": "Agreed City"})
+    at.button(key="dialog_save").click()
+    run(at)
+    assert not dialog_open(at)
+    stored = queries.get_customer(con, customer_id)
+    assert stored is not None and stored.city == "Agreed City"
+
+
+def test_cancel_closes_without_saving(at: AppTest, con: Con) -> None:
+    run(at)
+    customer_id = card_ids(at)[0]
+    before = queries.get_customer(con, customer_id)
+    _open_edit(at, customer_id)
+    fill(at, {"City": "Nowhere"})
+    at.button(key="dialog_cancel").click()
+    run(at)
+    assert not dialog_open(at)
+    assert queries.get_customer(con, customer_id) == before
+
+
+def test_delete_asks_naming_the_customer_then_deletes(at: AppTest, con: Con) -> None:
+    run(at)
+    customer_id = card_ids(at)[4]
+    customer = queries.get_customer(con, customer_id)
+    assert customer is not None
+    before = count(con)
+    at.button(key=f"delete_{customer_id}").click()
+    run(at)
+    assert dialog_open(at)
+    assert any(customer.first_name in h.value and customer.last_name in h.value for h in at.html)
+    at.button(key="dialog_confirm_delete").click()
+    run(at)
+    assert not dialog_open(at)
+    assert queries.get_customer(con, customer_id) is None
+    assert count(con) == before - 1
+    assert toasts(at) == [f"Deleted {formatting.escape_markdown(customer.name)}"]
+    assert customer_id not in card_ids(at)
+    expect_grid(at, con, lambda r: True)
+
+
+def test_delete_can_be_cancelled(at: AppTest, con: Con) -> None:
+    run(at)
+    customer_id = card_ids(at)[0]
+    at.button(key=f"delete_{customer_id}").click()
+    run(at)
+    at.button(key="dialog_cancel").click()
+    run(at)
+    assert not dialog_open(at)
+    assert queries.get_customer(con, customer_id) is not None
+
+
+def test_delete_of_a_changed_customer_is_refused(at: AppTest, con: Con) -> None:
+    run(at)
+    customer_id = card_ids(at)[0]
+    at.button(key=f"delete_{customer_id}").click()
+    run(at)
+    theirs = queries.get_customer(con, customer_id)
+    assert theirs is not None
+    data = {**customer_form_values(theirs), "phone": "+44 20 7946 0000", "version": theirs.version}
+    writes.update_customer(con, customer_id, parse(CustomerUpdate, data))
+    at.button(key="dialog_confirm_delete").click()
+    run(at)
+    assert "changed by someone else" in " ".join(w.value for w in at.warning)
+    assert queries.get_customer(con, customer_id) is not None
+
+
+# --- Text a user typed stays text ---------------------------------------------------
+
+HOSTILE = "<b>x</b><img src=x onerror=alert(1)>"
+
+
+def test_html_in_a_name_is_escaped_everywhere(at: AppTest, con: Con) -> None:
+    tag = uuid.uuid4().hex[:8]
+    customer_id = writes.create_customer(
+        con,
+        CustomerCreate(
+            first_name=HOSTILE,
+            last_name=f"*Star*{tag}",
+            email=f"x{tag}@example.com",
+            city="<i>City</i>",
+        ),
+    )
+    at.query_params["q"] = tag
+    run(at)
+    assert card_ids(at) == [customer_id]
+    # The link label is Markdown with every markup character escaped ...
+    label = at.get("page_link")[0].value
+    assert label == formatting.escape_markdown(f"{HOSTILE} *Star*{tag}")
+    assert re.search(r"(?<!\\)[<>*]", label) is None  # no bare markup character
+    # ... and the card's own HTML holds only escaped text.
+    card_html = " ".join(h.value for h in at.html)
+    assert "<img src=x" not in card_html and "<i>City</i>" not in card_html
+    assert "&lt;i&gt;City&lt;/i&gt;" in card_html
+    # The delete confirmation escapes it too.
+    at.button(key=f"delete_{customer_id}").click()
+    run(at)
+    dialog_html = " ".join(h.value for h in at.html)
+    assert "&lt;b&gt;x&lt;/b&gt;&lt;img src=x onerror=alert(1)&gt;" in dialog_html
+    assert "<img src=x" not in dialog_html
