@@ -17,6 +17,13 @@ import duckdb
 
 _MIGRATIONS_PACKAGE = "crm.migrations"
 _connect_lock = threading.Lock()
+# Writers take turns. DuckDB does not detect two transactions updating the same
+# row of a table that has an index (primary key, UNIQUE): both commit and one
+# update is silently lost. All writes of the app run in this one process (a
+# DuckDB file has one writing process), so a process-wide lock around each
+# write transaction makes "check the version, then update" atomic. Writes
+# take milliseconds; reads never take the lock.
+_write_lock = threading.RLock()
 
 
 def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
@@ -68,15 +75,16 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A cursor inside BEGIN ... COMMIT; any exception rolls everything back."""
-    cur = con.cursor()
-    cur.execute("BEGIN TRANSACTION")
-    try:
-        yield cur
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
-    else:
-        cur.execute("COMMIT")
-    finally:
-        cur.close()
+    """A cursor inside BEGIN ... COMMIT, one writer at a time; any exception rolls back."""
+    with _write_lock:
+        cur = con.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            yield cur
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        else:
+            cur.execute("COMMIT")
+        finally:
+            cur.close()

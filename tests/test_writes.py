@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -295,19 +296,48 @@ def test_avatar_set_and_removed(con: duckdb.DuckDBPyConnection) -> None:
     assert customer is not None and customer.avatar is None and customer.avatar_type is None
 
 
-def test_two_connections_conflict_is_reported_not_lost(db_path: Any) -> None:
-    """Two app processes on one file cannot both write; within one process, cursors race."""
-    from crm import db
+def test_a_save_between_anothers_read_and_write_is_not_lost(
+    con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two sessions save one customer, both having read version 1.
 
-    con = db.connect(db_path)
+    The first is held between its version check and its UPDATE while the
+    second tries to save. DuckDB alone would let both commit (it does not see
+    the write-write conflict on an indexed table) and lose the first city.
+    """
     cid = writes.create_customer(con, parse(CustomerCreate, GOOD))
-    a, b = con.cursor(), con.cursor()
-    a.execute("BEGIN TRANSACTION")
-    a.execute("UPDATE customers SET city = 'A', version = version + 1 WHERE id = ?", [cid])
-    # b's transaction-level save must fail rather than silently win.
-    with pytest.raises(ConflictError):
-        writes.update_customer(b, cid, parse(CustomerUpdate, {**GOOD, "version": 1}))
-    a.execute("COMMIT")
+    first_has_read = threading.Event()
+    release_first = threading.Event()
+    check_version = writes._current_version
+
+    def held_check(cur: duckdb.DuckDBPyConnection, customer_id: int) -> int:
+        version = check_version(cur, customer_id)
+        if threading.current_thread().name == "first":
+            first_has_read.set()
+            release_first.wait(timeout=10)
+        return version
+
+    monkeypatch.setattr(writes, "_current_version", held_check)
+    outcomes: dict[str, str] = {}
+
+    def save(city: str) -> None:
+        try:
+            writes.update_customer(
+                con, cid, parse(CustomerUpdate, {**GOOD, "city": city, "version": 1})
+            )
+            outcomes[city] = "saved"
+        except ConflictError:
+            outcomes[city] = "conflict"
+
+    first = threading.Thread(target=save, args=("First",), name="first")
+    second = threading.Thread(target=save, args=("Second",), name="second")
+    first.start()
+    assert first_has_read.wait(timeout=10)
+    second.start()
+    second.join(timeout=1.0)  # it waits for its turn when writers take turns
+    release_first.set()
+    first.join()
+    second.join()
+    assert outcomes == {"First": "saved", "Second": "conflict"}
     customer = queries.get_customer(con, cid)
-    assert customer is not None and customer.city == "A"
-    con.close()
+    assert customer is not None and (customer.city, customer.version) == ("First", 2)
