@@ -118,8 +118,9 @@ def place(city: str, state: str, country: str) -> str:
 
 
 # Every ASCII punctuation mark CommonMark lets a backslash escape, so user text
-# in a Markdown label (st.page_link, st.caption) is shown as typed.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&\"'=^])")
+# in a Markdown label (st.page_link, st.caption) is shown as typed. "@" too:
+# an escaped one stops GitHub-style autolinking of email addresses.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&\"'=^@])")
 
 
 def escape_markdown(text: str) -> str:

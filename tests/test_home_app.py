@@ -100,7 +100,9 @@ def fill(app: AppTest, values: dict[str, str]) -> None:
 
 
 def errors(app: AppTest) -> str:
-    return " ".join(e.value for e in app.error)
+    """The error summary and the sentences written under the fields."""
+    under_fields = [h.value for h in app.html if "ch-field-error" in h.value]
+    return " ".join([*(e.value for e in app.error), *under_fields])
 
 
 def toasts(app: AppTest) -> list[str]:
@@ -362,13 +364,12 @@ def test_clear_filters_keeps_the_sort(at: AppTest, con: Con) -> None:
     at.query_params.update({"q": "a", "visits_min": "2", "last": "within", "days": "90"})
     at.query_params["sort"] = "visits"
     run(at)
-    assert not at.button(key="clear_filters").disabled
     at.button(key="clear_filters").click()
     run(at)
     assert at.text_input(key="seg_search").value == ""
     assert at.query_params == {"sort": "visits"}
     expect_grid(at, con, lambda r: True, key=SORTS["visits_desc"])
-    assert at.button(key="clear_filters").disabled
+    assert "clear_filters" not in [b.key for b in at.button]
 
 
 def test_nothing_matches_shows_a_friendly_empty_state(at: AppTest, con: Con) -> None:

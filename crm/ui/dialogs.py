@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from crm import formatting, queries, writes
 from crm.errors import ConflictError, CrmError, NotFound, ValidationFailed
@@ -198,9 +199,30 @@ def _form_values(state: DialogState) -> dict[str, str]:
     }
 
 
-def _show_errors(errors: dict[str, str]) -> None:
-    lines = "\n".join(f"- {formatting.escape_markdown(sentence)}" for sentence in errors.values())
-    st.error(f"Please correct the following:\n\n{lines}", icon=":material/error:")
+def _show_errors(
+    errors: dict[str, str], summary: DeltaGenerator, under_fields: dict[str, DeltaGenerator]
+) -> None:
+    """A summary above the form and each field's sentence under the field.
+
+    The sentences are written as escaped HTML, not Markdown, so nothing in
+    them is turned into a link or markup (e.g. "name@example.com").
+    """
+    count = len(errors)
+    loose = [sentence for name, sentence in errors.items() if name not in under_fields]
+    summary.error(
+        f"{'This field needs' if count == 1 else f'{count} fields need'} attention; "
+        "nothing was saved.",
+        icon=":material/error:",
+    )
+    for name, sentence in errors.items():
+        target = under_fields.get(name)
+        if target is not None:
+            target.html(f'<div class="ch-field-error" role="alert">{html.escape(sentence)}</div>')
+    if loose:
+        with summary.container():
+            st.error("Nothing was saved.", icon=":material/error:")
+            for sentence in loose:
+                st.html(f'<div class="ch-field-error" role="alert">{html.escape(sentence)}</div>')
 
 
 def _save(state: DialogState, values: dict[str, str]) -> dict[str, str] | None:
@@ -266,16 +288,19 @@ def _customer_form(state: DialogState) -> None:
     if _problem(state) and state.gone:
         return
     errors_slot = st.empty()
+    under_fields: dict[str, DeltaGenerator] = {}
     with st.form(key=f"customer_form_{state.revision}", border=False):
         for row in FORM_ROWS:
             for column, name in zip(st.columns(len(row)), row, strict=True):
-                column.text_input(
-                    FIELD_LABELS[name],
-                    value=state.values.get(name, ""),
-                    key=_field_key(state, name),
-                    max_chars=_MAX_CHARS[name],
-                    placeholder=_PLACEHOLDERS.get(name, ""),
-                )
+                with column:
+                    st.text_input(
+                        FIELD_LABELS[name],
+                        value=state.values.get(name, ""),
+                        key=_field_key(state, name),
+                        max_chars=_MAX_CHARS[name],
+                        placeholder=_PLACEHOLDERS.get(name, ""),
+                    )
+                    under_fields[name] = st.empty()
         with st.container(horizontal=True, horizontal_alignment="right"):
             cancelled = st.form_submit_button("Cancel", key="dialog_cancel")
             saved = st.form_submit_button(
@@ -293,8 +318,7 @@ def _customer_form(state: DialogState) -> None:
         if errors is None:
             st.rerun()
         elif errors:
-            with errors_slot.container():
-                _show_errors(errors)
+            _show_errors(errors, errors_slot, under_fields)
         else:
             # Show the conflict message drawn from the new state. A whole-app rerun:
             # scope="fragment" raises when a full run drew the dialog (every AppTest run).

@@ -215,7 +215,7 @@ def segment_bar(figures: StaticFigures) -> CustomerFilter:
                 max_value=figures.spending[1],
                 step=figures.spending_step,
                 key=K_SPEND,
-                format="$%d",
+                format="$%,d",
             )
         visits_active = current.min_visits is not None or current.max_visits is not None
         with st.popover(
@@ -230,6 +230,7 @@ def segment_bar(figures: StaticFigures) -> CustomerFilter:
                 max_value=figures.visits[1],
                 step=1,
                 key=K_VISITS,
+                format="%,d",
             )
         with st.popover(
             _last_visit_label(current),
@@ -254,14 +255,14 @@ def segment_bar(figures: StaticFigures) -> CustomerFilter:
                 st.number_input(
                     "Days", min_value=1, max_value=segments.DAYS_MAX, step=1, key=K_LAST_DAYS
                 )
-        st.button(
-            "Clear filters",
-            key="clear_filters",
-            icon=":material/filter_alt_off:",
-            type="tertiary",
-            on_click=clear_filters,
-            disabled=not segments.is_filtered(current),
-        )
+        if segments.is_filtered(current):
+            st.button(
+                "Clear filters",
+                key="clear_filters",
+                icon=":material/filter_alt_off:",
+                type="tertiary",
+                on_click=clear_filters,
+            )
 
     page = int(st.session_state.get(K_PAGE) or 1)
     last: CustomerFilter | None = st.session_state.get(_LAST_SEGMENT)

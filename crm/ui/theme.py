@@ -52,6 +52,11 @@ _CSS = """
   font-size: .85rem; }
 [class*="st-key-cardactions_"] button:hover { border-color: #c7cbd4; }
 [class*="st-key-delete_"] button:hover { color: #b91c1c; border-color: #f3b4b4; }
+.ch-field-error { color: #b91c1c; font-size: .82rem; margin-top: -.35rem; }
+/* Destructive confirmations are red, not the brand colour. */
+.st-key-dialog_confirm_delete button { background: #dc2626; border-color: #dc2626; color: #fff; }
+.st-key-dialog_confirm_delete button:hover { background: #b91c1c; border-color: #b91c1c;
+  color: #fff; }
 .st-key-segment_summary p { margin: 0; color: #374151; }
 .st-key-empty_state { text-align: center; padding: 2.5rem 1rem; }
 .ch-empty-icon { font-family: "Material Symbols Rounded"; font-size: 3rem; color: #9ca3af; }
@@ -59,8 +64,8 @@ _CSS = """
 html, body, [data-testid="stAppViewContainer"] { overflow-x: hidden; }
 @media (max-width: 640px) {
   .block-container { padding-left: 1rem; padding-right: 1rem; padding-top: 3.5rem; }
-  .st-key-search_row [data-testid="stElementContainer"] { width: 100% !important; }
-  .st-key-search_row .stSelectbox { width: 100% !important; }
+  .st-key-search_row > [data-testid="stElementContainer"] { width: 100% !important;
+    max-width: 100% !important; flex: 1 1 100% !important; }
 }
 </style>
 """
