@@ -14,6 +14,9 @@ import pandas as pd
 
 from crm.models import CampaignRates
 
+# Value labels take the page's text colour (SVG's currentColor), so they stay
+# readable in the light and the dark theme; Vega's default would be black.
+LABEL_COLOUR = "currentColor"
 MONEY = "$,.2f"
 MONEY_AXIS = "$,.0f"
 HEIGHT = 260
@@ -24,7 +27,7 @@ def empty_chart(message: str) -> alt.Chart:
     """A chart that says ``message`` where its marks would be."""
     chart: alt.Chart = (
         alt.Chart(pd.DataFrame({"message": [message]}))
-        .mark_text(size=14)
+        .mark_text(size=14, color=LABEL_COLOUR)
         .encode(text="message:N")
         .properties(height=80)
     )
@@ -84,7 +87,7 @@ def _ranked_bars(
         tooltip=tooltip,
     )
     bars = base.mark_bar(cornerRadiusTopRight=2, cornerRadiusBottomRight=2)
-    text = base.mark_text(align="left", dx=4).encode(
+    text = base.mark_text(align="left", dx=4, color=LABEL_COLOUR).encode(
         text=alt.Text(f"{value}:Q", format=value_format or "d")
     )
     return alt.LayerChart(
@@ -182,7 +185,9 @@ def campaign_rates_chart(rates: CampaignRates) -> alt.LayerChart | alt.Chart:
         ],
     )
     bars = base.mark_bar(cornerRadiusTopRight=2, cornerRadiusBottomRight=2)
-    text = base.mark_text(align="left", dx=4).encode(text=alt.Text("rate:Q", format=".0%"))
+    text = base.mark_text(align="left", dx=4, color=LABEL_COLOUR).encode(
+        text=alt.Text("rate:Q", format=".0%")
+    )
     return alt.LayerChart(
         layer=[bars, text],
         title=alt.Title("Campaign engagement", anchor="start"),

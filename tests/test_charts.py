@@ -67,9 +67,14 @@ def _tooltip_fields(encoding: dict[str, Any]) -> list[str]:
 
 
 def _no_fixed_colours(spec: dict[str, Any]) -> None:
-    text = json.dumps(spec)
+    """Only the theme's colours: none named, none in hex; text may follow the page's colour."""
+    text = json.dumps(spec).replace('"color": "currentColor"', "")
     assert not re.search(r"#[0-9a-fA-F]{3,8}\b", text)
     assert '"color"' not in text and '"fill"' not in text and '"stroke"' not in text
+
+
+def _labels_follow_the_page_colour(text_layer: dict[str, Any]) -> None:
+    assert text_layer["mark"]["color"] == "currentColor"
 
 
 def test_spending_over_time_is_bars_on_a_monthly_time_axis() -> None:
@@ -122,6 +127,7 @@ def test_top_items_are_ranked_bars_with_labels() -> None:
     assert y["sort"] == {"field": "quantity", "order": "descending"}
     assert (x["field"], x["type"], x["title"]) == ("quantity", "quantitative", "Units bought")
     assert text["encoding"]["text"]["field"] == "quantity"
+    _labels_follow_the_page_colour(text)
     assert _tooltip_fields(bars["encoding"]) == ["product", "category", "quantity", "spent"]
     assert [r["product"] for r in _rows(spec)] == ITEMS["product"].tolist()
     _no_fixed_colours(spec)
@@ -153,6 +159,7 @@ def test_campaign_rates_chart_is_a_percent_scale() -> None:
     assert x["axis"]["format"] == "%"
     assert bars["encoding"]["y"]["sort"] == ["Delivered", "Failed", "Opened", "Clicked"]
     assert text["encoding"]["text"]["format"] == ".0%"
+    _labels_follow_the_page_colour(text)
     assert _tooltip_fields(bars["encoding"]) == ["metric", "rate", "count", "out_of", "basis"]
     _no_fixed_colours(spec)
 

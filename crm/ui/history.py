@@ -34,12 +34,13 @@ def orders_view(orders: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     return view
 
 
+# Narrow fixed columns leave the rest of the width to the items, the widest content.
 ORDER_COLUMNS = {
-    "order_id": st.column_config.NumberColumn("Order", format="#%d", width="small"),
-    "ordered_at": st.column_config.DatetimeColumn("Date", format="MMM D, YYYY", width="small"),
-    "amount": st.column_config.NumberColumn("Amount", format="dollar", width="small"),
-    "item_count": st.column_config.NumberColumn("Units", width="small"),
-    "items": st.column_config.ListColumn("Items bought", width="large"),
+    "order_id": st.column_config.NumberColumn("Order", format="#%d", width=80),
+    "ordered_at": st.column_config.DatetimeColumn("Date", format="MMM D, YYYY", width=110),
+    "amount": st.column_config.NumberColumn("Amount", format="dollar", width=90),
+    "item_count": st.column_config.NumberColumn("Units", width=60),
+    "items": st.column_config.ListColumn("Items bought", width=1200),
 }
 
 LINE_COLUMNS = {
@@ -144,7 +145,7 @@ HISTORY_COLUMNS = {
     "kind": st.column_config.TextColumn("Type", width="small"),
     "campaign": st.column_config.TextColumn("Campaign or subject", width="medium"),
     "channel": st.column_config.TextColumn("Channel", width="small"),
-    "sent_at": st.column_config.DatetimeColumn("Sent", format="MMM D, YYYY", width="small"),
+    "sent_at": st.column_config.DatetimeColumn("Sent", format="MMM D, YYYY"),
     "status": st.column_config.TextColumn("Status", width="small"),
     "opens": st.column_config.NumberColumn("Opens", width="small"),
     "clicks": st.column_config.NumberColumn("Clicks", width="small"),

@@ -1,0 +1,250 @@
+"""The Customer page in a real Chromium against ``streamlit run`` (the session's live server).
+
+Expectations are computed from the seeded template the live server started
+from (read-only). Each test that changes data works on its own seeded
+customer, picked by rank, so tests do not depend on each other's order.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from crm import formatting
+
+pytestmark = pytest.mark.browser
+
+DESKTOP = {"width": 1400, "height": 900}
+PHONE = {"width": 390, "height": 844}
+CARDS = '[class*="st-key-card_"]'
+# Customers with every part of the page filled: orders, a phone and attempted sends.
+BUSY = """
+    SELECT id, first_name || ' ' || last_name AS name, order_count, email
+    FROM customers
+    WHERE order_count > 2 AND phone <> '' AND street <> '' AND last_visit IS NOT NULL
+      AND id IN (SELECT customer_id FROM campaign_sends WHERE status <> 'Queued')
+    ORDER BY total_spending DESC, id
+"""
+
+
+@pytest.fixture(scope="module")
+def seeded(seeded_template: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The data the live server started from, read-only, to compute expectations."""
+    con = duckdb.connect(str(seeded_template), read_only=True)
+    yield con
+    con.close()
+
+
+def busy(con: duckdb.DuckDBPyConnection, rank: int) -> tuple[int, str, int, str]:
+    """The ``rank``-th busy customer (id, name, orders, email); each test uses its own rank."""
+    rows = con.execute(BUSY).fetchall()
+    cid, name, orders, email = rows[rank]
+    return int(cid), str(name), int(orders), str(email)
+
+
+def settled(page: Page) -> None:
+    expect(
+        page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    ).to_have_count(1, timeout=30_000)
+
+
+def open_customer(page: Page, customer_id: int, name: str) -> None:
+    page.goto(f"/Customer?id={customer_id}")
+    expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible(timeout=30_000)
+    settled(page)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def toast(page: Page, text: str) -> Locator:
+    return page.get_by_test_id("stToast").filter(has_text=text)
+
+
+def grid(page: Page, header: str) -> Locator:
+    """A st.dataframe by one of its column headers; its rows are in an accessible table."""
+    return page.get_by_test_id("stDataFrame").filter(
+        has=page.locator('th[role="columnheader"]', has_text=header)
+    )
+
+
+def grid_rows(page: Page, header: str) -> Locator:
+    return grid(page, header).locator('tbody tr[role="row"]')
+
+
+def history_has(page: Page, text: str) -> None:
+    # The accessible table holds the rows in view; a new entry is the newest, on top.
+    expect(grid(page, "Campaign or subject").locator("td", has_text=text).first).to_be_attached()
+
+
+def test_open_from_a_card_shows_charts_and_filled_histories(
+    page: Page, seeded: duckdb.DuckDBPyConnection
+) -> None:
+    page.set_viewport_size(DESKTOP)
+    page.goto("/")
+    card = page.locator(CARDS).first
+    expect(card).to_be_visible(timeout=30_000)
+    name = card.locator('[class*="st-key-cardhead_"]').get_by_role("link").first
+    label = name.inner_text().strip()
+    name.click()
+    expect(page).to_have_url(re.compile(r"/Customer\?id=\d+$"))
+    customer_id = int(page.url.rsplit("=", 1)[1])
+    expect(page.get_by_role("heading", name=label, exact=True)).to_be_visible()
+    expect(page).to_have_title(f"{label} · Customer Hub")
+    settled(page)
+
+    orders, sends, messages = seeded.execute(
+        "SELECT order_count,"
+        " (SELECT count(*) FROM campaign_sends WHERE customer_id = c.id),"
+        " (SELECT count(*) FROM messages WHERE customer_id = c.id)"
+        " FROM customers c WHERE id = ?",
+        [customer_id],
+    ).fetchone()
+    assert orders > 0, "the first card is the top spender: it has orders"
+    # Spending by month, top items, top categories (+ engagement when sends were attempted).
+    expect(page.locator(".vega-embed svg").nth(2)).to_be_visible()
+    expect(page.locator(".vega-embed").first).to_contain_text("Spending by month")
+    expect(grid(page, "Items bought").locator("table")).to_have_attribute(
+        "aria-rowcount", str(orders + 1)
+    )
+    expect(grid_rows(page, "Items bought").first).to_contain_text("×")
+    expect(grid(page, "Campaign or subject").locator("table")).to_have_attribute(
+        "aria-rowcount", str(sends + messages + 1)
+    )
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def test_edit_with_a_toast(page: Page, seeded: duckdb.DuckDBPyConnection) -> None:
+    page.set_viewport_size(DESKTOP)
+    customer_id, name, _, email = busy(seeded, 1)
+    open_customer(page, customer_id, name)
+    page.get_by_role("button", name="Edit").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("Email")).to_have_value(email)
+    new_first = f"Zed{uuid.uuid4().hex[:6]}"
+    dialog.get_by_label("First name").fill(new_first)
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    new_name = f"{new_first} {name.split(' ', 1)[1]}"
+    expect(toast(page, f"Saved {new_name}")).to_be_visible()
+    expect(page.get_by_role("heading", name=new_name, exact=True)).to_be_visible()
+
+
+def test_send_a_message_and_see_it_in_the_history(
+    page: Page, seeded: duckdb.DuckDBPyConnection
+) -> None:
+    page.set_viewport_size(DESKTOP)
+    customer_id, name, _, _ = busy(seeded, 2)
+    first = name.split(" ", 1)[0]
+    open_customer(page, customer_id, name)
+    page.get_by_role("button", name="Send message").click()
+    dialog = page.get_by_role("dialog")
+    tag = uuid.uuid4().hex[:6]
+    dialog.get_by_role("textbox", name="Subject").fill(f"Offer {tag} for [First Name]")
+    dialog.get_by_role("textbox", name="Subject").press("Enter")
+    box = dialog.get_by_role("textbox", name="Message")
+    box.fill("Hi [First Name], here's 20% off!")
+    box.press("Control+Enter")
+    preview = page.locator(".st-key-message_preview")
+    expect(preview).to_contain_text(f"Hi {first}, here's 20% off!")
+    expect(preview).to_contain_text(f"Subject: Offer {tag} for {first}")
+    dialog.get_by_role("button", name="Send message").click()
+    expect(dialog).to_be_hidden()
+    expect(toast(page, f"Email to {name} queued in the outbox.")).to_be_visible()
+    history_has(page, f"Offer {tag} for {first}")
+
+
+def test_unknown_merge_field_is_explained_in_the_preview(
+    page: Page, seeded: duckdb.DuckDBPyConnection
+) -> None:
+    page.set_viewport_size(DESKTOP)
+    customer_id, name, _, _ = busy(seeded, 2)
+    open_customer(page, customer_id, name)
+    page.get_by_role("button", name="Send message").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("textbox", name="Message").fill("Hi [Frist Name]")
+    dialog.get_by_role("textbox", name="Message").press("Control+Enter")
+    expect(dialog.get_by_test_id("stAlert")).to_contain_text("Did you mean [First Name]?")
+
+
+def test_add_to_a_new_campaign_and_see_it(page: Page, seeded: duckdb.DuckDBPyConnection) -> None:
+    page.set_viewport_size(DESKTOP)
+    customer_id, name, _, _ = busy(seeded, 3)
+    open_customer(page, customer_id, name)
+    page.get_by_role("button", name="Add to campaign").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("radio", name="New campaign").click()
+    campaign = f"Comeback {uuid.uuid4().hex[:6]}"
+    dialog.get_by_role("textbox", name="Campaign name").fill(campaign)
+    dialog.get_by_role("textbox", name="Message template").fill("Hi [First Name], we miss you!")
+    dialog.get_by_role("button", name="Create and add").click()
+    expect(dialog).to_be_hidden()
+    expect(toast(page, f"Created “{campaign}” and added {name}.")).to_be_visible()
+    history_has(page, campaign)
+
+
+def test_delete_with_confirmation_goes_back_to_the_overview(
+    page: Page, seeded: duckdb.DuckDBPyConnection
+) -> None:
+    page.set_viewport_size(DESKTOP)
+    customer_id, name, _, email = busy(seeded, 4)
+    open_customer(page, customer_id, name)
+    page.get_by_role("button", name="Delete").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text(f"Delete {name} ({email})")
+    dialog.get_by_role("button", name="Delete customer").click()
+    expect(toast(page, f"Deleted {name}")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_role("heading", name="Customers")).to_be_visible()
+    page.goto(f"/Customer?id={customer_id}")
+    expect(page.get_by_role("heading", name="Customer not found")).to_be_visible()
+
+
+def test_a_bad_id_offers_the_way_back(page: Page) -> None:
+    page.set_viewport_size(PHONE)
+    page.goto("/Customer?id=not-a-number")
+    expect(page.get_by_role("heading", name="Customer not found")).to_be_visible()
+    expect(page).to_have_title("Customer not found · Customer Hub")
+    page.get_by_role("link", name="Back to all customers").click()
+    expect(page.locator(CARDS).first).to_be_visible(timeout=30_000)
+
+
+def _no_sideways_scroll(page: Page) -> None:
+    overflow = page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+        " return [document.documentElement.scrollWidth - window.innerWidth,"
+        " m ? m.scrollWidth - m.clientWidth : 0]; }"
+    )
+    assert overflow == [0, 0], overflow
+
+
+@pytest.mark.parametrize(
+    ("viewport", "filename"),
+    [(DESKTOP, "customer-desktop.png"), (PHONE, "customer-phone.png")],
+    ids=["desktop", "phone"],
+)
+def test_screenshots(
+    page: Page,
+    seeded: duckdb.DuckDBPyConnection,
+    screenshots: Path,
+    viewport: dict[str, int],
+    filename: str,
+) -> None:
+    page.set_viewport_size(viewport)
+    customer_id, name, orders, _ = busy(seeded, 0)
+    open_customer(page, customer_id, name)
+    expect(page.locator(".vega-embed svg").nth(3)).to_be_visible()
+    expect(grid(page, "Items bought").locator("table")).to_have_attribute(
+        "aria-rowcount", str(orders + 1)
+    )
+    spent = seeded.execute(
+        "SELECT total_spending FROM customers WHERE id = ?", [customer_id]
+    ).fetchone()
+    assert spent is not None
+    expect(page.get_by_test_id("stMetric").first).to_contain_text(formatting.money(spent[0]))
+    _no_sideways_scroll(page)
+    page.screenshot(path=screenshots / filename)
