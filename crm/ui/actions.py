@@ -18,7 +18,7 @@ from crm import avatars, queries, templates, writes
 from crm.errors import CrmError, DuplicateError, ValidationFailed
 from crm.formatting import escape_markdown
 from crm.models import CampaignCreate, Channel, Customer, MessageCreate, parse
-from crm.ui import dialogs
+from crm.ui import dialogs, theme
 from crm.ui.data import connection, flash
 from crm.ui.profile import HOME, avatar_html
 
@@ -64,7 +64,8 @@ def _is_open(name: str, customer_id: int) -> bool:
 def _done(message: str) -> None:
     """After a successful write: close, queue the toast, rerun the whole page."""
     close_dialog()
-    flash(message)
+    # A Material icon: emoji need a font that not every machine has.
+    flash(message, icon=":material/check_circle:")
     st.rerun(scope="app")
 
 
@@ -124,8 +125,7 @@ def send_message(con: Con, customer: Customer, channel: str, subject: str, body:
     return f"{channel} to {customer.name} queued in the outbox."
 
 
-@st.dialog("Send a personalised message", width="large", on_dismiss=close_dialog)
-def _message_dialog(customer: Customer) -> None:
+def _message_form(customer: Customer) -> None:
     channel = st.segmented_control(
         "Channel", ["Email", "SMS"], default="Email", key=CHANNEL, required=True
     )
@@ -166,6 +166,12 @@ def _message_dialog(customer: Customer) -> None:
             _done(sentence)
 
 
+@st.dialog("Send a personalised message", width="large", on_dismiss=close_dialog)
+def _message_dialog(customer: Customer) -> None:
+    with theme.friendly_errors("the message form"):
+        _message_form(customer)
+
+
 # --- Campaigns ------------------------------------------------------------------
 
 
@@ -181,8 +187,7 @@ def add_to_new_campaign(
     return f"Created “{data.name}” and added {customer.name}."
 
 
-@st.dialog("Add to a campaign", width="medium", on_dismiss=close_dialog)
-def _campaign_dialog(customer: Customer) -> None:
+def _campaign_form(customer: Customer) -> None:
     con = connection()
     campaigns = queries.list_campaigns(con)
     member_of = queries.customer_campaign_ids(con, customer.id)
@@ -239,11 +244,16 @@ def _campaign_dialog(customer: Customer) -> None:
             _done(sentence)
 
 
+@st.dialog("Add to a campaign", width="medium", on_dismiss=close_dialog)
+def _campaign_dialog(customer: Customer) -> None:
+    with theme.friendly_errors("the campaign form"):
+        _campaign_form(customer)
+
+
 # --- Picture --------------------------------------------------------------------
 
 
-@st.dialog("Profile picture", width="small", on_dismiss=close_dialog)
-def _picture_dialog(customer: Customer) -> None:
+def _picture_form(customer: Customer) -> None:
     st.html(avatar_html(customer, large=True))
     upload = st.file_uploader(
         "Upload a new picture",
@@ -275,6 +285,12 @@ def _picture_dialog(customer: Customer) -> None:
             _errors(problem)
         else:
             _done(f"Picture removed; {customer.name} shows initials again.")
+
+
+@st.dialog("Profile picture", width="small", on_dismiss=close_dialog)
+def _picture_dialog(customer: Customer) -> None:
+    with theme.friendly_errors("the picture form"):
+        _picture_form(customer)
 
 
 # --- Buttons --------------------------------------------------------------------
