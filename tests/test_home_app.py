@@ -7,6 +7,7 @@ shared ORDER BY), so a wrong filter or sort in the app makes a test fail.
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Callable
@@ -18,9 +19,10 @@ from urllib.parse import parse_qs
 
 import duckdb
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from crm import formatting, queries, writes
+from crm import avatars, formatting, queries, writes
 from crm.models import CustomerCreate, CustomerUpdate, customer_form_values, parse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -640,3 +642,22 @@ def test_html_in_a_name_is_escaped_everywhere(at: AppTest, con: Con) -> None:
     dialog_html = " ".join(h.value for h in at.html)
     assert "&lt;b&gt;x&lt;/b&gt;&lt;img src=x onerror=alert(1)&gt;" in dialog_html
     assert "<img src=x" not in dialog_html
+
+
+def test_avatar_is_the_uploaded_picture_or_initials_on_a_stable_colour(
+    at: AppTest, con: Con
+) -> None:
+    run(at)
+    with_picture, without = card_ids(at)[:2]
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "#88c0d0").save(buffer, "PNG")
+    picture, mime = avatars.process_upload(buffer.getvalue(), "face.png")
+    writes.set_avatar(con, with_picture, picture, mime)
+    run(at)
+    html_bodies = [h.value for h in at.html if "ch-avatar" in h.value]
+    assert avatars.data_uri(picture, mime) in html_bodies[0]
+    other = queries.get_customer(con, without)
+    assert other is not None
+    initials = avatars.initials(other.first_name, other.last_name)
+    assert f"background:{avatars.colour(without)}" in html_bodies[1]
+    assert f">{initials}</div>" in html_bodies[1]

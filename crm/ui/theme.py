@@ -57,6 +57,7 @@ _CSS = """
 .st-key-dialog_confirm_delete button { background: #dc2626; border-color: #dc2626; color: #fff; }
 .st-key-dialog_confirm_delete button:hover { background: #b91c1c; border-color: #b91c1c;
   color: #fff; }
+.st-key-segment_summary { margin: .35rem 0 .3rem; }
 .st-key-segment_summary p { margin: 0; color: #374151; }
 .st-key-empty_state { text-align: center; padding: 2.5rem 1rem; }
 .ch-empty-icon { font-family: "Material Symbols Rounded"; font-size: 3rem; color: #9ca3af; }
