@@ -44,7 +44,7 @@ _COMPACT_STEPS = ((Decimal(10**12), "T"), (Decimal(10**9), "B"), (Decimal(10**6)
 
 
 def compact_money(value: Number | None) -> str:
-    """Large sums short enough for a headline: ``$1.23M``, ``$45.6B``; below a million, to the cent."""
+    """A headline-sized sum: ``$1.23M``, ``$45.60B``; below a million, to the cent."""
     amount = _decimal(value)
     if amount is None:
         return MISSING

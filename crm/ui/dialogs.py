@@ -50,6 +50,8 @@ _STATE = "_crm_dialog"
 _JUST_ADDED = "_crm_just_added"
 _REVISION = "_crm_dialog_rev"
 JUST_ADDED_MAX = 6
+# Material icons, not emoji: some machines have no emoji font.
+_DONE = ":material/check_circle:"
 
 DialogKind = Literal["add", "edit", "delete"]
 
@@ -132,7 +134,10 @@ def open_add_dialog() -> None:
 def _load(customer_id: int) -> Customer | None:
     customer = queries.get_customer(connection(), int(customer_id))
     if customer is None:
-        flash("That customer no longer exists; someone may have deleted them.", icon="⚠️")
+        flash(
+            "That customer no longer exists; someone may have deleted them.",
+            icon=":material/warning:",
+        )
     return customer
 
 
@@ -233,12 +238,14 @@ def _save(state: DialogState, values: dict[str, str]) -> dict[str, str] | None:
             created = parse(CustomerCreate, values)
             new_id = writes.create_customer(con, created)
             _remember_added(new_id)
-            _after_write("Added", formatting.full_name(created.first_name, created.last_name), "✅")
+            _after_write(
+                "Added", formatting.full_name(created.first_name, created.last_name), _DONE
+            )
         else:
             assert state.customer_id is not None
             update = parse(CustomerUpdate, {**values, "version": state.version})
             writes.update_customer(con, state.customer_id, update)
-            _after_write("Saved", formatting.full_name(update.first_name, update.last_name), "✅")
+            _after_write("Saved", formatting.full_name(update.first_name, update.last_name), _DONE)
     except ValidationFailed as exc:
         return exc.errors
     except ConflictError as exc:
@@ -358,7 +365,7 @@ def _delete_body(state: DialogState) -> None:
             st.session_state[_STATE] = replace(state, problem=str(exc), gone=gone)
             st.rerun()
         forget_recently_added(state.customer_id)
-        _after_write("Deleted", state.name, "🗑️")
+        _after_write("Deleted", state.name, ":material/delete:")
         if state.then_go_to:
             st.switch_page(state.then_go_to)
         st.rerun()
