@@ -22,7 +22,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from crm import avatars, formatting, queries, writes
+from crm import avatars, db, formatting, queries, writes
 from crm.models import CustomerCreate, CustomerUpdate, customer_form_values, parse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -661,3 +661,34 @@ def test_avatar_is_the_uploaded_picture_or_initials_on_a_stable_colour(
     initials = avatars.initials(other.first_name, other.last_name)
     assert f"background:{avatars.colour(without)}" in html_bodies[1]
     assert f">{initials}</div>" in html_bodies[1]
+
+
+def test_returning_from_a_customer_page_keeps_the_segment(at: AppTest, con: Con) -> None:
+    at.query_params.update({"last": "within", "days": "90", "sort": "visits", "page": "2"})
+    run(at)
+    shown = card_ids(at)
+    at.switch_page("pages/Customer.py")
+    at.query_params.clear()
+    at.query_params["id"] = str(shown[0])
+    run(at)
+    # Back to Home with a bare URL (the sidebar, or "All customers").
+    at.switch_page("Home.py")
+    at.query_params.clear()
+    run(at)
+    assert card_ids(at) == shown
+    assert at.query_params == {"last": "within", "days": "90", "sort": "visits", "page": "2"}
+
+
+def test_an_empty_database_invites_the_first_customer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "empty.duckdb"
+    db.connect(path).close()
+    monkeypatch.setenv("CRM_DB_PATH", str(path))
+    app = run(AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60))
+    assert card_ids(app) == []
+    assert summary(app).startswith("**0** of 0 customers")
+    assert any("No customers yet" in m.value for m in app.markdown)
+    app.button(key="empty_add_customer").click()
+    run(app)
+    assert dialog_open(app)
