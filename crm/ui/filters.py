@@ -29,7 +29,8 @@ K_LAST_MODE = "seg_last_mode"
 K_LAST_DAYS = "seg_last_days"
 K_PAGE = "seg_page"
 
-_URL_WRITTEN = "_seg_url_written"  # the segment parameters this session last put in the URL
+_URL_WRITTEN = "_seg_url_written"  # segment parameters this session put in the URL lately
+_URL_MEMORY = 8
 _LAST_SEGMENT = "_seg_last"  # the segment (with page) shown last, kept across page switches
 _FIGURES_SEEN = "_seg_figures"
 _CHANGED = "_seg_changed"  # slider bounds the sliders were last set against
@@ -76,29 +77,46 @@ def _seed_sliders(f: CustomerFilter, figures: StaticFigures) -> None:
     st.session_state[_FIGURES_SEEN] = figures
 
 
+def _url_key(params: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(params.items()))
+
+
+def _written_recently(url: dict[str, str]) -> bool:
+    return _url_key(url) in st.session_state.get(_URL_WRITTEN, ())
+
+
+def _remember_written(params: dict[str, str]) -> None:
+    # Several, not just the last: a run stopped by a newer keystroke may have
+    # changed the URL without finishing, and its URL must not count as a link
+    # from outside (that would put the older search text back in the box).
+    recent = [k for k in st.session_state.get(_URL_WRITTEN, ()) if k != _url_key(params)]
+    st.session_state[_URL_WRITTEN] = (_url_key(params), *recent[: _URL_MEMORY - 1])
+
+
 def _sync_from_url(figures: StaticFigures) -> None:
     """Seed the widgets when the URL was changed from outside, or they were forgotten."""
     state = st.session_state
     url = _url_segment_params()
     last: CustomerFilter | None = state.get(_LAST_SEGMENT)
-    if url != state.get(_URL_WRITTEN):
-        # An empty URL after a visit to another page means "back to the list":
-        # bring back the segment the user had, as Shopify's back link does.
-        if not url and last is not None:
-            source = last
-        else:
-            source = segments.clamp_to_bounds(
-                segments.filter_from_params(url), _float_pair(figures.spending), figures.visits
-            )
-        _seed_widgets(source, figures)
-        state[_LAST_SEGMENT] = source
-    elif K_SORT not in state:
-        # Streamlit forgets widget state on another page; the segment is kept.
-        _seed_widgets(last or segments.filter_from_params(url), figures)
-    elif state.get(_FIGURES_SEEN) != figures and last is not None:
-        # New bounds (a write, or the cache expired): a slider at its old end
-        # must move to the new end, or it would start excluding people.
-        _seed_sliders(last, figures)
+    from_url = segments.clamp_to_bounds(
+        segments.filter_from_params(url), _float_pair(figures.spending), figures.visits
+    )
+    if K_SORT not in state:
+        # A new session, or back from another page (Streamlit forgets the
+        # widgets there). A bare URL means "back to the list": bring back the
+        # segment the user had, as Shopify's back link does.
+        source = last if (not url and last is not None) else from_url
+    elif not _written_recently(url):
+        source = from_url  # a link to this page with another segment
+    else:
+        if state.get(_FIGURES_SEEN) != figures and last is not None:
+            # New bounds (a write, or the cache expired): a slider at its old
+            # end must move to the new end, or it would start excluding people.
+            _seed_sliders(last, figures)
+        return
+    _seed_widgets(source, figures)
+    state[_LAST_SEGMENT] = source
+    _remember_written(url)
 
 
 def _float_pair(pair: tuple[int, int]) -> tuple[float, float]:
@@ -287,13 +305,13 @@ def settle(f: CustomerFilter, matches: int) -> CustomerFilter:
     f = segments.clamp_page(f, matches)
     st.session_state[K_PAGE] = f.page
     wanted = segments.params_from_filter(f)
+    _remember_written(wanted)  # before the URL changes: see _remember_written
     if wanted != _url_segment_params():
         for name in segments.PARAM_NAMES:
             if name not in wanted and name in st.query_params:
                 del st.query_params[name]
         for name, value in wanted.items():
             st.query_params[name] = value
-    st.session_state[_URL_WRITTEN] = wanted
     st.session_state[_LAST_SEGMENT] = f
     return f
 
