@@ -108,10 +108,10 @@ def test_open_from_a_card_shows_charts_and_filled_histories(
     # Spending by month, top items, top categories (+ engagement when sends were attempted).
     expect(page.locator(".vega-embed svg").nth(2)).to_be_visible()
     expect(page.locator(".vega-embed").first).to_contain_text("Spending by month")
-    expect(grid(page, "Items bought").locator("table")).to_have_attribute(
+    expect(grid(page, "Amount").locator("table")).to_have_attribute(
         "aria-rowcount", str(orders + 1)
     )
-    expect(grid_rows(page, "Items bought").first).to_contain_text("×")
+    expect(grid_rows(page, "Amount").first).to_contain_text("×")
     expect(grid(page, "Campaign or subject").locator("table")).to_have_attribute(
         "aria-rowcount", str(sends + messages + 1)
     )
@@ -238,7 +238,7 @@ def test_screenshots(
     customer_id, name, orders, _ = busy(seeded, 0)
     open_customer(page, customer_id, name)
     expect(page.locator(".vega-embed svg").nth(3)).to_be_visible()
-    expect(grid(page, "Items bought").locator("table")).to_have_attribute(
+    expect(grid(page, "Amount").locator("table")).to_have_attribute(
         "aria-rowcount", str(orders + 1)
     )
     spent = seeded.execute(
