@@ -160,25 +160,15 @@ def render_metrics(customer: Customer, today: date | None = None) -> None:
             )
 
 
-def _literal(text: str) -> str:
-    """``text`` as Markdown that shows exactly the characters typed."""
-    return formatting.escape_markdown(text)
-
-
 def render_address(customer: Customer) -> None:
     """The full postal address, one part per line, or a note that there is none."""
     with st.container(border=True, key="customer_address"):
         st.markdown("**Address**")
-        town = " ".join(
-            part
-            for part in (
-                ", ".join(p for p in (customer.city.strip(), customer.state.strip()) if p),
-                customer.zip.strip(),
-            )
-            if part
-        )
+        locality = ", ".join(p for p in (customer.city.strip(), customer.state.strip()) if p)
+        town = f"{locality} {customer.zip.strip()}".strip()
         lines = [line for line in (customer.street.strip(), town, customer.country.strip()) if line]
         if lines:
-            st.markdown("  \n".join(_literal(line) for line in lines))
+            # Escaped line by line: the Markdown shows exactly what was typed.
+            st.markdown("  \n".join(formatting.escape_markdown(line) for line in lines))
         else:
             st.caption("No address on file.")
