@@ -438,3 +438,19 @@ def test_message_records_sent_at_now(dbc: Any) -> None:
     _click(at, "msg_send")
     sent_at = _one(dbc, "SELECT max(sent_at) FROM messages WHERE customer_id = ?", [cid])
     assert abs((sent_at - started).total_seconds()) < 60
+
+
+def test_selecting_an_order_shows_its_lines(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    at = _open(cid)
+    first = int(at.dataframe(key=f"orders_{cid}").value["order_id"].iloc[0])
+    at.session_state[f"orders_{cid}"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    lines = next(d.value for d in at.dataframe if "line_total" in d.value.columns)
+    expected = dbc.execute(
+        "SELECT p.name, i.quantity FROM order_items i JOIN products p ON p.id = i.product_id"
+        " WHERE i.order_id = ? ORDER BY p.name",
+        [first],
+    ).fetchall()
+    assert sorted(zip(lines["product"], lines["quantity"], strict=True)) == sorted(expected)
+    assert any(f"Order #{first}" in m.value for m in at.markdown)
