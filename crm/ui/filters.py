@@ -203,7 +203,7 @@ def segment_bar(figures: StaticFigures) -> CustomerFilter:
             "Search",
             key=K_SEARCH,
             placeholder="Search by name or email",
-            live=True,
+            live="150ms",  # a pause in typing, not every keystroke, reruns
             icon=":material/search:",
             max_chars=segments.SEARCH_MAX,
             label_visibility="collapsed",

@@ -60,6 +60,9 @@ _CSS = """
 .st-key-segment_summary { margin: .35rem 0 .3rem; }
 .st-key-segment_summary p { margin: 0; color: #374151; }
 .st-key-empty_state { text-align: center; padding: 2.5rem 1rem; }
+.st-key-empty_state [data-testid="stMarkdownContainer"] p,
+.st-key-empty_state [data-testid="stCaptionContainer"] { text-align: center; width: 100%; }
+.st-key-empty_state [data-testid="stMarkdownContainer"] p { font-size: 1.1rem; }
 .ch-empty-icon { font-family: "Material Symbols Rounded"; font-size: 3rem; color: #9ca3af; }
 /* Nothing may push the page sideways on a phone. */
 html, body, [data-testid="stAppViewContainer"] { overflow-x: hidden; }
