@@ -6,19 +6,14 @@ generator built for the session, so tests never share state and never mock.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
+from live_server import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 
 from crm import db
 from crm.seed import seed_database
@@ -29,16 +24,6 @@ SEED = 7
 CUSTOMERS = 300
 # The data is laid out relative to today so "visited in the last 30 days" finds people.
 AS_OF = date.today()
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="session")
@@ -74,64 +59,13 @@ def app_env(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # --- Browser tier ----------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)  # polling a server that is starting, not waiting in a test
-    raise RuntimeError(f"streamlit did not answer at {url} within {timeout} s")
-
-
 @pytest.fixture(scope="session")
 def live_server(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``streamlit run Home.py`` on a free port, on its own copy of the seeded database."""
     path = tmp_path_factory.mktemp("live") / "crm.duckdb"
     shutil.copyfile(seeded_template, path)
-    port = _free_port()
-    env = {**os.environ, "CRM_DB_PATH": str(path)}
-    log = (tmp_path_factory.getbasetemp() / "streamlit.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "Home.py",
-            "--server.headless=true",
-            f"--server.port={port}",
-            "--server.address=127.0.0.1",
-            "--browser.gatherUsageStats=false",
-            "--server.fileWatcherType=none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+    with streamlit_server(path, tmp_path_factory.getbasetemp() / "streamlit.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="session")

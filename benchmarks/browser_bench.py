@@ -1,0 +1,142 @@
+"""Page timings in a real Chromium against ``streamlit run`` on a benchmark database.
+
+Measured from the user's side: navigation (or the last keystroke) until the
+page shows the finished result and Streamlit's script run has ended.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from live_server import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
+
+from crm import db, queries  # noqa: E402
+from crm.models import CustomerFilter  # noqa: E402
+
+RUNS = 7
+CARDS = '[class*="st-key-card_"]'
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+TIMEOUT = 60_000
+
+
+def _expected_counts(db_path: Path, terms: list[str]) -> dict[str, int]:
+    con = db.connect(db_path)
+    try:
+        return {t: queries.segment_totals(con, CustomerFilter(search=t)).customers for t in terms}
+    finally:
+        con.close()
+
+
+def _search_terms(db_path: Path) -> list[str]:
+    """Terms whose match counts differ from each other, so each result is recognisable."""
+    con = db.connect(db_path)
+    try:
+        rows = con.execute(
+            "SELECT lower(left(last_name, 4)) AS t, count(*) FROM customers"
+            " GROUP BY 1 ORDER BY 2 DESC LIMIT 40"
+        ).fetchall()
+    finally:
+        con.close()
+    seen: set[int] = set()
+    terms = []
+    for term, count in rows:
+        if count not in seen:
+            seen.add(count)
+            terms.append(str(term))
+    return terms[:RUNS]
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000
+
+
+def _first_load(page: Page, url: str) -> float:
+    start = time.perf_counter()
+    page.goto(url)
+    expect(page.locator(CARDS)).to_have_count(24, timeout=TIMEOUT)
+    expect(page.locator(IDLE)).to_have_count(1, timeout=TIMEOUT)
+    return _ms(start)
+
+
+def _search(page: Page, term: str, count: int) -> float:
+    box = page.get_by_placeholder("Search by name or email")
+    start = time.perf_counter()
+    box.fill(term)
+    expect(page.locator(".st-key-segment_summary")).to_contain_text(
+        f"{count:,} of", timeout=TIMEOUT
+    )
+    expect(page.locator(CARDS).first).to_contain_text(term, ignore_case=True, timeout=TIMEOUT)
+    expect(page.locator(IDLE)).to_have_count(1, timeout=TIMEOUT)
+    return _ms(start)
+
+
+def _customer_page(page: Page, url: str, customer_id: int, name: str) -> float:
+    start = time.perf_counter()
+    page.goto(f"{url}/Customer?id={customer_id}")
+    expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator(".vega-embed svg").nth(2)).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator(IDLE)).to_have_count(1, timeout=TIMEOUT)
+    return _ms(start)
+
+
+def _busy_customers(db_path: Path) -> list[tuple[int, str]]:
+    con = db.connect(db_path)
+    try:
+        rows = con.execute(
+            "SELECT id, first_name || ' ' || last_name FROM customers"
+            " WHERE order_count BETWEEN 8 AND 40 ORDER BY id LIMIT ?",
+            [RUNS],
+        ).fetchall()
+    finally:
+        con.close()
+    return [(int(i), str(n)) for i, n in rows]
+
+
+def bench_browser(db_path: Path) -> list[tuple[str, list[float], str]]:
+    """(name, samples in ms, target) for the overview and the customer page."""
+    terms = _search_terms(db_path)
+    counts = _expected_counts(db_path, terms)
+    customers = _busy_customers(db_path)
+    log = Path(tempfile.gettempdir()) / "bench-streamlit.log"
+    with streamlit_server(db_path, log) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            first_loads, searches, details = [], [], []
+            # The first visit warms the server's caches (connection, slider bounds).
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            _first_load(page, url)
+            page.close()
+            for _ in range(RUNS):
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                first_loads.append(_first_load(page, url))
+                page.close()
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            _first_load(page, url)
+            for term in terms:
+                searches.append(_search(page, term, counts[term]))
+            page.close()
+            for customer_id, name in customers:
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                details.append(_customer_page(page, url, customer_id, name))
+                page.close()
+        finally:
+            browser.close()
+    print(
+        f"  browser: first load {statistics.median(first_loads):.0f} ms, search "
+        f"{statistics.median(searches):.0f} ms, customer page {statistics.median(details):.0f} ms",
+        file=sys.stderr,
+    )
+    return [
+        ("browser: overview first load (24 cards)", first_loads, "≤ 2,000 ms median"),
+        ("browser: search typed → cards updated", searches, "≤ 500 ms median"),
+        ("browser: customer page load (charts drawn)", details, "≤ 1,500 ms median"),
+    ]
