@@ -1,0 +1,1313 @@
+"""Deterministic demo data, from a few hundred customers to millions.
+
+One ``random.Random(seed)`` draws everything small: the name pools (through
+Faker instances seeded from it), street patterns, the product catalogue, the
+campaigns and one integer salt. SQL then expands that material to millions of
+rows: every decision about row ``key`` is the uniform number
+``seed_u(key, salt, purpose)``, made from DuckDB's ``hash``. Unlike
+``random()``, a hash does not depend on how rows are split across threads,
+so the same (seed, customers, as_of) always builds the same database.
+
+    python -m crm.seed --db PATH --customers N --seed S [--as-of YYYY-MM-DD] [--force]
+
+Customers fall into the ``SEGMENTS`` below (never visited, browsers, one-off
+buyers, new, lapsed, loyal, regular); the segment itself is not stored, it
+shows in the figures (``order_count``, ``visit_count``, ``last_visit``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import random
+import re
+import sys
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import TextIO
+
+import duckdb
+from faker import Faker
+
+from crm import config
+from crm.db import connect, transaction
+from crm.seed_pools import (
+    CAMPAIGN_THEMES,
+    CATALOGUE,
+    COUNTRIES,
+    GLOBAL_EMAIL_DOMAINS,
+    LOCAL_EMAIL_SHARE,
+    MESSAGE_TEMPLATES,
+    Country,
+)
+
+Con = duckdb.DuckDBPyConnection
+
+# Orders and visits fall in the HISTORY_DAYS days before as_of, and on as_of itself.
+HISTORY_DAYS = 730
+# Event keys are customer_id * EVENT_STRIDE + k, so a customer has fewer events than this.
+EVENT_STRIDE = 1024
+# Basket sizes, repeated by frequency (mean about 2.3 lines). The SQL spells out
+# one term per possible line, so a basket has at most MAX_BASKET lines.
+MAX_BASKET = 5
+BASKET_SIZES = (1,) * 30 + (2,) * 32 + (3,) * 20 + (4,) * 11 + (5,) * 7
+# Hours of the day, repeated by frequency: shops open 8-20, the web peaks in the evening.
+STORE_HOURS: tuple[int, ...] = (
+    8,
+    9,
+    9,
+    10,
+    10,
+    11,
+    11,
+    12,
+    12,
+    12,
+    13,
+    13,
+    14,
+    14,
+    15,
+    15,
+    16,
+    16,
+    17,
+    17,
+    18,
+    19,
+)
+WEB_HOURS: tuple[int, ...] = (
+    0,
+    1,
+    6,
+    7,
+    7,
+    8,
+    9,
+    10,
+    11,
+    12,
+    12,
+    13,
+    14,
+    15,
+    16,
+    17,
+    18,
+    19,
+    19,
+    20,
+    20,
+    20,
+)
+WEB_HOURS += (21, 21, 21, 22, 22, 23)
+BROWSE_WEB_SHARE = 0.85
+NO_PHONE_SHARE = 0.05
+MOBILE_SHARE = 0.6
+CAPITALISED_EMAIL_SHARE = 0.03
+UPDATED_PROFILE_SHARE = 0.2
+MESSAGE_SHARE = 0.03
+SECOND_MESSAGE_SHARE = 0.01
+FAILED_MESSAGE_SHARE = 0.05
+
+_DAY_US = 86_400_000_000
+_SECOND_US = 1_000_000
+# The day of an event is looked up in this many equal slices of the cumulative day
+# weight: a list lookup per row, far cheaper than an ASOF join over millions of rows.
+_DAY_BUCKETS = 65_536
+# Weighted picks go through lists of slots; large constant lists are slow in DuckDB.
+_PRODUCT_SLOTS = 1_024
+_NAME_DRAWS = 500  # Faker draws per locale and name part; duplicates are dropped
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A kind of customer and the ranges its activity is drawn from (days, counts)."""
+
+    name: str
+    share: float
+    last_ago: tuple[int, int]  # days from the last visit to as_of
+    span: tuple[int, int]  # days from the first visit to the last
+    orders: tuple[int, int]
+    browse_per_order: tuple[float, float]  # visits without an order, per order
+    browse: tuple[int, int]  # and on top of those
+    signup_gap: int  # at most this many days from sign-up to the first visit
+
+
+# Shares add up to 1; the mean is about 10 orders and 17 visits per customer.
+SEGMENTS: tuple[Segment, ...] = (
+    Segment("never_visited", 0.05, (0, HISTORY_DAYS), (0, 0), (0, 0), (0, 0), (0, 0), 0),
+    Segment("browser", 0.07, (0, 700), (0, 300), (0, 0), (0, 0), (1, 8), 60),
+    Segment("one_off", 0.12, (0, 700), (0, 45), (1, 1), (0, 0), (0, 2), 30),
+    Segment("new", 0.08, (0, 0), (1, 98), (1, 5), (0, 0), (0, 3), 2),
+    Segment("lapsed", 0.20, (200, 530), (60, 460), (3, 13), (0.3, 1.1), (0, 0), 300),
+    Segment("loyal", 0.18, (0, 7), (560, HISTORY_DAYS), (18, 42), (0.3, 1.1), (0, 0), 500),
+    Segment("regular", 0.30, (0, 160), (150, 600), (4, 14), (0.3, 1.1), (0, 0), 400),
+)
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    customers: int
+    products: int
+    orders: int
+    order_items: int
+    visits: int
+    campaigns: int
+    campaign_sends: int
+    messages: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _PeoplePool:
+    country: Country
+    first_names: list[str]
+    last_names: list[str]
+    street_patterns: list[str]
+
+
+@dataclass(frozen=True)
+class _Product:
+    name: str
+    category: str
+    price_cents: int
+    popularity: float
+
+
+@dataclass(frozen=True)
+class _Campaign:
+    name: str
+    channel: str
+    template: str
+    created_at: datetime
+    audience: float  # share of the customers who had signed up by then
+    fail_rate: float
+    open_rate: float
+    click_rate: float  # of those who opened
+
+
+@dataclass(frozen=True)
+class _Material:
+    people: list[_PeoplePool]
+    products: list[_Product]
+    campaigns: list[_Campaign]
+    salt: int
+
+
+# --- Progress ---------------------------------------------------------------------
+
+_STAGES = (
+    "material",
+    "plan",
+    "events",
+    "orders",
+    "order items",
+    "visits",
+    "customers",
+    "campaigns",
+    "messages",
+    "commit",
+    "checkpoint",
+)
+
+
+class _Progress:
+    """One line per stage on stderr; a terminal sees the running stage too."""
+
+    def __init__(self, enabled: bool, stream: TextIO | None = None) -> None:
+        self._enabled = enabled
+        self._stream = stream if stream is not None else sys.stderr
+        self._done = 0
+        self._label = ""
+        self._started = 0.0
+
+    def _line(self, label: str, suffix: str) -> str:
+        width = 24
+        filled = width * self._done // len(_STAGES)
+        bar = "#" * filled + "." * (width - filled)
+        return f"seed [{bar}] {self._done:2d}/{len(_STAGES)} {label:<12} {suffix}"
+
+    def begin(self, label: str) -> None:
+        self._label = label
+        self._started = time.perf_counter()
+        if self._enabled and self._stream.isatty():
+            self._stream.write("\r" + self._line(label, "..."))
+            self._stream.flush()
+
+    def end(self) -> None:
+        self._done += 1
+        if self._enabled:
+            elapsed = time.perf_counter() - self._started
+            start = "\r" if self._stream.isatty() else ""
+            self._stream.write(start + self._line(self._label, f"{elapsed:6.1f} s\n"))
+            self._stream.flush()
+
+    @contextmanager
+    def stage(self, label: str) -> Iterator[None]:
+        self.begin(label)
+        yield
+        self.end()
+
+
+# --- Material drawn in Python -------------------------------------------------------
+
+
+@cache
+def _faker(locale: str) -> Faker:
+    # Building a Faker is slow; reseeding a cached one gives the same draws.
+    return Faker(locale)
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _draw_people(rng: random.Random) -> list[_PeoplePool]:
+    pools = []
+    for country in COUNTRIES:
+        fake = _faker(country.faker_locale)
+        fake.seed_instance(rng.randrange(2**32))
+        first = _unique(fake.first_name() for _ in range(_NAME_DRAWS))
+        last = _unique(fake.last_name() for _ in range(_NAME_DRAWS))
+        streets = [
+            country.street_format.format(number=number, name=name)
+            for name in country.street_names
+            for number in country.house_numbers
+        ]
+        pools.append(_PeoplePool(country, first, last, streets))
+    return pools
+
+
+def _shop_price(amount: float, rng: random.Random) -> int:
+    """A price in cents that looks chosen by a shop: 3.20, 3.19, 24.50, 24.99."""
+    if amount >= 20:
+        whole = round(amount)
+        return whole * 100 - rng.choice((1, 1, 50, 5))
+    tenths = max(round(amount * 10), 5)
+    return tenths * 10 - rng.choice((0, 0, 1, 5)) if tenths % 10 else tenths * 10 - 1
+
+
+def _draw_catalogue(rng: random.Random) -> list[_Product]:
+    products = []
+    for category in CATALOGUE:
+        for line in category.lines:
+            count = rng.randint(1, len(line.variants))
+            chosen = sorted(rng.sample(range(len(line.variants)), count))
+            for index in chosen:
+                suffix, factor = line.variants[index]
+                name = f"{line.name} ({suffix})" if suffix else line.name
+                if line.exact_price:
+                    cents = round(line.price * factor * 100)
+                else:
+                    cents = _shop_price(line.price * factor * rng.uniform(0.94, 1.06), rng)
+                # Big packs sell less often than small ones.
+                popularity = category.popularity * rng.lognormvariate(0, 0.6) / factor**0.5
+                products.append(_Product(name, category.name, cents, popularity))
+    return products
+
+
+def _months_back(as_of: date, count: int) -> list[date]:
+    """The first day of the ``count`` months up to and including as_of's month."""
+    months = []
+    year, month = as_of.year, as_of.month
+    for _ in range(count):
+        months.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months[::-1]
+
+
+def _draw_campaigns(rng: random.Random, as_of: date) -> list[_Campaign]:
+    earliest = as_of - timedelta(days=HISTORY_DAYS - 7)
+    latest = as_of - timedelta(days=3)  # so every send of the last campaign is in the past
+    days = [m.replace(day=rng.randint(3, 24)) for m in _months_back(as_of, 25)]
+    days = [d for d in days if earliest <= d <= latest]
+    holidays = [d for d in days if d.month >= 11]
+    others = [d for d in days if d.month < 11]
+    wanted = rng.randint(14, 18)
+    picked = sorted(holidays + rng.sample(others, max(0, min(len(others), wanted - len(holidays)))))
+    campaigns = []
+    for day in picked:
+        theme = CAMPAIGN_THEMES[day.month - 1]
+        channel = (
+            "Email" if day.month >= 11 else rng.choices(("Email", "SMS", "Push"), (55, 27, 18))[0]
+        )
+        template = {"Email": theme.email, "SMS": theme.sms, "Push": theme.push}[channel]
+        created = datetime(
+            day.year, day.month, day.day, rng.randint(8, 11), rng.choice((0, 15, 30))
+        )
+        open_low, open_high = {"Email": (0.25, 0.45), "SMS": (0.5, 0.8), "Push": (0.08, 0.2)}[
+            channel
+        ]
+        campaigns.append(
+            _Campaign(
+                name=f"{theme.name} {day.year}",
+                channel=channel,
+                template=template,
+                created_at=created,
+                audience=rng.uniform(0.2, 0.5) if channel == "Email" else rng.uniform(0.08, 0.25),
+                fail_rate=rng.uniform(0.04, 0.1),
+                open_rate=rng.uniform(open_low, open_high),
+                click_rate=rng.uniform(0.1, 0.35),
+            )
+        )
+    return campaigns
+
+
+def _draw_material(seed: int, as_of: date) -> _Material:
+    rng = random.Random(seed)
+    people = _draw_people(rng)
+    products = _draw_catalogue(rng)
+    campaigns = _draw_campaigns(rng, as_of)
+    return _Material(people, products, campaigns, salt=rng.getrandbits(62))
+
+
+def _slots(weights: Sequence[float], size: int) -> list[int]:
+    """Indexes repeated in proportion to ``weights`` (at least once each), about ``size`` in all."""
+    total = sum(weights)
+    shares = [w / total * size for w in weights]
+    counts = [max(1, int(share)) for share in shares]
+    by_remainder = sorted(
+        range(len(shares)), key=lambda i: shares[i] - int(shares[i]), reverse=True
+    )
+    for i in by_remainder[: max(0, size - sum(counts))]:
+        counts[i] += 1
+    return [i for i, count in enumerate(counts) for _ in range(count)]
+
+
+def _day_weights(as_of: date) -> list[float]:
+    """How busy each day of the history is: holiday peaks, weekends, slow growth."""
+    start = as_of - timedelta(days=HISTORY_DAYS)
+    weights = []
+    for offset in range(HISTORY_DAYS + 1):
+        day = start + timedelta(days=offset)
+        weight = 1.0
+        if day.month == 12 and day.day <= 24:
+            weight = 1.9  # Christmas shopping
+        elif day.month == 11 and day.day >= 20:
+            weight = 1.7  # Black Friday
+        elif day.month in (11, 12):
+            weight = 1.3
+        elif day.month in (1, 2):
+            weight = 0.85
+        elif day.month in (7, 8):
+            weight = 0.9
+        weight *= {5: 1.25, 6: 1.1}.get(day.weekday(), 1.0)
+        weights.append(weight * (0.85 + 0.3 * offset / HISTORY_DAYS))
+    return weights
+
+
+def _cumulative(weights: Sequence[float]) -> list[float]:
+    cum = [0.0]
+    for weight in weights:
+        cum.append(cum[-1] + weight)
+    return cum
+
+
+# --- SQL ---------------------------------------------------------------------------
+
+_MACROS = (
+    # A uniform number in [0, 1) for (key, purpose): the top 53 bits of a hash. The
+    # purpose goes through its own hash first: hash(key, salt, purpose) only XORs
+    # the three hashes together, which would tie one purpose's numbers to another's.
+    "CREATE TEMP MACRO seed_u(key, salt, purpose) AS"
+    " (hash(xor(key::UBIGINT, hash(salt + purpose * 1000003))) >> 11)::DOUBLE"
+    " / 9007199254740992.0",
+    # Fills '#' with a digit, '%' with a digit 2-9 and '?' with a capital letter.
+    """CREATE TEMP MACRO seed_fill(pattern, key, salt, purpose) AS array_to_string(
+        list_transform(string_split(pattern, ''), lambda ch, pos: CASE ch
+            WHEN '#' THEN chr(48 + floor(seed_u(key, salt, purpose * 1000 + pos) * 10)::INTEGER)
+            WHEN '%' THEN chr(50 + floor(seed_u(key, salt, purpose * 1000 + pos) * 8)::INTEGER)
+            WHEN '?' THEN chr(65 + floor(seed_u(key, salt, purpose * 1000 + pos) * 26)::INTEGER)
+            ELSE ch END),
+        '')""",
+    # The letters a-z of a name, for the local part of an email address.
+    """CREATE TEMP MACRO seed_ascii(name) AS coalesce(nullif(regexp_replace(strip_accents(
+        replace(replace(replace(lower(name), 'ß', 'ss'), 'æ', 'ae'), 'œ', 'oe')),
+        '[^a-z]', '', 'g'), ''), 'customer')""",
+    # Line j of a basket: products first, first + stride, ... are distinct because
+    # (MAX_BASKET - 1) * stride < n_products.
+    "CREATE TEMP MACRO seed_line_product(first, stride, j, n_products) AS"
+    " (first + j * stride) % n_products",
+    """CREATE TEMP MACRO seed_line_quantity(ekey, j, salt) AS CASE
+        WHEN seed_u(ekey * 8 + j, salt, 33) < 0.74 THEN 1
+        WHEN seed_u(ekey * 8 + j, salt, 33) < 0.93 THEN 2
+        WHEN seed_u(ekey * 8 + j, salt, 33) < 0.98 THEN 3
+        ELSE 4 END""",
+    """CREATE TEMP MACRO seed_line_cents(ekey, j, n_lines, first, stride, salt, prices, n_products)
+        AS CASE WHEN j < n_lines THEN seed_line_quantity(ekey, j, salt)
+            * prices[1 + seed_line_product(first, stride, j, n_products)] ELSE 0 END""",
+    "CREATE TEMP MACRO seed_cents_to_decimal(cents) AS (cents::DECIMAL(12, 0) * 0.01)",
+)
+
+_LOAD_SQL = {
+    "countries": """
+        CREATE TEMP TABLE seed_countries AS SELECT
+            unnest($ci) AS ci, unnest($name) AS name, unnest($n_first) AS n_first,
+            unnest($n_last) AS n_last, unnest($n_streets) AS n_streets,
+            unnest($n_cities) AS n_cities, unnest($email_domains) AS email_domains,
+            unnest($mobile_patterns) AS mobile_patterns""",
+    "first_names": """
+        CREATE TEMP TABLE seed_first_names AS
+        SELECT unnest($ci) AS ci, unnest($k) AS k, unnest($value) AS name""",
+    "last_names": """
+        CREATE TEMP TABLE seed_last_names AS
+        SELECT unnest($ci) AS ci, unnest($k) AS k, unnest($value) AS name""",
+    "streets": """
+        CREATE TEMP TABLE seed_streets AS
+        SELECT unnest($ci) AS ci, unnest($k) AS k, unnest($value) AS pattern""",
+    "cities": """
+        CREATE TEMP TABLE seed_cities AS SELECT
+            unnest($ci) AS ci, unnest($k) AS k, unnest($city) AS city, unnest($state) AS state,
+            unnest($zip_pattern) AS zip_pattern, unnest($landline_pattern) AS landline_pattern""",
+    "segments": """
+        CREATE TEMP TABLE seed_segments AS SELECT
+            unnest($si) AS si, unnest($name) AS segment,
+            unnest($last_ago_min) AS last_ago_min, unnest($last_ago_max) AS last_ago_max,
+            unnest($span_min) AS span_min, unnest($span_max) AS span_max,
+            unnest($orders_min) AS orders_min, unnest($orders_max) AS orders_max,
+            unnest($browse_rate_min)::DOUBLE AS browse_rate_min,
+            unnest($browse_rate_max)::DOUBLE AS browse_rate_max,
+            unnest($browse_min) AS browse_min, unnest($browse_max) AS browse_max,
+            unnest($signup_gap) AS signup_gap""",
+    # Lists read by position in the big statements. A one-row table joined in is
+    # far faster than the same list bound as a parameter, which DuckDB copies per row.
+    "lists": """
+        CREATE TEMP TABLE seed_lists AS SELECT
+            $day_cum::DOUBLE[] AS day_cum, $bucket_days::INTEGER[] AS bucket_days,
+            $segment_cuts::DOUBLE[] AS segment_cuts, $country_slots::INTEGER[] AS country_slots,
+            $web_hours::INTEGER[] AS web_hours, $store_hours::INTEGER[] AS store_hours,
+            $basket_sizes::INTEGER[] AS basket_sizes, $product_slots::INTEGER[] AS product_slots,
+            $prices::BIGINT[] AS prices, $global_domains::VARCHAR[] AS global_domains""",
+    "products": """
+        INSERT INTO products (id, name, category, price)
+        SELECT unnest($id), unnest($name), unnest($category),
+               seed_cents_to_decimal(unnest($price_cents))""",
+    "campaigns": """
+        INSERT INTO campaigns (id, name, channel, template, created_at)
+        SELECT unnest($id), unnest($name), unnest($channel), unnest($template),
+               unnest($created_at)::TIMESTAMP""",
+    "campaign_plans": """
+        CREATE TEMP TABLE seed_campaign_plans AS SELECT
+            unnest($id) AS id, unnest($channel) AS channel, unnest($created_us) AS created_us,
+            unnest($audience)::DOUBLE AS audience, unnest($fail_rate)::DOUBLE AS fail_rate,
+            unnest($open_rate)::DOUBLE AS open_rate, unnest($click_rate)::DOUBLE AS click_rate""",
+    "message_templates": """
+        CREATE TEMP TABLE seed_message_templates AS SELECT
+            unnest($k) AS k, unnest($channel) AS channel, unnest($subject) AS subject,
+            unnest($body) AS body""",
+}
+
+# Per customer: segment, country, active days, how many orders and browse visits,
+# and where the customer's visit and order ids start.
+_PLAN_SQL = """
+CREATE TEMP TABLE seed_plan AS
+WITH drawn AS (
+    SELECT
+        id,
+        seed_u(id, $salt, 1) AS u_segment,
+        seed_u(id, $salt, 2) AS u_last,
+        seed_u(id, $salt, 3) AS u_span,
+        seed_u(id, $salt, 4) AS u_orders,
+        seed_u(id, $salt, 5) AS u_browse_rate,
+        seed_u(id, $salt, 6) AS u_browse,
+        seed_u(id, $salt, 7) AS u_gap,
+        seed_u(id, $salt, 8) AS u_signup_time,
+        seed_u(id, $salt, 9) AS u_web,
+        seed_u(id, $salt, 10) AS u_country,
+        seed_u(id, $salt, 11) AS u_phase
+    FROM range(1, $customers + 1) AS r(id)
+),
+segmented AS (
+    SELECT
+        d.*,
+        len(list_filter(l.segment_cuts, lambda cut: cut <= d.u_segment)) AS si,
+        l.country_slots[1 + floor(d.u_country * len(l.country_slots))::BIGINT] AS ci
+    FROM drawn d
+    CROSS JOIN seed_lists l
+),
+sized AS (
+    SELECT
+        d.id, d.ci, s.segment, d.u_signup_time, d.u_web, d.u_phase,
+        s.last_ago_min + floor(d.u_last * (s.last_ago_max - s.last_ago_min + 1))::INTEGER
+            AS last_ago,
+        s.span_min + floor(d.u_span * (s.span_max - s.span_min + 1))::INTEGER AS span,
+        s.orders_min + floor(d.u_orders * (s.orders_max - s.orders_min + 1))::INTEGER
+            AS n_orders,
+        s.browse_rate_min + d.u_browse_rate * (s.browse_rate_max - s.browse_rate_min)
+            AS browse_rate,
+        s.browse_min + floor(d.u_browse * (s.browse_max - s.browse_min + 1))::INTEGER
+            AS browse_extra,
+        floor(d.u_gap * (s.signup_gap + 1))::INTEGER AS gap
+    FROM segmented d
+    JOIN seed_segments s ON s.si = d.si
+),
+dated AS (
+    SELECT
+        *,
+        $history_days - last_ago AS last_day,
+        greatest(0, $history_days - last_ago - span) AS first_day,
+        n_orders + floor(n_orders * browse_rate)::INTEGER + browse_extra AS n_events
+    FROM sized
+),
+weighed AS (
+    -- The cumulative day weight at the start of the first and after the last active
+    -- day. (Read right after the join: an operator that stores rows would copy the list.)
+    SELECT d.*, l.day_cum[d.first_day + 1] AS w0, l.day_cum[d.last_day + 2] AS w1
+    FROM dated d
+    CROSS JOIN seed_lists l
+)
+SELECT
+    id, segment, ci, n_orders, n_events, first_day, last_day, w0, w1,
+    floor(u_phase * n_events)::BIGINT AS order_phase,
+    0.15 + 0.75 * u_web AS web_share,
+    -- Sign-up is on a day before the first visit, so always before it.
+    $base_us + (first_day - 1 - gap) * $day_us
+        + floor(u_signup_time * 86400)::BIGINT * $second_us AS created_us,
+    coalesce(sum(n_events) OVER earlier, 0) AS visit_offset,
+    coalesce(sum(n_orders) OVER earlier, 0) AS order_offset
+FROM weighed
+WINDOW earlier AS (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+ORDER BY id
+"""
+
+# Every visit, with or without an order: its id, time, channel and, for an order,
+# its basket. Rows come out by customer and then day, and ids follow that order,
+# so one customer's history sits in a few row groups of each table.
+_EVENTS_SQL = """
+CREATE TEMP TABLE seed_events AS
+WITH stubs AS (
+    SELECT
+        id AS customer_id, n_orders, n_events, order_phase, first_day, last_day, web_share,
+        w0, w1, visit_offset, order_offset, unnest(range(n_events)) AS k
+    FROM seed_plan
+),
+keyed AS (
+    SELECT
+        *,
+        customer_id * $event_stride + k AS ekey,
+        -- Orders are spread evenly among the visits: order j is visit
+        -- (j * n_events + order_phase) // n_orders, so visit k holds order
+        -- ceil((k * n_orders - order_phase) / n_events) if that order lands on it.
+        CASE WHEN n_orders > 0
+             THEN (k * n_orders - order_phase + n_events - 1) // n_events END AS order_no
+    FROM stubs
+),
+targeted AS (
+    SELECT
+        * EXCLUDE (order_no),
+        CASE WHEN order_no * n_events + order_phase < (k + 1) * n_orders THEN order_no END
+            AS order_no,
+        -- Visit k lies in the k-th of n_events equal slices of the customer's
+        -- cumulative day weight: busy days get more visits, and k follows the days.
+        w0 + (k + seed_u(ekey, $salt, 20)) / n_events * (w1 - w0) AS target
+    FROM keyed
+),
+dated AS (
+    SELECT
+        t.*,
+        l.bucket_days[1 + least(floor(t.target * $buckets_per_weight)::BIGINT, $last_bucket)]
+            AS bucket_day,
+        l.day_cum, l.web_hours, l.store_hours, l.basket_sizes, l.product_slots, l.prices
+    FROM targeted t
+    CROSS JOIN seed_lists l
+),
+-- A bucket may straddle two days; compare with the day's bounds to pick the right one.
+days AS (
+    SELECT
+        * EXCLUDE (bucket_day),
+        least(greatest(
+            bucket_day - (target < day_cum[bucket_day + 1])::INTEGER
+                + (target >= day_cum[bucket_day + 2])::INTEGER,
+            first_day), last_day) AS day,
+        order_no IS NOT NULL AS is_order
+    FROM dated
+),
+channelled AS (
+    SELECT
+        *,
+        CASE WHEN seed_u(ekey, $salt, 21)
+                  < CASE WHEN is_order THEN web_share ELSE $browse_web_share END
+             THEN 'web' ELSE 'store' END AS channel
+    FROM days
+),
+timed AS (
+    SELECT
+        *,
+        CASE channel
+            WHEN 'web' THEN web_hours[1 + floor(seed_u(ekey, $salt, 22) * len(web_hours))::BIGINT]
+            ELSE store_hours[1 + floor(seed_u(ekey, $salt, 22) * len(store_hours))::BIGINT]
+        END AS hour
+    FROM channelled
+),
+baskets AS (
+    SELECT
+        *,
+        CASE WHEN is_order THEN basket_sizes[1 + floor(seed_u(ekey, $salt, 30)
+                                                       * len(basket_sizes))::BIGINT]
+        END AS n_lines,
+        CASE WHEN is_order THEN product_slots[1 + floor(seed_u(ekey, $salt, 31)
+                                                        * len(product_slots))::BIGINT]
+        END AS first_product,
+        CASE WHEN is_order THEN 1 + floor(seed_u(ekey, $salt, 32) * $stride_max)::BIGINT
+        END AS stride
+    FROM timed
+)
+SELECT
+    customer_id, k, ekey, is_order, channel,
+    make_timestamp($base_us + day * $day_us
+                   + (hour * 3600 + floor(seed_u(ekey, $salt, 23) * 3600)::BIGINT) * $second_us)
+        AS event_at,
+    visit_offset + k + 1 AS visit_id,
+    order_offset + order_no + 1 AS order_id,
+    n_lines, first_product, stride,
+    CASE WHEN is_order THEN
+        seed_line_cents(ekey, 0, n_lines, first_product, stride, $salt, prices, $n_products)
+        + seed_line_cents(ekey, 1, n_lines, first_product, stride, $salt, prices, $n_products)
+        + seed_line_cents(ekey, 2, n_lines, first_product, stride, $salt, prices, $n_products)
+        + seed_line_cents(ekey, 3, n_lines, first_product, stride, $salt, prices, $n_products)
+        + seed_line_cents(ekey, 4, n_lines, first_product, stride, $salt, prices, $n_products)
+    END AS amount_cents
+FROM baskets
+"""
+
+_ORDERS_SQL = """
+INSERT INTO orders (id, customer_id, ordered_at, amount)
+SELECT order_id, customer_id, event_at, seed_cents_to_decimal(amount_cents)
+FROM seed_events
+WHERE is_order
+"""
+
+_ORDER_ITEMS_SQL = """
+INSERT INTO order_items (order_id, customer_id, product_id, quantity, unit_price)
+SELECT
+    order_id, customer_id, 1 + product, seed_line_quantity(ekey, j, $salt),
+    seed_cents_to_decimal(prices[1 + product])
+FROM (
+    SELECT *, seed_line_product(first_product, stride, j, $n_products) AS product
+    FROM (
+        SELECT order_id, customer_id, ekey, first_product, stride,
+               unnest(range(n_lines)) AS j
+        FROM seed_events
+        WHERE is_order
+    )
+)
+CROSS JOIN (SELECT prices FROM seed_lists)
+"""
+
+_VISITS_SQL = """
+INSERT INTO visits (id, customer_id, visited_at, channel, order_id)
+SELECT visit_id, customer_id, event_at, channel, order_id
+FROM seed_events
+"""
+
+_FIGURES_SQL = """
+CREATE TEMP TABLE seed_figures AS
+SELECT
+    customer_id,
+    sum(amount_cents) AS spent_cents,
+    count(order_id) AS order_count,
+    count(*) AS visit_count,
+    max(event_at) AS last_visit
+FROM seed_events
+GROUP BY customer_id
+"""
+
+# Names, contact details and address of each customer, drawn from their country's pools.
+_PEOPLE_SQL = """
+CREATE TEMP TABLE seed_people AS
+WITH drawn AS (
+    SELECT
+        p.id, p.ci, p.created_us,
+        seed_u(p.id, $salt, 40) AS u_first,
+        seed_u(p.id, $salt, 41) AS u_last,
+        seed_u(p.id, $salt, 42) AS u_street,
+        seed_u(p.id, $salt, 43) AS u_city,
+        seed_u(p.id, $salt, 44) AS u_mailbox,
+        seed_u(p.id, $salt, 45) AS u_local_domain,
+        seed_u(p.id, $salt, 46) AS u_domain,  -- picks a local or a global domain
+        seed_u(p.id, $salt, 47) AS u_capital,
+        seed_u(p.id, $salt, 48) AS u_phone,
+        seed_u(p.id, $salt, 49) AS u_mobile,
+        seed_u(p.id, $salt, 50) AS u_mobile_pattern,
+        seed_u(p.id, $salt, 51) AS u_updated,
+        seed_u(p.id, $salt, 52) AS u_updated_at,
+        l.global_domains[1 + floor(seed_u(p.id, $salt, 46) * len(l.global_domains))::BIGINT]
+            AS global_domain
+    FROM seed_plan p
+    CROSS JOIN seed_lists l
+),
+countried AS (
+    -- Pool positions first, so the pools below are plain equi-joins on (ci, k).
+    SELECT
+        d.*, c.name AS country, c.mobile_patterns, c.email_domains,
+        floor(d.u_first * c.n_first)::BIGINT AS k_first,
+        floor(d.u_last * c.n_last)::BIGINT AS k_last,
+        floor(d.u_street * c.n_streets)::BIGINT AS k_street,
+        floor(d.u_city * c.n_cities)::BIGINT AS k_city
+    FROM drawn d
+    JOIN seed_countries c ON c.ci = d.ci
+),
+placed AS (
+    SELECT
+        d.*, f.name AS first_name, l.name AS last_name,
+        seed_fill(s.pattern, d.id, $salt, 1) AS street,
+        t.city, t.state, seed_fill(t.zip_pattern, d.id, $salt, 2) AS zip,
+        CASE
+            WHEN d.u_phone < $no_phone_share THEN ''
+            WHEN len(d.mobile_patterns) > 0 AND d.u_mobile < $mobile_share
+                THEN seed_fill(d.mobile_patterns[1 + floor(d.u_mobile_pattern
+                                                           * len(d.mobile_patterns))::BIGINT],
+                               d.id, $salt, 3)
+            ELSE seed_fill(t.landline_pattern, d.id, $salt, 3)
+        END AS phone,
+        CASE
+            WHEN d.u_local_domain < $local_email_share
+                THEN d.email_domains[1 + floor(d.u_domain * len(d.email_domains))::BIGINT]
+            ELSE d.global_domain
+        END AS domain
+    FROM countried d
+    JOIN seed_first_names f ON f.ci = d.ci AND f.k = d.k_first
+    JOIN seed_last_names l ON l.ci = d.ci AND l.k = d.k_last
+    JOIN seed_streets s ON s.ci = d.ci AND s.k = d.k_street
+    JOIN seed_cities t ON t.ci = d.ci AND t.k = d.k_city
+),
+spelled AS (
+    SELECT *, seed_ascii(first_name) AS first_ascii, seed_ascii(last_name) AS last_ascii
+    FROM placed
+),
+-- The customer id ends every mailbox and follows a letter, so no two are alike.
+mailboxes AS (
+    SELECT
+        *,
+        CASE
+            WHEN u_mailbox < 0.40 THEN first_ascii || '.' || last_ascii
+            WHEN u_mailbox < 0.55 THEN first_ascii || last_ascii
+            WHEN u_mailbox < 0.65 THEN first_ascii || '_' || last_ascii
+            WHEN u_mailbox < 0.80 THEN left(first_ascii, 1) || '.' || last_ascii
+            WHEN u_mailbox < 0.90 THEN first_ascii
+            ELSE last_ascii || '.' || first_ascii
+        END || id::VARCHAR AS mailbox
+    FROM spelled
+)
+SELECT
+    id, first_name, last_name,
+    CASE WHEN u_capital < $capitalised_email_share
+         THEN upper(left(mailbox, 1)) || substr(mailbox, 2)
+         ELSE mailbox END || '@' || domain AS email,
+    phone, street, city, state, zip, country, created_us,
+    CASE WHEN u_updated < $updated_profile_share
+         THEN created_us + floor(u_updated_at * (($end_us - created_us) // $second_us))::BIGINT
+                           * $second_us
+         ELSE created_us END AS updated_us
+FROM mailboxes
+"""
+
+_CUSTOMERS_SQL = """
+INSERT INTO customers (
+    id, first_name, last_name, email, email_key, phone, street, city, state, zip, country,
+    created_at, updated_at, version, search_text,
+    total_spending, order_count, visit_count, last_visit
+)
+SELECT
+    p.id, p.first_name, p.last_name, p.email, lower(p.email), p.phone, p.street, p.city,
+    p.state, p.zip, p.country, make_timestamp(p.created_us), make_timestamp(p.updated_us), 1,
+    lower(p.first_name || ' ' || p.last_name || ' ' || p.email),
+    seed_cents_to_decimal(coalesce(f.spent_cents, 0)), coalesce(f.order_count, 0),
+    coalesce(f.visit_count, 0), f.last_visit
+FROM seed_people p
+LEFT JOIN seed_figures f ON f.customer_id = p.id
+ORDER BY p.id
+"""
+
+# Each campaign went to a share of the customers who had signed up by then
+# (SMS only to those with a phone); some sends failed, some were opened and clicked.
+_CAMPAIGN_SENDS_SQL = """
+INSERT INTO campaign_sends (id, campaign_id, customer_id, sent_at, status, opens, clicks)
+WITH audience AS (
+    SELECT
+        c.id AS campaign_id, p.id AS customer_id, c.created_us, c.fail_rate, c.open_rate,
+        c.click_rate, c.id * 4294967296 + p.id AS skey
+    FROM seed_campaign_plans c
+    JOIN seed_people p ON p.created_us < c.created_us
+    WHERE seed_u(c.id * 4294967296 + p.id, $salt, 70) < c.audience
+      AND (c.channel <> 'SMS' OR p.phone <> '')
+),
+outcomes AS (
+    SELECT
+        *,
+        seed_u(skey, $salt, 71) >= fail_rate AS delivered,
+        seed_u(skey, $salt, 72) < open_rate AS opened,
+        seed_u(skey, $salt, 73) < click_rate AS clicked,
+        1 + floor(pow(seed_u(skey, $salt, 74), 2) * 4)::INTEGER AS open_times
+    FROM audience
+)
+SELECT
+    row_number() OVER (ORDER BY campaign_id, customer_id),
+    campaign_id, customer_id,
+    make_timestamp(created_us + floor(seed_u(skey, $salt, 75) * 36 * 3600)::BIGINT * $second_us),
+    CASE WHEN delivered THEN 'Delivered' ELSE 'Failed' END,
+    CASE WHEN delivered AND opened THEN open_times ELSE 0 END,
+    CASE WHEN delivered AND opened AND clicked
+         THEN 1 + floor(seed_u(skey, $salt, 76) * open_times)::INTEGER ELSE 0 END
+FROM outcomes
+ORDER BY campaign_id, customer_id
+"""
+
+# A few customers got one or two personal messages, merged with their name.
+_MESSAGES_SQL = """
+INSERT INTO messages (id, customer_id, channel, subject, body, sent_at, status)
+WITH picked AS (
+    SELECT p.id AS customer_id, p.first_name, p.last_name, p.phone, p.created_us, m.n,
+           p.id * 4 + m.n AS mkey
+    FROM seed_people p
+    CROSS JOIN range(2) AS m(n)
+    WHERE seed_u(p.id * 4 + m.n, $salt, 80)
+          < CASE m.n WHEN 0 THEN $message_share ELSE $second_message_share END
+),
+written AS (
+    SELECT
+        k.*, t.channel, t.subject, t.body,
+        k.created_us + floor(seed_u(k.mkey, $salt, 82)
+                             * (($end_us - k.created_us) // $second_us))::BIGINT
+                       * $second_us AS sent_us
+    FROM picked k
+    JOIN seed_message_templates t
+      ON t.k = floor(seed_u(k.mkey, $salt, 81)
+                     * CASE WHEN k.phone = '' THEN $email_templates ELSE $all_templates END)
+)
+SELECT
+    row_number() OVER (ORDER BY sent_us, customer_id, n),
+    customer_id, channel, subject,
+    replace(replace(body, '[First Name]', first_name), '[Last Name]', last_name),
+    make_timestamp(sent_us),
+    CASE WHEN sent_us >= $end_us - 2 * $day_us THEN 'Queued'
+         WHEN seed_u(mkey, $salt, 83) < $failed_message_share THEN 'Failed'
+         ELSE 'Sent' END
+FROM written
+ORDER BY sent_us, customer_id, n
+"""
+
+_TEMP_TABLES = (
+    "seed_countries",
+    "seed_first_names",
+    "seed_last_names",
+    "seed_streets",
+    "seed_cities",
+    "seed_segments",
+    "seed_lists",
+    "seed_campaign_plans",
+    "seed_message_templates",
+    "seed_plan",
+    "seed_events",
+    "seed_figures",
+    "seed_people",
+)
+
+# Rows were inserted with explicit ids: move each sequence past them so the
+# app's DEFAULT nextval(...) continues after the seed data.
+_SEQUENCES = (
+    ("customer_id_seq", "SELECT max(id) FROM customers"),
+    ("product_id_seq", "SELECT max(id) FROM products"),
+    ("order_id_seq", "SELECT max(id) FROM orders"),
+    ("visit_id_seq", "SELECT max(id) FROM visits"),
+    ("campaign_id_seq", "SELECT max(id) FROM campaigns"),
+    ("campaign_send_id_seq", "SELECT max(id) FROM campaign_sends"),
+    ("message_id_seq", "SELECT max(id) FROM messages"),
+)
+
+_COUNTS_SQL = """
+SELECT
+    (SELECT count(*) FROM customers), (SELECT count(*) FROM products),
+    (SELECT count(*) FROM orders), (SELECT count(*) FROM order_items),
+    (SELECT count(*) FROM visits), (SELECT count(*) FROM campaigns),
+    (SELECT count(*) FROM campaign_sends), (SELECT count(*) FROM messages)
+"""
+
+_PARAM_RE = re.compile(r"\$([A-Za-z_]\w*)")
+
+
+def _run(cur: Con, sql: str, params: Mapping[str, object] | None = None) -> None:
+    """Execute ``sql`` with the named parameters it mentions (DuckDB rejects extra ones)."""
+    names = set(_PARAM_RE.findall(sql))
+    given = params or {}
+    cur.execute(sql, {name: given[name] for name in names} if names else None)
+
+
+# --- Stages ------------------------------------------------------------------------
+
+
+def _load_people(cur: Con, pools: Sequence[_PeoplePool]) -> None:
+    _run(
+        cur,
+        _LOAD_SQL["countries"],
+        {
+            "ci": list(range(len(pools))),
+            "name": [p.country.name for p in pools],
+            "n_first": [len(p.first_names) for p in pools],
+            "n_last": [len(p.last_names) for p in pools],
+            "n_streets": [len(p.street_patterns) for p in pools],
+            "n_cities": [len(p.country.cities) for p in pools],
+            "email_domains": [list(p.country.email_domains) for p in pools],
+            "mobile_patterns": [list(p.country.mobile_patterns) for p in pools],
+        },
+    )
+    parts = {
+        "first_names": [p.first_names for p in pools],
+        "last_names": [p.last_names for p in pools],
+        "streets": [p.street_patterns for p in pools],
+    }
+    for table, values in parts.items():
+        _run(
+            cur,
+            _LOAD_SQL[table],
+            {
+                "ci": [ci for ci, vs in enumerate(values) for _ in vs],
+                "k": [k for vs in values for k in range(len(vs))],
+                "value": [v for vs in values for v in vs],
+            },
+        )
+    cities = [
+        (ci, k, city) for ci, p in enumerate(pools) for k, city in enumerate(p.country.cities)
+    ]
+    _run(
+        cur,
+        _LOAD_SQL["cities"],
+        {
+            "ci": [ci for ci, _, _ in cities],
+            "k": [k for _, k, _ in cities],
+            "city": [c.name for _, _, c in cities],
+            "state": [c.state for _, _, c in cities],
+            "zip_pattern": [c.zip_pattern for _, _, c in cities],
+            "landline_pattern": [c.landline_pattern for _, _, c in cities],
+        },
+    )
+
+
+def _load_segments(cur: Con) -> None:
+    _run(
+        cur,
+        _LOAD_SQL["segments"],
+        {
+            "si": list(range(len(SEGMENTS))),
+            "name": [s.name for s in SEGMENTS],
+            "last_ago_min": [s.last_ago[0] for s in SEGMENTS],
+            "last_ago_max": [s.last_ago[1] for s in SEGMENTS],
+            "span_min": [s.span[0] for s in SEGMENTS],
+            "span_max": [s.span[1] for s in SEGMENTS],
+            "orders_min": [s.orders[0] for s in SEGMENTS],
+            "orders_max": [s.orders[1] for s in SEGMENTS],
+            "browse_rate_min": [float(s.browse_per_order[0]) for s in SEGMENTS],
+            "browse_rate_max": [float(s.browse_per_order[1]) for s in SEGMENTS],
+            "browse_min": [s.browse[0] for s in SEGMENTS],
+            "browse_max": [s.browse[1] for s in SEGMENTS],
+            "signup_gap": [s.signup_gap for s in SEGMENTS],
+        },
+    )
+
+
+def _load_products(cur: Con, products: Sequence[_Product]) -> None:
+    _run(
+        cur,
+        _LOAD_SQL["products"],
+        {
+            "id": list(range(1, len(products) + 1)),
+            "name": [p.name for p in products],
+            "category": [p.category for p in products],
+            "price_cents": [p.price_cents for p in products],
+        },
+    )
+
+
+def _epoch_us(moment: datetime) -> int:
+    return (moment - datetime(1970, 1, 1)) // timedelta(microseconds=1)
+
+
+def _load_campaigns(cur: Con, campaigns: Sequence[_Campaign]) -> None:
+    ids = list(range(1, len(campaigns) + 1))
+    _run(
+        cur,
+        _LOAD_SQL["campaigns"],
+        {
+            "id": ids,
+            "name": [c.name for c in campaigns],
+            "channel": [c.channel for c in campaigns],
+            "template": [c.template for c in campaigns],
+            "created_at": [c.created_at for c in campaigns],
+        },
+    )
+    _run(
+        cur,
+        _LOAD_SQL["campaign_plans"],
+        {
+            "id": ids,
+            "channel": [c.channel for c in campaigns],
+            "created_us": [_epoch_us(c.created_at) for c in campaigns],
+            "audience": [c.audience for c in campaigns],
+            "fail_rate": [c.fail_rate for c in campaigns],
+            "open_rate": [c.open_rate for c in campaigns],
+            "click_rate": [c.click_rate for c in campaigns],
+        },
+    )
+
+
+def _load_message_templates(cur: Con) -> int:
+    """Loads the templates, e-mail ones first; returns how many are e-mail."""
+    templates = sorted(MESSAGE_TEMPLATES, key=lambda t: t.channel != "Email")
+    _run(
+        cur,
+        _LOAD_SQL["message_templates"],
+        {
+            "k": list(range(len(templates))),
+            "channel": [t.channel for t in templates],
+            "subject": [t.subject for t in templates],
+            "body": [t.body for t in templates],
+        },
+    )
+    return sum(t.channel == "Email" for t in templates)
+
+
+def _bucket_days(cum: Sequence[float]) -> list[int]:
+    """The day on which each of _DAY_BUCKETS equal slices of the cumulative weight starts."""
+    per_bucket = cum[-1] / _DAY_BUCKETS
+    return [bisect.bisect_right(cum, b * per_bucket) - 1 for b in range(_DAY_BUCKETS)]
+
+
+def _parameters(
+    customers: int, as_of: date, material: _Material, cum: Sequence[float]
+) -> dict[str, object]:
+    """Every value the stage SQL binds, by name."""
+    products = material.products
+    start = as_of - timedelta(days=HISTORY_DAYS)
+    base_us = _epoch_us(datetime(start.year, start.month, start.day))
+    cuts, running = [], 0.0
+    for segment in SEGMENTS[:-1]:
+        running += segment.share
+        cuts.append(running)
+    global_domains = [name for name, _ in GLOBAL_EMAIL_DOMAINS]
+    return {
+        "salt": material.salt,
+        "customers": customers,
+        "history_days": HISTORY_DAYS,
+        "base_us": base_us,
+        "end_us": base_us + (HISTORY_DAYS + 1) * _DAY_US - _SECOND_US,
+        "day_us": _DAY_US,
+        "second_us": _SECOND_US,
+        "day_cum": list(cum),
+        "bucket_days": _bucket_days(cum),
+        "buckets_per_weight": _DAY_BUCKETS / cum[-1],
+        "last_bucket": _DAY_BUCKETS - 1,
+        "segment_cuts": cuts,
+        "country_slots": _slots([c.weight for c in COUNTRIES], 200),
+        "event_stride": EVENT_STRIDE,
+        "browse_web_share": BROWSE_WEB_SHARE,
+        "web_hours": list(WEB_HOURS),
+        "store_hours": list(STORE_HOURS),
+        "basket_sizes": list(BASKET_SIZES),
+        "product_slots": _slots([p.popularity for p in products], _PRODUCT_SLOTS),
+        "stride_max": (len(products) - 1) // (MAX_BASKET - 1),
+        "prices": [p.price_cents for p in products],
+        "n_products": len(products),
+        "no_phone_share": NO_PHONE_SHARE,
+        "mobile_share": MOBILE_SHARE,
+        "local_email_share": LOCAL_EMAIL_SHARE,
+        "global_domains": [
+            global_domains[i] for i in _slots([w for _, w in GLOBAL_EMAIL_DOMAINS], 100)
+        ],
+        "capitalised_email_share": CAPITALISED_EMAIL_SHARE,
+        "updated_profile_share": UPDATED_PROFILE_SHARE,
+        "message_share": MESSAGE_SHARE,
+        "second_message_share": SECOND_MESSAGE_SHARE,
+        "failed_message_share": FAILED_MESSAGE_SHARE,
+    }
+
+
+def _advance_sequences(cur: Con) -> None:
+    for sequence, max_sql in _SEQUENCES:
+        row = cur.execute(max_sql).fetchone()
+        if row is not None and row[0] is not None:
+            cur.execute("SELECT setval(?, ?)", [sequence, int(row[0])])
+
+
+def _summary(con: Con, seconds: float) -> SeedSummary:
+    row = con.execute(_COUNTS_SQL).fetchone()
+    assert row is not None
+    customers, products, orders, items, visits, campaigns, sends, messages = map(int, row)
+    return SeedSummary(
+        customers=customers,
+        products=products,
+        orders=orders,
+        order_items=items,
+        visits=visits,
+        campaigns=campaigns,
+        campaign_sends=sends,
+        messages=messages,
+        seconds=round(seconds, 3),
+    )
+
+
+def _check_empty(con: Con) -> None:
+    row = con.execute("SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM products)")
+    found = row.fetchone()
+    if found is None or found[0]:
+        raise ValueError("the database already has customers or products; seed an empty one")
+
+
+def seed_connection(
+    con: Con,
+    customers: int,
+    seed: int = 42,
+    as_of: date | None = None,
+    progress: bool = False,
+) -> SeedSummary:
+    """Fill an already-migrated, empty database with demo data, in one transaction."""
+    if customers < 0:
+        raise ValueError("customers must be 0 or more")
+    started = time.perf_counter()
+    as_of = as_of or date.today()
+    bar = _Progress(progress)
+    _check_empty(con)
+    with transaction(con) as cur:
+        with bar.stage("material"):
+            material = _draw_material(seed, as_of)
+            cum = _cumulative(_day_weights(as_of))
+            params = _parameters(customers, as_of, material, cum)
+            for macro in _MACROS:
+                cur.execute(macro)
+            _load_people(cur, material.people)
+            _load_segments(cur)
+            _run(cur, _LOAD_SQL["lists"], params)
+            _load_products(cur, material.products)
+            _load_campaigns(cur, material.campaigns)
+            params["email_templates"] = _load_message_templates(cur)
+            params["all_templates"] = len(MESSAGE_TEMPLATES)
+        with bar.stage("plan"):
+            _run(cur, _PLAN_SQL, params)
+        with bar.stage("events"):
+            _run(cur, _EVENTS_SQL, params)
+        with bar.stage("orders"):
+            _run(cur, _ORDERS_SQL, params)
+        with bar.stage("order items"):
+            _run(cur, _ORDER_ITEMS_SQL, params)
+        with bar.stage("visits"):
+            _run(cur, _VISITS_SQL, params)
+        with bar.stage("customers"):
+            _run(cur, _FIGURES_SQL, params)
+            cur.execute("DROP TABLE seed_events")
+            _run(cur, _PEOPLE_SQL, params)
+            _run(cur, _CUSTOMERS_SQL, params)
+        with bar.stage("campaigns"):
+            _run(cur, _CAMPAIGN_SENDS_SQL, params)
+        with bar.stage("messages"):
+            _run(cur, _MESSAGES_SQL, params)
+        _advance_sequences(cur)
+        for table in _TEMP_TABLES:  # gigabytes at a million customers: free them before COMMIT
+            cur.execute("DROP TABLE IF EXISTS " + table)
+        bar.begin("commit")
+    bar.end()
+    with bar.stage("checkpoint"):
+        con.execute("CHECKPOINT")
+    return _summary(con, time.perf_counter() - started)
+
+
+def _remove_database(target: Path) -> None:
+    for path in (target, target.with_name(target.name + ".wal")):
+        path.unlink(missing_ok=True)
+
+
+def seed_database(
+    path: Path | str,
+    customers: int,
+    seed: int = 42,
+    as_of: date | None = None,
+    force: bool = False,
+    progress: bool = False,
+) -> SeedSummary:
+    """Create the database file at ``path`` and fill it; an existing file needs ``force``."""
+    if customers < 0:
+        raise ValueError("customers must be 0 or more")
+    target = Path(path)
+    wal = target.with_name(target.name + ".wal")
+    if target.exists() or wal.exists():
+        if not force:
+            raise FileExistsError(f"{target} already exists; use --force to replace it")
+        _remove_database(target)
+    con = connect(target)
+    try:
+        summary = seed_connection(con, customers, seed=seed, as_of=as_of, progress=progress)
+    except BaseException:
+        con.close()
+        _remove_database(target)  # half a demo database would only mislead
+        raise
+    con.close()
+    return summary
+
+
+# --- Command line -------------------------------------------------------------------
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("use YYYY-MM-DD") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m crm.seed", description="Build a deterministic Customer Hub demo database."
+    )
+    parser.add_argument("--db", type=Path, default=config.db_path(), help="database file to create")
+    parser.add_argument("--customers", type=_count, default=config.DEMO_CUSTOMERS)
+    parser.add_argument("--seed", type=int, default=config.DEMO_SEED)
+    parser.add_argument(
+        "--as-of", type=_iso_date, default=None, help="last day of the history (default: today)"
+    )
+    parser.add_argument("--force", action="store_true", help="replace an existing database file")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="show a progress bar on stderr",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        summary = seed_database(
+            args.db,
+            args.customers,
+            seed=args.seed,
+            as_of=args.as_of,
+            force=args.force,
+            progress=args.progress,
+        )
+    except FileExistsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"Seeded {args.db}: {summary.customers:,} customers, {summary.products:,} products,"
+        f" {summary.orders:,} orders, {summary.order_items:,} order items,"
+        f" {summary.visits:,} visits, {summary.campaigns:,} campaigns,"
+        f" {summary.campaign_sends:,} campaign sends, {summary.messages:,} messages"
+        f" in {summary.seconds:.1f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
