@@ -259,3 +259,18 @@ def test_list_campaigns_newest_first(con: duckdb.DuckDBPyConnection) -> None:
     campaigns = queries.list_campaigns(con)
     assert len(campaigns) > 0
     assert list(campaigns["created_at"]) == sorted(campaigns["created_at"], reverse=True)
+
+
+def test_order_lines_belong_to_that_customer_only(con: duckdb.DuckDBPyConnection) -> None:
+    cid = _customer_with_orders(con)
+    order_id = int(queries.customer_orders(con, cid)["order_id"].iloc[0])
+    lines = queries.order_lines(con, cid, order_id)
+    expected = con.execute(
+        "SELECT count(*), sum(quantity * unit_price) FROM order_items WHERE order_id = ?",
+        [order_id],
+    ).fetchone()
+    assert expected is not None
+    assert len(lines) == expected[0] > 0
+    assert lines["line_total"].astype(float).sum() == pytest.approx(float(expected[1]))
+    # Someone else's id with this order's number finds nothing.
+    assert queries.order_lines(con, cid + 1, order_id).empty

@@ -21,17 +21,9 @@ from crm.models import Customer
 Con = duckdb.DuckDBPyConnection
 
 
-def orders_view(orders: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
-    """One row per order, newest first, with its items as a list of "2 × Name"."""
-    if lines.empty:
-        items = pd.Series(dtype=object, name="items")
-    else:
-        labels = lines["quantity"].astype(str) + " × " + lines["product"]
-        items = labels.groupby(lines["order_id"], sort=False).agg(list).rename("items")
-    view = orders[["order_id", "ordered_at", "amount", "item_count"]].join(items, on="order_id")
-    view["items"] = view["items"].apply(lambda found: found if isinstance(found, list) else [])
-    view["amount"] = view["amount"].astype(float)
-    return view
+def orders_view(orders: pd.DataFrame) -> pd.DataFrame:
+    """The orders as the grid wants them: plain lists and float amounts."""
+    return orders.assign(items=orders["items"].map(list), amount=orders["amount"].astype(float))
 
 
 # Narrow fixed columns leave the rest of the width to the items, the widest content.
@@ -63,8 +55,7 @@ def render_orders(con: Con, customer: Customer) -> None:
     if orders.empty:
         st.info("No orders yet. Orders appear here, newest first, once they are placed.")
         return
-    lines = queries.customer_order_items(con, customer.id)
-    view = orders_view(orders, lines)
+    view = orders_view(orders)
     st.caption(
         f"{len(view):,} orders, newest first. Click a header to sort; "
         "select a row to see its lines."
@@ -82,7 +73,8 @@ def render_orders(con: Con, customer: Customer) -> None:
     selected = event.selection.rows if event is not None else []
     if selected:
         order = view.iloc[selected[0]]
-        order_lines = lines[lines["order_id"] == order["order_id"]]
+        # Fetched only for the selected order: most visits never select one.
+        order_lines = queries.order_lines(con, customer.id, int(order["order_id"]))
         st.markdown(f"**Order #{int(order['order_id'])}** · {len(order_lines)} lines")
         st.dataframe(
             order_lines.assign(
