@@ -6,6 +6,7 @@ unknown id shows a friendly dead end with a link back to the overview.
 
 import streamlit as st
 
+from crm.detail import customer_detail
 from crm.errors import NotFound
 from crm.ui import actions, history, profile, theme
 from crm.ui.data import connection, show_flashes
@@ -25,12 +26,13 @@ with theme.friendly_errors("this customer"):
     actions.render_buttons(customer)
     profile.render_metrics(customer)
 
+    detail = customer_detail(con, customer.id)
     main, side = st.columns([2.2, 1], gap="large")
     with main:
-        history.render_spending_charts(con, customer)
+        history.render_spending_charts(detail)
     with side:
         profile.render_address(customer)
-        history.render_engagement(con, customer)
-    history.render_orders(con, customer)
-    history.render_campaign_history(con, customer)
+        history.render_engagement(detail)
+    history.render_orders(con, customer, detail)
+    history.render_campaign_history(customer, detail)
     actions.render_dialogs(customer)

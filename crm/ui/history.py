@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from crm import charts, queries
+from crm.detail import CustomerDetail
 from crm.models import Customer
 
 Con = duckdb.DuckDBPyConnection
@@ -49,9 +50,9 @@ def _table_height(rows: int, most: int = 10) -> int | Literal["auto"]:
     return "auto" if rows <= most else 38 + 35 * most
 
 
-def render_orders(con: Con, customer: Customer) -> None:
+def render_orders(con: Con, customer: Customer, detail: CustomerDetail) -> None:
     st.subheader("Purchase history", anchor=False)
-    orders = queries.customer_orders(con, customer.id)
+    orders = detail.orders
     if orders.empty:
         st.info("No orders yet. Orders appear here, newest first, once they are placed.")
         return
@@ -88,8 +89,8 @@ def render_orders(con: Con, customer: Customer) -> None:
         )
 
 
-def render_spending_charts(con: Con, customer: Customer) -> None:
-    monthly = queries.monthly_spending(con, customer.id)
+def render_spending_charts(detail: CustomerDetail) -> None:
+    monthly = detail.monthly_spending
     if monthly.empty:
         st.subheader("Spending", anchor=False)
         st.info("No orders yet, so there is no spending to chart.")
@@ -97,18 +98,14 @@ def render_spending_charts(con: Con, customer: Customer) -> None:
     st.altair_chart(charts.spending_over_time(monthly), width="stretch")
     left, right = st.columns(2, gap="medium")
     with left:
-        st.altair_chart(
-            charts.top_items_chart(queries.top_items(con, customer.id)), width="stretch"
-        )
+        st.altair_chart(charts.top_items_chart(detail.top_items), width="stretch")
     with right:
-        st.altair_chart(
-            charts.top_categories_chart(queries.top_categories(con, customer.id)), width="stretch"
-        )
+        st.altair_chart(charts.top_categories_chart(detail.top_categories), width="stretch")
 
 
-def render_engagement(con: Con, customer: Customer) -> None:
+def render_engagement(detail: CustomerDetail) -> None:
     """Campaign rates for this customer, with the counts behind them."""
-    rates = queries.campaign_rates(con, customer.id)
+    rates = detail.campaign_rates
     with st.container(border=True, key="customer_engagement"):
         if rates.delivered + rates.failed == 0:
             st.markdown("**Campaign engagement**")
@@ -145,9 +142,9 @@ HISTORY_COLUMNS = {
 }
 
 
-def render_campaign_history(con: Con, customer: Customer) -> None:
+def render_campaign_history(customer: Customer, detail: CustomerDetail) -> None:
     st.subheader("Campaigns and messages", anchor=False)
-    history = queries.campaign_history(con, customer.id)
+    history = detail.campaign_history
     if history.empty:
         st.info("No campaigns or messages yet. Send a message or add them to a campaign above.")
         return

@@ -1,0 +1,38 @@
+"""The customer page's concurrent read returns what each query returns alone."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from crm import queries
+from crm.detail import customer_detail
+
+
+def test_customer_detail_matches_the_queries_one_by_one(con: duckdb.DuckDBPyConnection) -> None:
+    row = con.execute(
+        "SELECT customer_id FROM campaign_sends WHERE customer_id IN"
+        " (SELECT id FROM customers WHERE order_count > 3) LIMIT 1"
+    ).fetchone()
+    assert row is not None
+    cid = int(row[0])
+    detail = customer_detail(con, cid)
+    pairs = [
+        (detail.orders, queries.customer_orders(con, cid)),
+        (detail.monthly_spending, queries.monthly_spending(con, cid)),
+        (detail.top_items, queries.top_items(con, cid)),
+        (detail.top_categories, queries.top_categories(con, cid)),
+        (detail.campaign_history, queries.campaign_history(con, cid)),
+    ]
+    for got, expected in pairs:
+        assert not expected.empty
+        pd.testing.assert_frame_equal(got, expected)
+    assert detail.campaign_rates == queries.campaign_rates(con, cid)
+
+
+def test_customer_detail_of_someone_without_history_is_empty(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    detail = customer_detail(con, 10**12)
+    assert detail.orders.empty and detail.monthly_spending.empty
+    assert detail.campaign_history.empty and detail.campaign_rates.sends == 0
