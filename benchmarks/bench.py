@@ -142,6 +142,10 @@ _NAIVE = """
 """
 
 
+_NAIVE_PAGE = _NAIVE + " ORDER BY spend DESC, id LIMIT 24"
+_NAIVE_TOTALS = "SELECT count(*), sum(spend), sum(visits) FROM (" + _NAIVE + ")"
+
+
 def naive_page_and_count(con: duckdb.DuckDBPyConnection, f: CustomerFilter) -> None:
     now = datetime.now()
     params = {
@@ -159,8 +163,8 @@ def naive_page_and_count(con: duckdb.DuckDBPyConnection, f: CustomerFilter) -> N
         "never": f.last_visit is LastVisit.NEVER,
     }
     cur = con.cursor()
-    cur.execute(f"{_NAIVE} ORDER BY spend DESC, id LIMIT 24", params).fetchall()
-    cur.execute(f"SELECT count(*), sum(spend), sum(visits) FROM ({_NAIVE})", params).fetchall()
+    cur.execute(_NAIVE_PAGE, params).fetchall()
+    cur.execute(_NAIVE_TOTALS, params).fetchall()
 
 
 def bench_segments(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
