@@ -115,8 +115,7 @@ def filter_mix(common: str, rare: str) -> list[tuple[str, CustomerFilter]]:
 
 
 def page_and_count(con: duckdb.DuckDBPyConnection, f: CustomerFilter) -> None:
-    queries.find_customers(con, f)
-    queries.segment_totals(con, f)
+    queries.customer_page(con, f)
 
 
 # The naive way: per-customer figures aggregated from orders and visits on every query.

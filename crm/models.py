@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from crm.errors import ValidationFailed
@@ -206,6 +207,14 @@ class SegmentTotals:
     customers: int
     spending: Decimal
     visits: int
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    """The cards of one page of a segment (a DataFrame, one row a card) and its totals."""
+
+    rows: pd.DataFrame
+    totals: SegmentTotals
 
 
 @dataclass(frozen=True)

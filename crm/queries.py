@@ -17,6 +17,7 @@ from crm.models import (
     CampaignRates,
     Customer,
     CustomerFilter,
+    CustomerPage,
     LastVisit,
     SegmentTotals,
     SortKey,
@@ -83,28 +84,55 @@ def _now(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now()
 
 
-def find_customers(con: Con, f: CustomerFilter, now: datetime | None = None) -> pd.DataFrame:
-    """One page of the segment ``f``, sorted as it asks: the data of a card per row.
+def customer_page(con: Con, f: CustomerFilter, now: datetime | None = None) -> CustomerPage:
+    """One page of the segment ``f``, sorted as it asks, with the whole segment's totals.
 
-    The inner query sorts only the narrow columns it needs and keeps 24 ids;
-    the outer one reads the wide card columns (avatars included) for those
-    ids alone, instead of carrying them through the sort of every match.
+    One statement and one pass over the customers: the matches are kept
+    narrow (the columns the sort and the totals need), counted and summed,
+    and only the 24 ids of the page come back for their wide card columns
+    (avatars included). At a million customers a search then scans the text
+    once instead of twice.
     """
     order_by = _ORDER_BY[(f.sort, f.descending)]
     page = max(f.page, 1)
     sql = f"""
-        SELECT {_CARD_COLUMNS}
-        FROM customers
-        WHERE id IN (
-            SELECT id FROM customers
+        WITH matches AS MATERIALIZED (
+            SELECT id, total_spending, visit_count, last_visit, first_name, last_name
+            FROM customers
             WHERE {_SEGMENT_WHERE}
-            ORDER BY {order_by}
-            LIMIT ? OFFSET ?
+        ), totals AS (
+            SELECT count(*) AS matched_customers,
+                   coalesce(sum(total_spending), 0) AS matched_spending,
+                   coalesce(sum(visit_count), 0) AS matched_visits
+            FROM matches
+        ), page AS (
+            SELECT id FROM matches ORDER BY {order_by} LIMIT ? OFFSET ?
         )
+        SELECT totals.*, card.*
+        FROM totals LEFT JOIN (
+            SELECT {_CARD_COLUMNS} FROM customers WHERE id IN (SELECT id FROM page)
+        ) AS card ON TRUE
         ORDER BY {order_by}
     """  # noqa: S608 - only allow-listed fragments are formatted in
     params = [*_segment_params(f, _now(now)), f.page_size, (page - 1) * f.page_size]
-    return con.cursor().execute(sql, params).df()
+    frame = con.cursor().execute(sql, params).df()
+    first = frame.iloc[0]
+    totals = SegmentTotals(
+        customers=int(first["matched_customers"]),
+        spending=Decimal(str(first["matched_spending"])),
+        visits=int(first["matched_visits"]),
+    )
+    rows = frame.drop(columns=["matched_customers", "matched_spending", "matched_visits"])
+    # An empty page still has its totals row, with NULL card columns.
+    rows = rows[rows["id"].notna()].reset_index(drop=True)
+    if not rows.empty:
+        rows["id"] = rows["id"].astype("int64")
+    return CustomerPage(rows=rows, totals=totals)
+
+
+def find_customers(con: Con, f: CustomerFilter, now: datetime | None = None) -> pd.DataFrame:
+    """One page of the segment ``f``, sorted as it asks: the data of a card per row."""
+    return customer_page(con, f, now).rows
 
 
 def segment_totals(con: Con, f: CustomerFilter, now: datetime | None = None) -> SegmentTotals:

@@ -274,3 +274,19 @@ def test_order_lines_belong_to_that_customer_only(con: duckdb.DuckDBPyConnection
     assert lines["line_total"].astype(float).sum() == pytest.approx(float(expected[1]))
     # Someone else's id with this order's number finds nothing.
     assert queries.order_lines(con, cid + 1, order_id).empty
+
+
+@pytest.mark.parametrize(
+    "f",
+    [*FILTERS, CustomerFilter(search="no such customer anywhere"), CustomerFilter(page=10_000)],
+    ids=lambda f: repr(f)[15:70],
+)
+def test_customer_page_is_the_page_and_the_totals_of_one_scan(
+    con: duckdb.DuckDBPyConnection, f: CustomerFilter
+) -> None:
+    result = queries.customer_page(con, f, now=NOW)
+    assert result.totals == queries.segment_totals(con, f, now=NOW)
+    expected = sorted(_brute_force(_all_customers(con), f))
+    assert len(result.rows) == max(0, min(f.page_size, len(expected) - (f.page - 1) * f.page_size))
+    assert set(result.rows["id"]) <= set(expected)
+    assert "matched_customers" not in result.rows.columns
