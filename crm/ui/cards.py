@@ -22,7 +22,7 @@ from crm import avatars, formatting
 from crm.models import Customer, SegmentTotals
 
 CUSTOMER_PAGE = "pages/Customer.py"
-COLUMNS = 3
+COLUMNS = 3  # cards a row on a wide screen, as .st-key-customer_grid in crm.ui.theme
 AVATAR_SIZE = 44  # px, as .ch-avatar in crm.ui.theme
 # Stored pictures are re-encoded on upload; anything else falls back to initials.
 _IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif"}
@@ -152,38 +152,34 @@ def card(
     first, last = _text(row.get("first_name")), _text(row.get("last_name"))
     name = formatting.full_name(first, last) or "(no name)"
     key = f"{key_prefix}{customer_id}"
-    with st.container(border=True, key=f"card_{key}", gap="small"):
-        with st.container(
-            horizontal=True, vertical_alignment="center", key=f"cardhead_{key}", gap="small"
-        ):
-            st.html(
-                avatar_html(customer_id, first, last, row.get("avatar"), row.get("avatar_type")),
-                width=AVATAR_SIZE,
+    avatar = avatar_html(customer_id, first, last, row.get("avatar"), row.get("avatar_type"))
+    # As few Streamlit elements as the card's behaviour allows: each one is a
+    # message to the browser and a React node to draw on every search, and a
+    # page of cards is most of the page. The static part (avatar, contacts,
+    # figures) is one escaped HTML block; CSS in crm.ui.theme lays the card out
+    # (the avatar beside the name, the buttons on their own line, right).
+    with st.container(border=True, key=f"card_{key}", gap="small", horizontal=True):
+        with st.container(key=f"cardhead_{key}", gap=None):
+            st.page_link(
+                CUSTOMER_PAGE,
+                label=formatting.escape_markdown(name),
+                query_params={"id": str(customer_id)},
             )
-            with st.container(key=f"cardname_{key}", gap=None):
-                st.page_link(
-                    CUSTOMER_PAGE,
-                    label=formatting.escape_markdown(name),
-                    query_params={"id": str(customer_id)},
-                )
-        st.html(_card_body(row, today))
-        with st.container(
-            horizontal=True, key=f"cardactions_{key}", gap="small", horizontal_alignment="right"
-        ):
-            st.button(
-                "Edit",
-                key=f"edit_{key}",
-                icon=":material/edit:",
-                on_click=on_edit,
-                args=(customer_id,),
-            )
-            st.button(
-                "Delete",
-                key=f"delete_{key}",
-                icon=":material/delete:",
-                on_click=on_delete,
-                args=(customer_id,),
-            )
+        st.html(f'<div class="ch-card-avatar">{avatar}</div>' + _card_body(row, today))
+        st.button(
+            "Edit",
+            key=f"edit_{key}",
+            icon=":material/edit:",
+            on_click=on_edit,
+            args=(customer_id,),
+        )
+        st.button(
+            "Delete",
+            key=f"delete_{key}",
+            icon=":material/delete:",
+            on_click=on_delete,
+            args=(customer_id,),
+        )
 
 
 def grid(
@@ -192,21 +188,17 @@ def grid(
     on_edit: CardAction,
     on_delete: CardAction,
     key_prefix: str = "",
-    columns: int = COLUMNS,
 ) -> None:
-    """Cards in rows of ``columns``; Streamlit stacks a row's columns on a phone.
+    """The cards in one container that CSS (crm.ui.theme) lays out as a grid.
 
-    One ``st.columns`` per row (not one per column) keeps the sort order when
-    the columns stack.
+    ``COLUMNS`` a row on a wide screen, one on a phone, in reading order.
+    One container instead of ``st.columns`` per row saves four elements per
+    row of cards, each one more message and React node on every search.
     """
     today = date.today()
-    batch: list[Mapping[str, Any]] = []
-    items = list(rows)
-    for start in range(0, len(items), columns):
-        batch = items[start : start + columns]
-        for slot, row in zip(st.columns(columns, gap="small"), batch, strict=False):
-            with slot:
-                card(row, today=today, on_edit=on_edit, on_delete=on_delete, key_prefix=key_prefix)
+    with st.container(key=f"{key_prefix}customer_grid", gap="small"):
+        for row in rows:
+            card(row, today=today, on_edit=on_edit, on_delete=on_delete, key_prefix=key_prefix)
 
 
 def summary_text(totals: SegmentTotals, all_customers: int) -> str:

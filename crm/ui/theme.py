@@ -35,22 +35,39 @@ _CSS = """
 .ch-stat-value { display: block; font-weight: 600; font-variant-numeric: tabular-nums;
   color: #111827; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .ch-stat-note { display: block; font-size: .75rem; color: #6b7280; white-space: nowrap; }
+/* The card grid: one container laid out by CSS, not st.columns (fewer elements
+   to send and draw on every search). Streamlit stacks columns below 641px too. */
+.st-key-customer_grid, .st-key-new_customer_grid { display: grid;
+  grid-template-columns: repeat(3, minmax(0, 1fr)); }
+/* A card is one wrapping row: name, then the HTML body, then the buttons on
+   the right. The avatar (first in the body) sits beside the name. */
+[class*="st-key-card_"] { position: relative; }
+[class*="st-key-card_"] > [data-testid="stLayoutWrapper"],
+[class*="st-key-card_"] > [data-testid="stElementContainer"]:not([class*="st-key-"]) {
+  flex: 1 1 100%; min-width: 0; max-width: 100%; }
+/* The avatar is placed against the card itself, not the HTML element. (No
+   :has() here: it is re-checked on every DOM change, and a search makes many.) */
+[class*="st-key-card_"] > [data-testid="stElementContainer"]:not([class*="st-key-"]),
+[class*="st-key-card_"] [data-testid="stHtml"] { position: static; }
+[class*="st-key-card_"] > [class*="st-key-edit_"] { margin-left: auto; }
+.ch-card-avatar { position: absolute; top: 14px; left: 14px; }
+[class*="st-key-cardhead_"] { min-height: 44px; justify-content: center;
+  padding-left: calc(44px + 1rem); }
 /* The name link on a card reads as a heading, not as a navigation pill. */
-[data-testid="stLayoutWrapper"]:has(> [class*="st-key-cardname_"]) { flex: 1 1 0; min-width: 0; }
-[class*="st-key-cardname_"] [data-testid="stElementContainer"] { width: 100%; }
-[class*="st-key-cardname_"] [data-testid="stPageLink"] > div,
-[class*="st-key-cardname_"] [data-testid="stPageLink"] > div > div {
+[class*="st-key-cardhead_"] [data-testid="stElementContainer"] { width: 100%; }
+[class*="st-key-cardhead_"] [data-testid="stPageLink"] > div,
+[class*="st-key-cardhead_"] [data-testid="stPageLink"] > div > div {
   justify-content: flex-start; width: 100%; }
-[class*="st-key-cardname_"] [data-testid="stPageLink-NavLink"] { padding: 0; margin: 0;
+[class*="st-key-cardhead_"] [data-testid="stPageLink-NavLink"] { padding: 0; margin: 0;
   min-height: 0; background: none; max-width: 100%; }
-[class*="st-key-cardname_"] [data-testid="stPageLink-NavLink"] p { font-weight: 600;
+[class*="st-key-cardhead_"] [data-testid="stPageLink-NavLink"] p { font-weight: 600;
   font-size: 1.05rem; color: #111827; white-space: nowrap; overflow: hidden;
   text-overflow: ellipsis; }
-[class*="st-key-cardname_"] [data-testid="stPageLink-NavLink"]:hover p { color: #4f46e5;
+[class*="st-key-cardhead_"] [data-testid="stPageLink-NavLink"]:hover p { color: #4f46e5;
   text-decoration: underline; }
-[class*="st-key-cardactions_"] button { min-height: 2rem; padding: .15rem .75rem;
+[class*="st-key-card_"] button { min-height: 2rem; padding: .15rem .75rem;
   font-size: .85rem; }
-[class*="st-key-cardactions_"] button:hover { border-color: #c7cbd4; }
+[class*="st-key-card_"] button:hover { border-color: #c7cbd4; }
 [class*="st-key-delete_"] button:hover { color: #b91c1c; border-color: #f3b4b4; }
 .ch-field-error { color: #b91c1c; font-size: .82rem; margin-top: -.35rem; }
 /* Destructive confirmations are red, not the brand colour. */
@@ -67,6 +84,7 @@ _CSS = """
 /* Nothing may push the page sideways on a phone. */
 html, body, [data-testid="stAppViewContainer"] { overflow-x: hidden; }
 @media (max-width: 640px) {
+  .st-key-customer_grid, .st-key-new_customer_grid { grid-template-columns: minmax(0, 1fr); }
   .block-container { padding-left: 1rem; padding-right: 1rem; padding-top: 3.5rem; }
   .st-key-search_row > [data-testid="stElementContainer"] { width: 100% !important;
     max-width: 100% !important; flex: 1 1 100% !important; }
