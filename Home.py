@@ -1,7 +1,8 @@
 """Customers: find, segment and fix customer records.
 
-Each run costs one totals query and one page query; the slider bounds and
-the number of all customers come from a short cache (crm.ui.figures).
+Each run costs one query for the page of cards and the segment's totals
+(two when the page asked for is past the segment's end); the slider bounds
+and the number of all customers come from a short cache (crm.ui.figures).
 """
 
 from __future__ import annotations
@@ -29,9 +30,13 @@ with theme.friendly_errors("the customer list"):
             on_click=dialogs.open_add_dialog,
         )
 
-    segment = filters.segment_bar(static)
-    totals = queries.segment_totals(con, segment)
-    segment = filters.settle(segment, totals.customers)
+    asked = filters.segment_bar(static)
+    result = queries.customer_page(con, asked)
+    segment = filters.settle(asked, result.totals.customers)
+    if segment.page != asked.page:
+        # A page past the segment's end (a link, or fewer matches now): show the last.
+        result = queries.customer_page(con, segment)
+    totals = result.totals
 
     if filters.changed():
         # Customers just added stay pinned on top until the user moves on.
@@ -61,9 +66,8 @@ with theme.friendly_errors("the customer list"):
             on_add=dialogs.open_add_dialog,
         )
     else:
-        page = queries.find_customers(con, segment)
         cards.grid(
-            page.to_dict("records"),
+            result.rows.to_dict("records"),
             on_edit=dialogs.open_edit_dialog,
             on_delete=dialogs.open_delete_dialog,
         )

@@ -117,7 +117,7 @@ def _card_body(row: Mapping[str, Any], today: date) -> str:
 
 
 def card_row(customer: Customer) -> dict[str, Any]:
-    """A customer record in the shape of a ``queries.find_customers`` row."""
+    """A customer record in the shape of a ``queries.customer_page`` row."""
     return {
         "id": customer.id,
         "first_name": customer.first_name,
