@@ -62,11 +62,32 @@ def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000
 
 
+# The overview's "done" conditions, checked in the page on every animation
+# frame. Playwright's expect() polls with a backoff that reaches 500 ms
+# between checks, so a page finished at 300 ms used to be seen at about
+# 770 ms: the samples measured the poll schedule as much as the page.
+_OVERVIEW_DONE = """([cards, summary, term]) => {
+    const idle = document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]');
+    const shown = document.querySelectorAll('[class*="st-key-card_"]');
+    if (!idle || shown.length !== cards) return false;
+    if (summary !== null) {
+        const line = document.querySelector('.st-key-segment_summary');
+        if (!line || !line.textContent.includes(summary)) return false;
+    }
+    return term === null || shown[0].textContent.toLowerCase().includes(term.toLowerCase());
+}"""
+
+
+def _overview_done(page: Page, cards: int, summary: str | None, term: str | None) -> None:
+    page.wait_for_function(
+        _OVERVIEW_DONE, arg=[cards, summary, term], polling="raf", timeout=TIMEOUT
+    )
+
+
 def _first_load(page: Page, url: str) -> float:
     start = time.perf_counter()
     page.goto(url)
-    expect(page.locator(CARDS)).to_have_count(24, timeout=TIMEOUT)
-    expect(page.locator(IDLE)).to_have_count(1, timeout=TIMEOUT)
+    _overview_done(page, 24, None, None)
     return _ms(start)
 
 
@@ -74,11 +95,7 @@ def _search(page: Page, term: str, count: int) -> float:
     box = page.get_by_placeholder("Search by name or email")
     start = time.perf_counter()
     box.fill(term)
-    expect(page.locator(".st-key-segment_summary")).to_contain_text(
-        f"{count:,} of", timeout=TIMEOUT
-    )
-    expect(page.locator(CARDS).first).to_contain_text(term, ignore_case=True, timeout=TIMEOUT)
-    expect(page.locator(IDLE)).to_have_count(1, timeout=TIMEOUT)
+    _overview_done(page, min(count, 24), f"{count:,} of", term)
     return _ms(start)
 
 
