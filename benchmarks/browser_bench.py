@@ -70,6 +70,10 @@ _OVERVIEW_DONE = """([cards, summary, term]) => {
     const idle = document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]');
     const shown = document.querySelectorAll('[class*="st-key-card_"]');
     if (!idle || shown.length !== cards) return false;
+    // Widgets arrive as placeholders until their code has loaded: wait for the
+    // real search box and the first card's name link and buttons.
+    if (!document.querySelector('input[placeholder="Search by name or email"]')) return false;
+    if (cards > 0 && (!shown[0].querySelector('a') || shown[0].querySelectorAll('button').length < 2)) return false;
     if (summary !== null) {
         const line = document.querySelector('.st-key-segment_summary');
         if (!line || !line.textContent.includes(summary)) return false;
@@ -104,7 +108,8 @@ def _search(page: Page, term: str, count: int) -> float:
 _CUSTOMER_DONE = """([name, charts]) => {
     const idle = document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]');
     const named = [...document.querySelectorAll('h1')].some((h) => h.textContent.trim() === name);
-    return Boolean(idle) && named && document.querySelectorAll('.vega-embed svg').length >= charts;
+    const edit = [...document.querySelectorAll('button')].some((b) => b.textContent.trim() === 'Edit');
+    return Boolean(idle) && named && edit && document.querySelectorAll('.vega-embed svg').length >= charts;
 }"""
 
 
