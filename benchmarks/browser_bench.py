@@ -108,7 +108,7 @@ def _search(page: Page, term: str, count: int) -> float:
 _CUSTOMER_DONE = """([name, charts]) => {
     const idle = document.querySelector('[data-testid="stApp"][data-test-script-state="notRunning"]');
     const named = [...document.querySelectorAll('h1')].some((h) => h.textContent.trim() === name);
-    const edit = [...document.querySelectorAll('button')].some((b) => b.textContent.trim() === 'Edit');
+    const edit = [...document.querySelectorAll('button')].some((b) => b.textContent.trim().endsWith('Edit'));
     return Boolean(idle) && named && edit && document.querySelectorAll('.vega-embed svg').length >= charts;
 }"""
 
