@@ -6,7 +6,7 @@ the ORDER BY clause, and that comes from the ``_ORDER_BY`` allow-list.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -244,26 +244,6 @@ def order_lines(con: Con, customer_id: int, order_id: int) -> pd.DataFrame:
     )
 
 
-def customer_order_items(con: Con, customer_id: int) -> pd.DataFrame:
-    """Every item the customer bought: one row per order line."""
-    return (
-        con.cursor()
-        .execute(
-            """
-            SELECT i.order_id, o.ordered_at, p.name AS product, p.category,
-                   i.quantity, i.unit_price, i.quantity * i.unit_price AS line_total
-            FROM order_items i
-            JOIN orders o ON o.id = i.order_id
-            JOIN products p ON p.id = i.product_id
-            WHERE i.customer_id = ? AND o.customer_id = ?
-            ORDER BY o.ordered_at DESC, i.order_id DESC, p.name
-            """,
-            [customer_id, customer_id],
-        )
-        .df()
-    )
-
-
 def monthly_spending(con: Con, customer_id: int) -> pd.DataFrame:
     """Spending per calendar month (``month`` is the month's first day), oldest first.
 
@@ -422,20 +402,3 @@ def customer_campaign_ids(con: Con, customer_id: int) -> set[int]:
         .fetchall()
     )
     return {int(r[0]) for r in rows}
-
-
-def list_products(con: Con) -> pd.DataFrame:
-    return (
-        con.cursor()
-        .execute("SELECT id, name, category, price FROM products ORDER BY category, name")
-        .df()
-    )
-
-
-def first_visit(con: Con, customer_id: int) -> date | None:
-    row = (
-        con.cursor()
-        .execute("SELECT min(visited_at) FROM visits WHERE customer_id = ?", [customer_id])
-        .fetchone()
-    )
-    return row[0].date() if row and row[0] is not None else None

@@ -212,7 +212,13 @@ def test_monthly_spending_is_ordered_gapless_and_sums_up(con: duckdb.DuckDBPyCon
 
 def test_top_items_and_categories_by_brute_force(con: duckdb.DuckDBPyConnection) -> None:
     cid = _customer_with_orders(con)
-    lines = queries.customer_order_items(con, cid)
+    # The raw order lines, joined by hand: the brute force shares no SQL with the app.
+    lines = con.execute(
+        "SELECT p.name AS product, p.category, i.quantity,"
+        " (i.quantity * i.unit_price)::DOUBLE AS line_total"
+        " FROM order_items i JOIN products p ON p.id = i.product_id WHERE i.customer_id = ?",
+        [cid],
+    ).df()
     by_product = lines.groupby("product")["quantity"].sum().sort_values(ascending=False)
     top = queries.top_items(con, cid)
     assert len(top) == min(3, len(by_product))
