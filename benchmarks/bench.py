@@ -230,7 +230,6 @@ def bench_detail(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
     rows.append(Row(size, "detail: the queries one after another", timed(everything)))
 
     def page() -> None:
-        queries.get_customer(con, cid)
         customer_detail(con, cid)
 
     rows.append(
@@ -337,7 +336,6 @@ def bench_threads(size: int, con: duckdb.DuckDBPyConnection, threads: int = 8) -
 
     def segment_and_customer(offset: int, i: int) -> None:
         segment(offset, i)
-        queries.get_customer(con, cid)
         customer_detail(con, cid)
 
     return [

@@ -6,7 +6,6 @@ unknown id shows a friendly dead end with a link back to the overview.
 
 import streamlit as st
 
-from crm.detail import customer_detail
 from crm.errors import NotFound
 from crm.ui import actions, history, profile, theme
 from crm.ui.data import connection, show_flashes
@@ -14,19 +13,19 @@ from crm.ui.data import connection, show_flashes
 show_flashes()
 con = connection()
 try:
-    customer = profile.find_customer(con, st.query_params.get("id"))
+    detail = profile.find_customer(con, st.query_params.get("id"))
 except NotFound as problem:
     theme.page_setup("Customer not found", icon=":material/person_search:")
     profile.render_not_found(problem)
     st.stop()
 
+customer = detail.customer
 theme.page_setup(customer.name, icon=":material/person:")
 with theme.friendly_errors("this customer"):
     profile.render_header(customer)
     actions.render_buttons(customer)
     profile.render_metrics(customer)
 
-    detail = customer_detail(con, customer.id)
     main, side = st.columns([2.2, 1], gap="large")
     with main:
         history.render_spending_charts(detail)

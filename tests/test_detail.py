@@ -5,8 +5,9 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from crm import queries
+from crm import queries, writes
 from crm.detail import customer_detail
+from crm.models import CustomerCreate, parse
 
 
 def test_customer_detail_matches_the_queries_one_by_one(con: duckdb.DuckDBPyConnection) -> None:
@@ -17,6 +18,8 @@ def test_customer_detail_matches_the_queries_one_by_one(con: duckdb.DuckDBPyConn
     assert row is not None
     cid = int(row[0])
     detail = customer_detail(con, cid)
+    assert detail is not None
+    assert detail.customer == queries.get_customer(con, cid)
     pairs = [
         (detail.orders, queries.customer_orders(con, cid)),
         (detail.monthly_spending, queries.monthly_spending(con, cid)),
@@ -33,6 +36,14 @@ def test_customer_detail_matches_the_queries_one_by_one(con: duckdb.DuckDBPyConn
 def test_customer_detail_of_someone_without_history_is_empty(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    detail = customer_detail(con, 10**12)
+    cid = writes.create_customer(
+        con, parse(CustomerCreate, {"first_name": "New", "last_name": "One", "email": "n@o.io"})
+    )
+    detail = customer_detail(con, cid)
+    assert detail is not None and detail.customer.id == cid
     assert detail.orders.empty and detail.monthly_spending.empty
     assert detail.campaign_history.empty and detail.campaign_rates.sends == 0
+
+
+def test_customer_detail_of_an_unknown_id_is_none(con: duckdb.DuckDBPyConnection) -> None:
+    assert customer_detail(con, 10**12) is None

@@ -13,7 +13,8 @@ from datetime import date
 import duckdb
 import streamlit as st
 
-from crm import formatting, queries
+from crm import formatting
+from crm.detail import CustomerDetail, customer_detail
 from crm.errors import NotFound
 from crm.models import Customer
 from crm.ui import cards
@@ -40,16 +41,17 @@ def parse_customer_id(raw: str | None) -> int:
     return number
 
 
-def find_customer(con: duckdb.DuckDBPyConnection, raw_id: str | None) -> Customer:
-    """The customer ``?id=`` names; NotFound with a sentence for a bad or unknown id."""
+def find_customer(con: duckdb.DuckDBPyConnection, raw_id: str | None) -> CustomerDetail:
+    """The customer ``?id=`` names, with all the page shows of them; NotFound
+    with a sentence for a bad or unknown id."""
     customer_id = parse_customer_id(raw_id)
-    customer = queries.get_customer(con, customer_id)
-    if customer is None:
+    detail = customer_detail(con, customer_id)
+    if detail is None:
         raise NotFound(
             f"There is no customer number {customer_id}. They may have been deleted, "
             "or the link is out of date."
         )
-    return customer
+    return detail
 
 
 def render_not_found(problem: NotFound) -> None:
