@@ -27,7 +27,6 @@ from crm.models import CustomerFilter  # noqa: E402
 
 RUNS = 7
 CARDS = '[class*="st-key-card_"]'
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 TIMEOUT = 60_000
 
 

@@ -210,6 +210,15 @@ class SegmentTotals:
 
 
 @dataclass(frozen=True)
+class CustomerRanges:
+    """All customers' count, and the lowest and highest spending and visit count."""
+
+    customers: int
+    spending: tuple[Decimal, Decimal]
+    visits: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class CustomerPage:
     """The cards of one page of a segment (a DataFrame, one row a card) and its totals."""
 

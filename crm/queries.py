@@ -18,6 +18,7 @@ from crm.models import (
     Customer,
     CustomerFilter,
     CustomerPage,
+    CustomerRanges,
     LastVisit,
     SegmentTotals,
     SortKey,
@@ -152,30 +153,27 @@ def count_all_customers(con: Con) -> int:
     return int(row[0]) if row else 0
 
 
-def spending_bounds(con: Con) -> tuple[Decimal, Decimal]:
-    """The lowest and highest total spending of any customer (for a range slider)."""
+def customer_ranges(con: Con) -> CustomerRanges:
+    """How many customers there are and the ranges of their spending and visits
+    (the ends of the filter sliders), from one scan."""
     row = (
         con.cursor()
         .execute(
-            "SELECT coalesce(min(total_spending), 0), coalesce(max(total_spending), 0)"
-            " FROM customers"
+            """
+            SELECT count(*),
+                   coalesce(min(total_spending), 0), coalesce(max(total_spending), 0),
+                   coalesce(min(visit_count), 0), coalesce(max(visit_count), 0)
+            FROM customers
+            """
         )
         .fetchone()
     )
     assert row is not None
-    return Decimal(row[0]), Decimal(row[1])
-
-
-def visit_bounds(con: Con) -> tuple[int, int]:
-    row = (
-        con.cursor()
-        .execute(
-            "SELECT coalesce(min(visit_count), 0), coalesce(max(visit_count), 0) FROM customers"
-        )
-        .fetchone()
+    return CustomerRanges(
+        customers=int(row[0]),
+        spending=(Decimal(row[1]), Decimal(row[2])),
+        visits=(int(row[3]), int(row[4])),
     )
-    assert row is not None
-    return int(row[0]), int(row[1])
 
 
 def get_customer(con: Con, customer_id: int) -> Customer | None:

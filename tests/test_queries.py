@@ -296,3 +296,12 @@ def test_customer_page_is_the_page_and_the_totals_of_one_scan(
     assert len(result.rows) == max(0, min(f.page_size, len(expected) - (f.page - 1) * f.page_size))
     assert set(result.rows["id"]) <= set(expected)
     assert "matched_customers" not in result.rows.columns
+
+
+def test_customer_ranges_by_brute_force(con: duckdb.DuckDBPyConnection) -> None:
+    df = _all_customers(con)
+    ranges = queries.customer_ranges(con)
+    assert ranges.customers == len(df)
+    spent = [Decimal(str(v)) for v in df["total_spending"]]
+    assert ranges.spending == (min(spent), max(spent))
+    assert ranges.visits == (int(df["visit_count"].min()), int(df["visit_count"].max()))

@@ -1,7 +1,7 @@
 """Figures that hardly change between reruns, cached briefly.
 
-Slider bounds and the number of all customers cost a scan each; they are
-read once a minute, and dropped at once after any write that may move them.
+Slider bounds and the number of all customers cost a scan of the
+customers; they are read once a minute, and dropped at once after any write that may move them.
 """
 
 from __future__ import annotations
@@ -39,14 +39,14 @@ def _nice_step(span: float, target_steps: int = 200) -> int:
 @st.cache_data(ttl=STATIC_TTL_SECONDS, show_spinner=False)
 def _figures(db_path: str) -> StaticFigures:
     # db_path keys the cache: each database (and each test's copy) has its own.
-    con = connection()
-    low_spend, high_spend = queries.spending_bounds(con)
-    low_visits, high_visits = queries.visit_bounds(con)
+    ranges = queries.customer_ranges(connection())
+    low_spend, high_spend = ranges.spending
+    low_visits, high_visits = ranges.visits
     low = math.floor(low_spend)
     step = _nice_step(float(high_spend) - low)
     high = max(low + step, low + math.ceil((float(high_spend) - low) / step) * step)
     return StaticFigures(
-        customers=queries.count_all_customers(con),
+        customers=ranges.customers,
         spending=(low, high),
         spending_step=step,
         visits=(low_visits, max(high_visits, low_visits + 1)),

@@ -158,28 +158,29 @@ def clear_filters() -> None:
     st.session_state[_LAST_SEGMENT] = cleared
 
 
-def _spending_label(f: CustomerFilter) -> str:
-    low, high = f.min_spending, f.max_spending
+def _range_label(name: str, low: str | None, high: str | None) -> str:
+    """A filter button's label: its name, and the range it is set to if any."""
     if low is not None and high is not None:
-        return (
-            f"Spending: {formatting.money(low, cents=False)}–{formatting.money(high, cents=False)}"
-        )
+        return f"{name}: {low}–{high}"
     if low is not None:
-        return f"Spending: {formatting.money(low, cents=False)}+"
+        return f"{name}: {low}+"
     if high is not None:
-        return f"Spending: up to {formatting.money(high, cents=False)}"
-    return "Spending"
+        return f"{name}: up to {high}"
+    return name
+
+
+def _spending_label(f: CustomerFilter) -> str:
+    def money(value: float | None) -> str | None:
+        return None if value is None else formatting.money(value, cents=False)
+
+    return _range_label("Spending", money(f.min_spending), money(f.max_spending))
 
 
 def _visits_label(f: CustomerFilter) -> str:
-    low, high = f.min_visits, f.max_visits
-    if low is not None and high is not None:
-        return f"Visits: {formatting.number(low)}–{formatting.number(high)}"
-    if low is not None:
-        return f"Visits: {formatting.number(low)}+"
-    if high is not None:
-        return f"Visits: up to {formatting.number(high)}"
-    return "Visits"
+    def count(value: int | None) -> str | None:
+        return None if value is None else formatting.number(value)
+
+    return _range_label("Visits", count(f.min_visits), count(f.max_visits))
 
 
 def _last_visit_label(f: CustomerFilter) -> str:
@@ -322,9 +323,3 @@ def pager(f: CustomerFilter, matches: int) -> None:
     if pages > 1:
         with st.container(horizontal=True, horizontal_alignment="center", key="pager"):
             st.pagination(pages, key=K_PAGE, max_visible_pages=7)
-
-
-def home_link_params() -> dict[str, str]:
-    """Query parameters of the segment last shown on Home, for a "Back to customers" link."""
-    last: CustomerFilter | None = st.session_state.get(_LAST_SEGMENT)
-    return segments.params_from_filter(last) if last is not None else {}
