@@ -46,14 +46,18 @@ def customer_detail(con: duckdb.DuckDBPyConnection, customer_id: int) -> Custome
     # find nothing), so a known one never waits for an extra round trip.
     customer = queries.get_customer(con, customer_id)
     history = queries.campaign_history(con, customer_id)
+    # Wait for every read, even for an unknown id: none may still be using
+    # the connection after this returns (a caller may close it).
+    orders_read, monthly_read = orders.result(), monthly.result()
+    items_read, categories_read = items.result(), categories.result()
     if customer is None:
         return None
     return CustomerDetail(
         customer=customer,
-        orders=orders.result(),
-        monthly_spending=monthly.result(),
-        top_items=items.result(),
-        top_categories=categories.result(),
+        orders=orders_read,
+        monthly_spending=monthly_read,
+        top_items=items_read,
+        top_categories=categories_read,
         campaign_history=history,
         campaign_rates=queries.rates_from_history(history),
     )
