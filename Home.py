@@ -17,6 +17,8 @@ theme.page_setup("Customers")
 show_flashes()
 
 with theme.friendly_errors("the customer list"):
+    # A click on a card in the last run: open that customer, or a dialog.
+    cards.take_pending(on_edit=dialogs.open_edit_dialog, on_delete=dialogs.open_delete_dialog)
     con = connection()
     static = figures.static_figures()
 
@@ -44,12 +46,7 @@ with theme.friendly_errors("the customer list"):
     pinned = [c for c in (queries.get_customer(con, i) for i in dialogs.recently_added()) if c]
     if pinned:
         st.subheader("Just added", anchor=False)
-        cards.grid(
-            [cards.card_row(c) for c in pinned],
-            on_edit=dialogs.open_edit_dialog,
-            on_delete=dialogs.open_delete_dialog,
-            key_prefix="new_",
-        )
+        cards.grid([cards.card_row(c) for c in pinned], key="new_customer_grid")
         st.divider()
 
     first = (segment.page - 1) * segment.page_size + 1
@@ -66,11 +63,7 @@ with theme.friendly_errors("the customer list"):
             on_add=dialogs.open_add_dialog,
         )
     else:
-        cards.grid(
-            result.rows.to_dict("records"),
-            on_edit=dialogs.open_edit_dialog,
-            on_delete=dialogs.open_delete_dialog,
-        )
+        cards.grid(result.rows.to_dict("records"))
         filters.pager(segment, totals.customers)
 
 dialogs.render_dialogs()

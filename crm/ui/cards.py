@@ -1,118 +1,56 @@
 """Customer cards, the segment summary above them and the empty state.
 
-Safety: the only HTML written here is built by ``_card_body`` and
-``avatar_html``, and every value in it goes through ``html.escape``; the
-name link is a Markdown label, so the name goes through
-``formatting.escape_markdown``. A name like ``<b>x</b><img src=x onerror=...>``
-is shown as those characters.
+A page of cards is one element: a small component (``card_grid.js`` and
+``card_grid.css`` beside this file) draws every card from the texts
+``crm.card_view`` prepared. Built from Streamlit elements instead (a
+container, a page link, HTML and two buttons a card), a search cost the
+browser 300-500 ms of script to redraw 24 cards; this costs a few.
+
+Safety: the component puts every text on the page with ``textContent``, so a
+name like ``<b>x</b><img src=x onerror=...>`` is shown as those characters.
+The only HTML written here is ``avatar_html``'s, and its values go through
+``html.escape``.
+
+A click on a card (the name, Edit or Delete) is sent to Python as a trigger
+value; its callback queues the request in session state (``PENDING``) and
+``take_pending`` carries it out at the top of the next run, before anything
+is drawn. Tests drive the same path by setting ``PENDING`` themselves.
 """
 
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from crm import avatars, formatting
+from crm import avatars, card_view, formatting
 from crm.models import Customer, SegmentTotals
 
 CUSTOMER_PAGE = "pages/Customer.py"
-COLUMNS = 3  # cards a row on a wide screen, as .st-key-customer_grid in crm.ui.theme
-AVATAR_SIZE = 44  # px, as .ch-avatar in crm.ui.theme
-# Stored pictures are re-encoded on upload; anything else falls back to initials.
-_IMAGE_TYPES = {"image/png", "image/jpeg", "image/webp", "image/gif"}
+PENDING = "_card_pending"  # ("open" | "edit" | "delete", customer id) from a click on a card
+_HERE = Path(__file__).parent
 
-
-def _present(value: Any) -> Any:
-    """``None`` for SQL NULL however pandas spelled it (None, NaN, NaT)."""
-    if value is None:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    try:
-        if value != value:  # NaT and other NaN-likes are unequal to themselves
-            return None
-    except (TypeError, ValueError):
-        return value
-    return value
-
-
-def _text(value: Any) -> str:
-    value = _present(value)
-    return "" if value is None else str(value)
+_grid_component = st.components.v2.component(
+    "customer_card_grid",
+    css=(_HERE / "card_grid.css").read_text(encoding="utf-8"),
+    js=(_HERE / "card_grid.js").read_text(encoding="utf-8"),
+)
 
 
 def avatar_html(customer_id: int, first_name: str, last_name: str, image: Any, mime: Any) -> str:
     """A round avatar: the uploaded picture, or initials on the customer's own colour."""
-    picture = _present(image)
-    kind = _text(mime)
-    if picture is not None and kind in _IMAGE_TYPES:
-        uri = html.escape(avatars.data_uri(bytes(picture), kind), quote=True)
-        return f'<div class="ch-avatar"><img src="{uri}" alt=""></div>'
+    uri = card_view.picture_uri(image, mime)
+    if uri is not None:
+        return f'<div class="ch-avatar"><img src="{html.escape(uri, quote=True)}" alt=""></div>'
     letters = html.escape(avatars.initials(first_name, last_name))
     background = avatars.colour(customer_id)
     return (
         f'<div class="ch-avatar" style="background:{background}" aria-hidden="true">{letters}</div>'
-    )
-
-
-def _line(icon: str, text: str, title: str | None = None) -> str:
-    shown = html.escape(text) if text else '<span class="ch-muted">—</span>'
-    tooltip = f' title="{html.escape(title, quote=True)}"' if title else ""
-    return (
-        f'<div class="ch-line"{tooltip}><span class="ch-icon" aria-hidden="true">{icon}</span>'
-        f"{shown}</div>"
-    )
-
-
-def _stat(label: str, value: str, note: str = "", title: str = "") -> str:
-    tooltip = f' title="{html.escape(title, quote=True)}"' if title else ""
-    note_html = f'<span class="ch-stat-note">{html.escape(note)}</span>' if note else ""
-    return (
-        f'<div{tooltip}><span class="ch-stat-label">{html.escape(label)}</span>'
-        f'<span class="ch-stat-value">{html.escape(value)}</span>{note_html}</div>'
-    )
-
-
-def _as_datetime(value: Any) -> datetime | None:
-    value = _present(value)
-    if value is None:
-        return None
-    if hasattr(value, "to_pydatetime"):
-        converted: datetime = value.to_pydatetime()
-        return converted
-    return value if isinstance(value, datetime) else None
-
-
-def _card_body(row: Mapping[str, Any], today: date) -> str:
-    email = _text(row.get("email"))
-    phone = _text(row.get("phone"))
-    where = formatting.place(
-        _text(row.get("city")), _text(row.get("state")), _text(row.get("country"))
-    )
-    spent = _present(row.get("total_spending"))
-    visits = int(_present(row.get("visit_count")) or 0)
-    last_visit = _as_datetime(row.get("last_visit"))
-    return (
-        '<div class="ch-card-body">'
-        + _line("mail", email, title=email)
-        + _line("call", phone)
-        + _line("location_on", where, title=where)
-        + '<div class="ch-stats">'
-        + _stat("Spent", formatting.money(Decimal(str(spent)) if spent is not None else 0))
-        + _stat("Visits", formatting.number(visits))
-        + _stat(
-            "Last visit",
-            formatting.short_date(last_visit),
-            formatting.days_ago(last_visit, today) if last_visit else "no visits yet",
-            title=last_visit.strftime("%Y-%m-%d %H:%M") if last_visit else "",
-        )
-        + "</div></div>"
     )
 
 
@@ -136,69 +74,47 @@ def card_row(customer: Customer) -> dict[str, Any]:
     }
 
 
+def _queue(key: str, event: str) -> None:
+    """A card's click, as a request for the next run (a component callback)."""
+    value = st.session_state[key].get(event)
+    if value is not None:
+        st.session_state[PENDING] = (event, int(value))
+
+
+def grid(rows: Iterable[Mapping[str, Any]], *, key: str = "customer_grid") -> list[int]:
+    """Draw the cards (3 a row on a desktop, 2 on a tablet, 1 on a phone); return their ids."""
+    today = date.today()
+    views = [card_view.card_view(row, today) for row in rows]
+    _grid_component(
+        data={"cards": views},
+        key=key,
+        width="stretch",
+        on_open_change=partial(_queue, key, "open"),
+        on_edit_change=partial(_queue, key, "edit"),
+        on_delete_change=partial(_queue, key, "delete"),
+    )
+    return [int(v["id"]) for v in views]
+
+
 CardAction = Callable[[int], None]
 
 
-def card(
-    row: Mapping[str, Any],
-    *,
-    today: date,
-    on_edit: CardAction,
-    on_delete: CardAction,
-    key_prefix: str = "",
-) -> None:
-    """One customer's card: avatar, name (a link to their page), contacts, figures, actions."""
-    customer_id = int(row["id"])
-    first, last = _text(row.get("first_name")), _text(row.get("last_name"))
-    name = formatting.full_name(first, last) or "(no name)"
-    key = f"{key_prefix}{customer_id}"
-    avatar = avatar_html(customer_id, first, last, row.get("avatar"), row.get("avatar_type"))
-    # As few Streamlit elements as the card's behaviour allows: each one is a
-    # message to the browser and a React node to draw on every search, and a
-    # page of cards is most of the page. The static part (avatar, contacts,
-    # figures) is one escaped HTML block; CSS in crm.ui.theme lays the card out
-    # (the avatar beside the name, the buttons on their own line, right).
-    with st.container(border=True, key=f"card_{key}", gap="small", horizontal=True):
-        with st.container(key=f"cardhead_{key}", gap=None):
-            st.page_link(
-                CUSTOMER_PAGE,
-                label=formatting.escape_markdown(name),
-                query_params={"id": str(customer_id)},
-            )
-        st.html(f'<div class="ch-card-avatar">{avatar}</div>' + _card_body(row, today))
-        st.button(
-            "Edit",
-            key=f"edit_{key}",
-            icon=":material/edit:",
-            on_click=on_edit,
-            args=(customer_id,),
-        )
-        st.button(
-            "Delete",
-            key=f"delete_{key}",
-            icon=":material/delete:",
-            on_click=on_delete,
-            args=(customer_id,),
-        )
+def take_pending(*, on_edit: CardAction, on_delete: CardAction) -> None:
+    """Carry out a click on a card; call near the top of the page, before drawing.
 
-
-def grid(
-    rows: Iterable[Mapping[str, Any]],
-    *,
-    on_edit: CardAction,
-    on_delete: CardAction,
-    key_prefix: str = "",
-) -> None:
-    """The cards in one container that CSS (crm.ui.theme) lays out as a grid.
-
-    ``COLUMNS`` a row on a wide screen, one on a phone, in reading order.
-    One container instead of ``st.columns`` per row saves four elements per
-    row of cards, each one more message and React node on every search.
+    Opening a customer switches page at once, so the overview is not drawn
+    for nothing first.
     """
-    today = date.today()
-    with st.container(key=f"{key_prefix}customer_grid", gap="small"):
-        for row in rows:
-            card(row, today=today, on_edit=on_edit, on_delete=on_delete, key_prefix=key_prefix)
+    pending: tuple[str, int] | None = st.session_state.pop(PENDING, None)
+    if pending is None:
+        return
+    event, customer_id = pending
+    if event == "open":
+        st.switch_page(CUSTOMER_PAGE, query_params={"id": str(customer_id)})
+    elif event == "edit":
+        on_edit(customer_id)
+    elif event == "delete":
+        on_delete(customer_id)
 
 
 def summary_text(totals: SegmentTotals, all_customers: int) -> str:

@@ -1,0 +1,78 @@
+"""crm.card_view: the texts a customer card shows, from a row of the customer page query."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import pandas as pd
+
+from crm import avatars, card_view
+
+TODAY = date(2026, 11, 25)
+
+
+def _row(**changes: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "id": 42,
+        "first_name": "Ana",
+        "last_name": "López",
+        "email": "ana@example.com",
+        "phone": "+34 600 000 000",
+        "city": "Madrid",
+        "state": "Madrid",
+        "country": "Spain",
+        "total_spending": Decimal("1234.5"),
+        "visit_count": 1203,
+        "last_visit": datetime(2026, 11, 13, 9, 30),
+        "avatar": None,
+        "avatar_type": None,
+    }
+    row.update(changes)
+    return row
+
+
+def test_a_card_reads_as_formatted_text() -> None:
+    view = card_view.card_view(_row(), TODAY)
+    assert view["name"] == "Ana López"
+    assert view["href"] == "Customer?id=42"
+    assert view["spent"] == "$1,234.50"
+    assert view["visits"] == "1,203"
+    assert view["last_visit"] == "Nov 13, 2026"
+    assert view["last_visit_note"] == "12 days ago"
+    assert view["last_visit_title"] == "2026-11-13 09:30"
+    assert view["place"] == "Madrid, Madrid · Spain"
+    assert (view["initials"], view["colour"]) == ("AL", avatars.colour(42))
+    assert view["picture"] is None
+
+
+def test_missing_values_read_as_such() -> None:
+    view = card_view.card_view(
+        _row(
+            first_name="",
+            last_name="",
+            phone=None,
+            total_spending=float("nan"),
+            visit_count=None,
+            last_visit=pd.NaT,
+        ),
+        TODAY,
+    )
+    assert view["name"] == "(no name)" and view["initials"] == "?"
+    assert (view["phone"], view["spent"], view["visits"]) == ("", "$0.00", "0")
+    assert (view["last_visit"], view["last_visit_note"]) == ("—", "no visits yet")
+
+
+def test_text_is_passed_as_typed_for_the_browser_to_show_as_text() -> None:
+    hostile = "<b>x</b><img src=x onerror=alert(1)>"
+    view = card_view.card_view(_row(first_name=hostile, city="<i>City</i>"), TODAY)
+    assert view["name"] == f"{hostile} López"
+    assert view["place"].startswith("<i>City</i>")
+
+
+def test_only_image_pictures_become_a_data_uri() -> None:
+    png = b"\x89PNG fake bytes"
+    view = card_view.card_view(_row(avatar=png, avatar_type="image/png"), TODAY)
+    assert view["picture"] == avatars.data_uri(png, "image/png")
+    svg = card_view.card_view(_row(avatar=b"<svg/>", avatar_type="image/svg+xml"), TODAY)
+    assert svg["picture"] is None
