@@ -206,10 +206,8 @@ def busiest_customer(con: duckdb.DuckDBPyConnection) -> int:
 
 DETAIL_QUERIES: dict[str, Callable[[duckdb.DuckDBPyConnection, int], Any]] = {
     "get_customer": queries.get_customer,
-    "customer_orders": queries.customer_orders,
-    "monthly_spending": queries.monthly_spending,
-    "top_items": queries.top_items,
-    "top_categories": queries.top_categories,
+    "purchase_history": queries.purchase_history,
+    "favourites": queries.favourites,
     "campaign_history": queries.campaign_history,
     "campaign_rates": queries.campaign_rates,
     "list_campaigns": lambda con, _cid: queries.list_campaigns(con),

@@ -37,7 +37,7 @@ def empty_chart(message: str) -> alt.Chart:
 def spending_over_time(monthly: pd.DataFrame) -> alt.Chart:
     """Spending per month as bars on a real time axis (``month``, ``amount``, ``orders``).
 
-    ``monthly`` is ``crm.queries.monthly_spending``: one row per calendar
+    ``monthly`` is ``crm.queries.purchase_history(...).monthly``: one row per calendar
     month, months without orders included as 0, so the axis has no holes.
     """
     if monthly.empty:

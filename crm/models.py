@@ -227,6 +227,22 @@ class CustomerPage:
 
 
 @dataclass(frozen=True)
+class PurchaseHistory:
+    """A customer's orders and monthly spending (``crm.queries.purchase_history``)."""
+
+    orders: pd.DataFrame
+    monthly: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Favourites:
+    """A customer's top items and categories (``crm.queries.favourites``)."""
+
+    items: pd.DataFrame
+    categories: pd.DataFrame
+
+
+@dataclass(frozen=True)
 class Customer:
     id: int
     first_name: str

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from crm.models import (
@@ -19,7 +20,9 @@ from crm.models import (
     CustomerFilter,
     CustomerPage,
     CustomerRanges,
+    Favourites,
     LastVisit,
+    PurchaseHistory,
     SegmentTotals,
     SortKey,
 )
@@ -197,31 +200,133 @@ def get_customer(con: Con, customer_id: int) -> Customer | None:
     return Customer(*row)
 
 
-def customer_orders(con: Con, customer_id: int) -> pd.DataFrame:
-    """The customer's orders, newest first; ``items`` lists "2 × Name" per line."""
-    return (
+def purchase_history(con: Con, customer_id: int) -> PurchaseHistory:
+    """The customer's orders and their monthly spending, in one statement.
+
+    - ``orders``: newest first; ``items`` lists "2 × Name" per line.
+    - ``monthly``: spending per calendar month (``month`` is its first day),
+      oldest first, months without orders between the first and the last
+      included with 0, so a chart drops to zero instead of bridging the gap.
+
+    Each part comes back as a list of structs (see ``_frame``). At a million
+    customers a statement costs a few milliseconds of planning and hand-over,
+    far more than reading one customer's rows: the customer page asks two
+    (this and ``favourites``), side by side, instead of four.
+    """
+    row = (
         con.cursor()
         .execute(
             """
-            WITH lines AS (
-                SELECT i.order_id,
-                       sum(i.quantity)::INTEGER AS item_count,
+            WITH their_orders AS (
+                SELECT id, ordered_at, amount FROM orders WHERE customer_id = $1
+            ), per_order AS (
+                SELECT i.order_id, sum(i.quantity)::INTEGER AS item_count,
                        list(i.quantity || ' × ' || p.name ORDER BY p.name) AS items
                 FROM order_items i JOIN products p ON p.id = i.product_id
-                WHERE i.customer_id = ?
+                WHERE i.customer_id = $1
                 GROUP BY i.order_id
+            ), per_month AS (
+                SELECT date_trunc('month', ordered_at)::DATE AS month,
+                       sum(amount)::DOUBLE AS amount, count(*)::INTEGER AS orders
+                FROM their_orders GROUP BY 1
+            ), months AS (
+                SELECT unnest(generate_series(min(month), max(month), INTERVAL 1 MONTH))::DATE
+                       AS month
+                FROM per_month
             )
-            SELECT o.id AS order_id, o.ordered_at, o.amount,
-                   coalesce(l.item_count, 0) AS item_count,
-                   coalesce(l.items, []) AS items
-            FROM orders o LEFT JOIN lines l ON l.order_id = o.id
-            WHERE o.customer_id = ?
-            ORDER BY o.ordered_at DESC, o.id DESC
+            SELECT
+                (SELECT list({'order_id': o.id, 'ordered_at': o.ordered_at,
+                              'amount': o.amount::DOUBLE,
+                              'item_count': coalesce(l.item_count, 0),
+                              'items': coalesce(l.items, [])}
+                             ORDER BY o.ordered_at DESC, o.id DESC)
+                 FROM their_orders o LEFT JOIN per_order l ON l.order_id = o.id),
+                (SELECT list({'month': m.month, 'amount': coalesce(p.amount, 0),
+                              'orders': coalesce(p.orders, 0)} ORDER BY m.month)
+                 FROM months m LEFT JOIN per_month p USING (month))
             """,
-            [customer_id, customer_id],
+            [customer_id],
         )
-        .df()
+        .fetchone()
     )
+    orders, monthly = row if row is not None else (None, None)
+    return PurchaseHistory(
+        orders=_frame(orders, _ORDER_COLUMNS), monthly=_frame(monthly, _MONTH_COLUMNS)
+    )
+
+
+def favourites(con: Con, customer_id: int, top: int = 3) -> Favourites:
+    """The products the customer bought most (by quantity, then spend) and the
+    categories they spent most on, in one statement over their order lines."""
+    row = (
+        con.cursor()
+        .execute(
+            """
+            WITH lines AS MATERIALIZED (
+                SELECT p.name AS product, p.category, i.quantity, i.unit_price
+                FROM order_items i JOIN products p ON p.id = i.product_id
+                WHERE i.customer_id = $1
+            ), by_product AS (
+                SELECT product, category, sum(quantity)::INTEGER AS quantity,
+                       sum(quantity * unit_price)::DOUBLE AS spent
+                FROM lines GROUP BY product, category
+                ORDER BY quantity DESC, spent DESC, product LIMIT $2
+            ), by_category AS (
+                SELECT category, sum(quantity)::INTEGER AS quantity,
+                       sum(quantity * unit_price)::DOUBLE AS spent
+                FROM lines GROUP BY category
+                ORDER BY spent DESC, quantity DESC, category LIMIT $2
+            )
+            SELECT
+                (SELECT list({'product': product, 'category': category,
+                              'quantity': quantity, 'spent': spent}
+                             ORDER BY quantity DESC, spent DESC, product)
+                 FROM by_product),
+                (SELECT list({'category': category, 'quantity': quantity, 'spent': spent}
+                             ORDER BY spent DESC, quantity DESC, category)
+                 FROM by_category)
+            """,
+            [customer_id, top],
+        )
+        .fetchone()
+    )
+    items, categories = row if row is not None else (None, None)
+    return Favourites(
+        items=_frame(items, _ITEM_COLUMNS), categories=_frame(categories, _CATEGORY_COLUMNS)
+    )
+
+
+# Column types of the frames above: the same with or without rows.
+_ORDER_COLUMNS = {
+    "order_id": "int64",
+    "ordered_at": "datetime64[us]",
+    "amount": "float64",
+    "item_count": "int32",
+    "items": "object",
+}
+_MONTH_COLUMNS = {"month": "datetime64[us]", "amount": "float64", "orders": "int32"}
+_ITEM_COLUMNS = {"product": "str", "category": "str", "quantity": "int32", "spent": "float64"}
+_CATEGORY_COLUMNS = {"category": "str", "quantity": "int32", "spent": "float64"}
+
+
+def _frame(records: list[dict[str, Any]] | None, columns: dict[str, str]) -> pd.DataFrame:
+    """Structs as a DataFrame, built column by column: ~0.3 ms, where
+    ``from_records`` + ``astype`` took ~1.9 ms for the same few dozen rows."""
+    rows = records or []
+    data: dict[str, Any] = {}
+    for name, dtype in columns.items():
+        values = [row[name] for row in rows]
+        if dtype == "str":
+            data[name] = pd.array(values, dtype="str")
+        elif dtype == "object":
+            # Element by element: numpy would make lists of equal length a 2-D array.
+            cells = np.empty(len(values), dtype=object)
+            for i, value in enumerate(values):
+                cells[i] = value
+            data[name] = cells
+        else:
+            data[name] = np.array(values, dtype=dtype)
+    return pd.DataFrame(data, copy=False)
 
 
 def order_lines(con: Con, customer_id: int, order_id: int) -> pd.DataFrame:
@@ -237,79 +342,6 @@ def order_lines(con: Con, customer_id: int, order_id: int) -> pd.DataFrame:
             ORDER BY p.name
             """,
             [customer_id, order_id],
-        )
-        .df()
-    )
-
-
-def monthly_spending(con: Con, customer_id: int) -> pd.DataFrame:
-    """Spending per calendar month (``month`` is the month's first day), oldest first.
-
-    Months without orders between the first and the last are included with 0,
-    so a chart's line drops to zero instead of bridging the gap.
-    """
-    return (
-        con.cursor()
-        .execute(
-            """
-            WITH per_month AS (
-                SELECT date_trunc('month', ordered_at)::DATE AS month,
-                       sum(amount) AS amount, count(*) AS orders
-                FROM orders WHERE customer_id = ?
-                GROUP BY 1
-            ), months AS (
-                SELECT unnest(generate_series(min(month), max(month), INTERVAL 1 MONTH))::DATE
-                       AS month
-                FROM per_month
-            )
-            SELECT m.month, coalesce(p.amount, 0)::DOUBLE AS amount,
-                   coalesce(p.orders, 0)::INTEGER AS orders
-            FROM months m LEFT JOIN per_month p USING (month)
-            ORDER BY m.month
-            """,
-            [customer_id],
-        )
-        .df()
-    )
-
-
-def top_items(con: Con, customer_id: int, limit: int = 3) -> pd.DataFrame:
-    """The products the customer bought most (by quantity, then spend)."""
-    return (
-        con.cursor()
-        .execute(
-            """
-            SELECT p.name AS product, p.category,
-                   sum(i.quantity)::INTEGER AS quantity,
-                   sum(i.quantity * i.unit_price)::DOUBLE AS spent
-            FROM order_items i JOIN products p ON p.id = i.product_id
-            WHERE i.customer_id = ?
-            GROUP BY p.name, p.category
-            ORDER BY quantity DESC, spent DESC, product
-            LIMIT ?
-            """,
-            [customer_id, limit],
-        )
-        .df()
-    )
-
-
-def top_categories(con: Con, customer_id: int, limit: int = 3) -> pd.DataFrame:
-    """The categories the customer spent most on."""
-    return (
-        con.cursor()
-        .execute(
-            """
-            SELECT p.category,
-                   sum(i.quantity)::INTEGER AS quantity,
-                   sum(i.quantity * i.unit_price)::DOUBLE AS spent
-            FROM order_items i JOIN products p ON p.id = i.product_id
-            WHERE i.customer_id = ?
-            GROUP BY p.category
-            ORDER BY spent DESC, quantity DESC, p.category
-            LIMIT ?
-            """,
-            [customer_id, limit],
         )
         .df()
     )

@@ -20,11 +20,12 @@ def test_customer_detail_matches_the_queries_one_by_one(con: duckdb.DuckDBPyConn
     detail = customer_detail(con, cid)
     assert detail is not None
     assert detail.customer == queries.get_customer(con, cid)
+    bought, liked = queries.purchase_history(con, cid), queries.favourites(con, cid)
     pairs = [
-        (detail.orders, queries.customer_orders(con, cid)),
-        (detail.monthly_spending, queries.monthly_spending(con, cid)),
-        (detail.top_items, queries.top_items(con, cid)),
-        (detail.top_categories, queries.top_categories(con, cid)),
+        (detail.orders, bought.orders),
+        (detail.monthly_spending, bought.monthly),
+        (detail.top_items, liked.items),
+        (detail.top_categories, liked.categories),
         (detail.campaign_history, queries.campaign_history(con, cid)),
     ]
     for got, expected in pairs:

@@ -10,8 +10,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from crm import queries
-from crm.models import CustomerFilter, LastVisit, SortKey
+from crm import queries, writes
+from crm.models import CustomerCreate, CustomerFilter, LastVisit, OrderCreate, SortKey, parse
 
 NOW = datetime.now()
 
@@ -179,7 +179,7 @@ def test_get_customer_and_unknown(con: duckdb.DuckDBPyConnection) -> None:
 
 def test_customer_orders_newest_first_with_items(con: duckdb.DuckDBPyConnection) -> None:
     cid = _customer_with_orders(con)
-    orders = queries.customer_orders(con, cid)
+    orders = queries.purchase_history(con, cid).orders
     expected = con.execute(
         "SELECT id, amount FROM orders WHERE customer_id = ? ORDER BY ordered_at DESC, id DESC",
         [cid],
@@ -200,7 +200,7 @@ def test_customer_orders_newest_first_with_items(con: duckdb.DuckDBPyConnection)
 
 def test_monthly_spending_is_ordered_gapless_and_sums_up(con: duckdb.DuckDBPyConnection) -> None:
     cid = _customer_with_orders(con)
-    series = queries.monthly_spending(con, cid)
+    series = queries.purchase_history(con, cid).monthly
     months = list(series["month"])
     assert months == sorted(months)
     for earlier, later in itertools.pairwise(months):
@@ -220,7 +220,8 @@ def test_top_items_and_categories_by_brute_force(con: duckdb.DuckDBPyConnection)
         [cid],
     ).df()
     by_product = lines.groupby("product")["quantity"].sum().sort_values(ascending=False)
-    top = queries.top_items(con, cid)
+    liked = queries.favourites(con, cid)
+    top = liked.items
     assert len(top) == min(3, len(by_product))
     assert list(top["quantity"]) == list(by_product.iloc[: len(top)])
     by_category = (
@@ -229,8 +230,37 @@ def test_top_items_and_categories_by_brute_force(con: duckdb.DuckDBPyConnection)
         .sum()
         .sort_values(ascending=False)
     )
-    cats = queries.top_categories(con, cid)
+    cats = liked.categories
     assert list(cats["spent"]) == pytest.approx(list(by_category.iloc[: len(cats)]))
+
+
+def test_purchases_of_one_line_orders_and_of_nobody(con: duckdb.DuckDBPyConnection) -> None:
+    """Orders with one line each (item lists of equal length) and an unknown customer."""
+    cid = writes.create_customer(
+        con, parse(CustomerCreate, {"first_name": "Una", "last_name": "Line", "email": "u@l.io"})
+    )
+    for day, product in [(1, 1), (2, 2)]:
+        order = {
+            "ordered_at": datetime(2026, 3, day, 12),
+            "items": [{"product_id": product, "quantity": 2, "unit_price": "5.00"}],
+        }
+        writes.add_order(con, cid, parse(OrderCreate, order))
+    bought, liked = queries.purchase_history(con, cid), queries.favourites(con, cid)
+    names = dict(con.execute("SELECT id, name FROM products WHERE id IN (1, 2)").fetchall())
+    assert list(bought.orders["items"]) == [[f"2 × {names[2]}"], [f"2 × {names[1]}"]]
+    assert list(bought.orders["amount"]) == [10.0, 10.0]
+    assert list(bought.monthly["amount"]) == [20.0] and list(bought.monthly["orders"]) == [2]
+    assert list(liked.items["quantity"]) == [2, 2]
+    nobody = queries.purchase_history(con, 10**12)
+    no_one = queries.favourites(con, 10**12)
+    for frame, like in [
+        (nobody.orders, bought.orders),
+        (nobody.monthly, bought.monthly),
+        (no_one.items, liked.items),
+        (no_one.categories, liked.categories),
+    ]:
+        assert frame.empty
+        assert frame.dtypes.to_dict() == like.dtypes.to_dict()
 
 
 def test_campaign_history_and_rates(con: duckdb.DuckDBPyConnection) -> None:
@@ -269,7 +299,7 @@ def test_list_campaigns_newest_first(con: duckdb.DuckDBPyConnection) -> None:
 
 def test_order_lines_belong_to_that_customer_only(con: duckdb.DuckDBPyConnection) -> None:
     cid = _customer_with_orders(con)
-    order_id = int(queries.customer_orders(con, cid)["order_id"].iloc[0])
+    order_id = int(queries.purchase_history(con, cid).orders["order_id"].iloc[0])
     lines = queries.order_lines(con, cid, order_id)
     expected = con.execute(
         "SELECT count(*), sum(quantity * unit_price) FROM order_items WHERE order_id = ?",
