@@ -1,8 +1,10 @@
 """Customers: find, segment and fix customer records.
 
-Each run costs one query for the page of cards and the segment's totals
-(two when the page asked for is past the segment's end); the slider bounds
-and the number of all customers come from a short cache (crm.ui.figures).
+Each run costs at most one query for the page of cards and the segment's
+totals (two when the page asked for is past the segment's end), none when
+the same segment was read since the last write (crm.ui.data); the slider
+bounds and the number of all customers come from a short cache
+(crm.ui.figures).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import streamlit as st
 
 from crm import queries, segments
 from crm.ui import cards, dialogs, figures, filters, theme
-from crm.ui.data import connection, show_flashes
+from crm.ui.data import cached_customer_page, connection, show_flashes
 
 theme.page_setup("Customers")
 show_flashes()
@@ -33,11 +35,11 @@ with theme.friendly_errors("the customer list"):
         )
 
     asked = filters.segment_bar(static)
-    result = queries.customer_page(con, asked)
+    result = cached_customer_page(asked)
     segment = filters.settle(asked, result.totals.customers)
     if segment.page != asked.page:
         # A page past the segment's end (a link, or fewer matches now): show the last.
-        result = queries.customer_page(con, segment)
+        result = cached_customer_page(segment)
     totals = result.totals
 
     if filters.changed():

@@ -24,6 +24,15 @@ _connect_lock = threading.Lock()
 # write transaction makes "check the version, then update" atomic. Writes
 # take milliseconds; reads never take the lock.
 _write_lock = threading.RLock()
+# Write transactions committed by this process, to any database: a key for
+# caches of reads. Every write goes through ``transaction`` in this process,
+# so a cached read keyed by this number is never older than the last write.
+_committed_writes = 0
+
+
+def committed_writes() -> int:
+    """How many write transactions this process has committed (only ever grows)."""
+    return _committed_writes
 
 
 def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
@@ -86,5 +95,7 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
             raise
         else:
             cur.execute("COMMIT")
+            global _committed_writes
+            _committed_writes += 1
         finally:
             cur.close()

@@ -13,7 +13,7 @@ from crm.ui.data import connection, show_flashes
 show_flashes()
 con = connection()
 try:
-    detail = profile.find_customer(con, st.query_params.get("id"))
+    detail = profile.find_customer(st.query_params.get("id"))
 except NotFound as problem:
     theme.page_setup("Customer not found", icon=":material/person_search:")
     profile.render_not_found(problem)

@@ -18,7 +18,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from crm import db, formatting, queries, templates
+from crm import db, formatting, queries, templates, writes
+from crm.models import CustomerUpdate, OrderCreate, customer_form_values, parse
 from crm.ui import actions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,6 +115,32 @@ def test_profile_figures_and_address_come_from_the_database(dbc: Any) -> None:
         assert part in address
     back = at.page_link[0]
     assert back.label == "All customers" and back.proto.page_script_hash
+
+
+def test_a_write_by_someone_else_shows_on_the_next_rerun(dbc: Any) -> None:
+    """The page's reads are cached between reruns, but never past a write."""
+    cid = _busy_customer(dbc)
+    at = _open(cid)
+    before = queries.get_customer(dbc, cid)
+    assert before is not None and html.escape(before.city) in at.html[0].value
+    at.run()  # a rerun with nothing written reads from the cache: same page
+    assert html.escape(before.city) in at.html[0].value
+    # Another session (another connection, same process) moves the city and
+    # adds an order.
+    data = {**customer_form_values(before), "city": "Elsewhere", "version": before.version}
+    writes.update_customer(dbc, cid, parse(CustomerUpdate, data))
+    order = {
+        "ordered_at": datetime.now(),
+        "items": [{"product_id": 1, "quantity": 1, "unit_price": "9.99"}],
+    }
+    writes.add_order(dbc, cid, parse(OrderCreate, order))
+    at.run()
+    assert "Elsewhere" in at.html[0].value
+    after = queries.get_customer(dbc, cid)
+    assert after is not None
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Orders"] == formatting.number(after.order_count)
+    assert after.order_count == before.order_count + 1
 
 
 def test_purchase_history_lists_every_order_newest_first_with_its_items(dbc: Any) -> None:

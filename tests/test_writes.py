@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from crm import queries, writes
+from crm import db, queries, writes
 from crm.errors import ConflictError, DuplicateError, NotFound, ValidationFailed
 from crm.models import (
     CampaignCreate,
@@ -100,6 +100,20 @@ def test_bad_input_names_the_field_and_writes_nothing(
         writes.create_customer(con, parse(CustomerCreate, {**GOOD, field: value}))
     assert words in info.value.errors[field]
     assert _snapshot(con) == before
+
+
+def test_committed_writes_count_commits_not_rollbacks(con: duckdb.DuckDBPyConnection) -> None:
+    """The key of the UI's read caches: it must move on every write that lands."""
+    start = db.committed_writes()
+    cid = writes.create_customer(con, parse(CustomerCreate, {**GOOD, "email": "count@me.io"}))
+    assert db.committed_writes() == start + 1
+    with pytest.raises(ValidationFailed):
+        writes.create_customer(con, parse(CustomerCreate, {**GOOD, "email": "count@me.io"}))
+    with pytest.raises(RuntimeError), db.transaction(con) as cur:
+        cur.execute("DELETE FROM customers WHERE id = ?", [cid])
+        raise RuntimeError("changed my mind")
+    assert db.committed_writes() == start + 1
+    assert queries.get_customer(con, cid) is not None
 
 
 def test_duplicate_email_is_refused_case_insensitively(con: duckdb.DuckDBPyConnection) -> None:

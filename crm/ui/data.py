@@ -1,4 +1,11 @@
-"""The cached database connection and the messages carried across reruns."""
+"""The cached database connection, cached reads, and messages carried across reruns.
+
+Reads a page repeats on every rerun (opening a dialog, choosing an order,
+going back to the list) are cached and keyed by ``db.committed_writes()``:
+any write in this process, by any session, makes them read afresh, so
+nobody sees data older than the last save. The time limit only ages
+relative dates ("visited in the last 7 days").
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,9 @@ from pathlib import Path
 import duckdb
 import streamlit as st
 
-from crm import config, db
+from crm import config, db, queries
+from crm.detail import CustomerDetail, customer_detail
+from crm.models import CustomerFilter, CustomerPage
 
 
 @st.cache_resource(show_spinner="Opening the customer database…")
@@ -24,6 +33,31 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
 def connection() -> duckdb.DuckDBPyConnection:
     """The process-wide connection; call ``.cursor()`` (the crm functions do) per query."""
     return _connection(str(config.db_path()))
+
+
+_READ_TTL_SECONDS = 60
+
+
+# cache_resource, not cache_data: the same objects are handed to every
+# session without a copy; callers only read them (pandas ``assign`` copies).
+@st.cache_resource(ttl=_READ_TTL_SECONDS, max_entries=64, show_spinner=False)
+def _customer_detail(path: str, customer_id: int, writes: int) -> CustomerDetail | None:
+    return customer_detail(_connection(path), customer_id)
+
+
+def cached_customer_detail(customer_id: int) -> CustomerDetail | None:
+    """``crm.detail.customer_detail``, read again only after a write (or a minute)."""
+    return _customer_detail(str(config.db_path()), customer_id, db.committed_writes())
+
+
+@st.cache_resource(ttl=_READ_TTL_SECONDS, max_entries=256, show_spinner=False)
+def _customer_page(path: str, segment: CustomerFilter, writes: int) -> CustomerPage:
+    return queries.customer_page(_connection(path), segment)
+
+
+def cached_customer_page(segment: CustomerFilter) -> CustomerPage:
+    """``crm.queries.customer_page``, read again only after a write (or a minute)."""
+    return _customer_page(str(config.db_path()), segment, db.committed_writes())
 
 
 _FLASH_KEY = "_crm_flash"

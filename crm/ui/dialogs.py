@@ -43,7 +43,7 @@ from crm.models import (
     customer_form_values,
     parse,
 )
-from crm.ui import figures, theme
+from crm.ui import theme
 from crm.ui.data import connection, flash
 
 _STATE = "_crm_dialog"
@@ -182,9 +182,11 @@ def _remember_added(customer_id: int) -> None:
 
 
 def _after_write(verb: str, name: str, icon: str) -> None:
-    """Close the dialog, toast "<verb> <name>" on the next run, refresh cached figures."""
+    """Close the dialog and toast "<verb> <name>" on the next run.
+
+    Cached reads need no clearing: they are keyed by ``db.committed_writes()``.
+    """
     close_dialog()
-    figures.refresh()
     # A toast is Markdown: the name is escaped so it shows as typed.
     flash(f"{verb} {formatting.escape_markdown(name)}", icon=icon)
 

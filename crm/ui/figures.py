@@ -1,7 +1,7 @@
 """Figures that hardly change between reruns, cached briefly.
 
 Slider bounds and the number of all customers cost a scan of the
-customers; they are read once a minute, and dropped at once after any write that may move them.
+customers; they are read once a minute, and again after any write.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from crm import config, queries
+from crm import config, db, queries
 from crm.ui.data import connection
 
 STATIC_TTL_SECONDS = 60
@@ -36,8 +36,8 @@ def _nice_step(span: float, target_steps: int = 200) -> int:
     return int(10 * magnitude)
 
 
-@st.cache_data(ttl=STATIC_TTL_SECONDS, show_spinner=False)
-def _figures(db_path: str) -> StaticFigures:
+@st.cache_data(ttl=STATIC_TTL_SECONDS, max_entries=8, show_spinner=False)
+def _figures(db_path: str, writes: int) -> StaticFigures:
     # db_path keys the cache: each database (and each test's copy) has its own.
     ranges = queries.customer_ranges(connection())
     low_spend, high_spend = ranges.spending
@@ -55,9 +55,4 @@ def _figures(db_path: str) -> StaticFigures:
 
 def static_figures() -> StaticFigures:
     """Customer count and slider bounds of the current database, at most a minute old."""
-    return _figures(str(config.db_path()))
-
-
-def refresh() -> None:
-    """Forget the cached figures; call after a write that adds, removes or changes customers."""
-    _figures.clear()
+    return _figures(str(config.db_path()), db.committed_writes())

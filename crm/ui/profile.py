@@ -10,14 +10,14 @@ from __future__ import annotations
 import html
 from datetime import date
 
-import duckdb
 import streamlit as st
 
 from crm import formatting
-from crm.detail import CustomerDetail, customer_detail
+from crm.detail import CustomerDetail
 from crm.errors import NotFound
 from crm.models import Customer
 from crm.ui import cards
+from crm.ui.data import cached_customer_detail
 
 HOME = "Home.py"
 # DuckDB's BIGINT: a larger number cannot be an id and must not reach a query.
@@ -41,11 +41,11 @@ def parse_customer_id(raw: str | None) -> int:
     return number
 
 
-def find_customer(con: duckdb.DuckDBPyConnection, raw_id: str | None) -> CustomerDetail:
+def find_customer(raw_id: str | None) -> CustomerDetail:
     """The customer ``?id=`` names, with all the page shows of them; NotFound
     with a sentence for a bad or unknown id."""
     customer_id = parse_customer_id(raw_id)
-    detail = customer_detail(con, customer_id)
+    detail = cached_customer_detail(customer_id)
     if detail is None:
         raise NotFound(
             f"There is no customer number {customer_id}. They may have been deleted, "
