@@ -137,6 +137,22 @@ def _open_from_card(page: Page, url: str, index: int) -> float:
     return _ms(start)
 
 
+def _edit_dialog(page: Page, index: int) -> float:
+    """Edit on a card until the dialog shows the customer's details, then Cancel."""
+    card = page.locator(CARDS).nth(index)
+    name = card.get_by_role("link").inner_text().strip()
+    start = time.perf_counter()
+    card.get_by_role("button", name="Edit").click()
+    dialog = page.get_by_role("dialog")
+    first_name = dialog.get_by_label("First name")
+    expect(first_name).not_to_have_value("", timeout=TIMEOUT)
+    took = _ms(start)
+    assert name.startswith(first_name.input_value()), "the dialog is another customer's"
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden(timeout=TIMEOUT)
+    return took
+
+
 def _busy_customers(db_path: Path) -> list[tuple[int, str]]:
     con = db.connect(db_path)
     try:
@@ -159,7 +175,7 @@ def bench_browser(db_path: Path) -> list[tuple[str, list[float], str]]:
     with streamlit_server(db_path, log) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            first_loads, searches, details, clicks = [], [], [], []
+            first_loads, searches, details, clicks, edits = [], [], [], [], []
             # The first visit warms the server's caches (connection, slider bounds).
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             _first_load(page, url)
@@ -172,6 +188,8 @@ def bench_browser(db_path: Path) -> list[tuple[str, list[float], str]]:
             _first_load(page, url)
             for term in terms:
                 searches.append(_search(page, term, counts[term]))
+            for index in range(RUNS):
+                edits.append(_edit_dialog(page, index))
             page.close()
             for customer_id, name in customers:
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -192,6 +210,7 @@ def bench_browser(db_path: Path) -> list[tuple[str, list[float], str]]:
     return [
         ("browser: overview first load (24 cards)", first_loads, "≤ 2,000 ms median"),
         ("browser: search typed → cards updated", searches, "≤ 500 ms median"),
+        ("browser: Edit on a card → dialog filled in", edits, ""),
         ("browser: customer page, new tab (charts drawn)", details, "≤ 1,500 ms median"),
         ("browser: customer page, click on a card", clicks, "≤ 1,500 ms median"),
     ]

@@ -37,8 +37,9 @@ def empty_chart(message: str) -> alt.Chart:
 def spending_over_time(monthly: pd.DataFrame) -> alt.Chart:
     """Spending per month as bars on a real time axis (``month``, ``amount``, ``orders``).
 
-    ``monthly`` is ``crm.queries.purchase_history(...).monthly``: one row per calendar
-    month, months without orders included as 0, so the axis has no holes.
+    ``monthly`` is ``crm.queries.purchase_history(...).monthly``: one row per
+    calendar month with orders. The axis is time, so a month without orders
+    is an empty slot, not a gap closed up.
     """
     if monthly.empty:
         return empty_chart("No orders yet")

@@ -204,9 +204,9 @@ def purchase_history(con: Con, customer_id: int) -> PurchaseHistory:
     """The customer's orders and their monthly spending, in one statement.
 
     - ``orders``: newest first; ``items`` lists "2 × Name" per line.
-    - ``monthly``: spending per calendar month (``month`` is its first day),
-      oldest first, months without orders between the first and the last
-      included with 0, so a chart drops to zero instead of bridging the gap.
+    - ``monthly``: spending per calendar month with orders (``month`` is its
+      first day), oldest first. Months without orders are left out: the chart
+      draws bars on a time axis, where a missing month is an empty slot.
 
     Each part comes back as a list of structs (see ``_frame``). At a million
     customers a statement costs a few milliseconds of planning and hand-over,
@@ -225,14 +225,6 @@ def purchase_history(con: Con, customer_id: int) -> PurchaseHistory:
                 FROM order_items i JOIN products p ON p.id = i.product_id
                 WHERE i.customer_id = $1
                 GROUP BY i.order_id
-            ), per_month AS (
-                SELECT date_trunc('month', ordered_at)::DATE AS month,
-                       sum(amount)::DOUBLE AS amount, count(*)::INTEGER AS orders
-                FROM their_orders GROUP BY 1
-            ), months AS (
-                SELECT unnest(generate_series(min(month), max(month), INTERVAL 1 MONTH))::DATE
-                       AS month
-                FROM per_month
             )
             SELECT
                 (SELECT list({'order_id': o.id, 'ordered_at': o.ordered_at,
@@ -241,9 +233,11 @@ def purchase_history(con: Con, customer_id: int) -> PurchaseHistory:
                               'items': coalesce(l.items, [])}
                              ORDER BY o.ordered_at DESC, o.id DESC)
                  FROM their_orders o LEFT JOIN per_order l ON l.order_id = o.id),
-                (SELECT list({'month': m.month, 'amount': coalesce(p.amount, 0),
-                              'orders': coalesce(p.orders, 0)} ORDER BY m.month)
-                 FROM months m LEFT JOIN per_month p USING (month))
+                (SELECT list({'month': month, 'amount': amount, 'orders': orders}
+                             ORDER BY month)
+                 FROM (SELECT date_trunc('month', ordered_at)::DATE AS month,
+                              sum(amount)::DOUBLE AS amount, count(*)::INTEGER AS orders
+                       FROM their_orders GROUP BY 1))
             """,
             [customer_id],
         )
@@ -385,15 +379,17 @@ def rates_from_history(history: pd.DataFrame) -> CampaignRates:
     Rates count only sends that were attempted (delivered or failed); open and
     click rates are per delivered send. A rate is None when nothing was
     attempted. Counted here rather than in SQL because the page already holds
-    the history: one customer has a few dozen sends at most.
+    the history: one customer has a few dozen sends at most. Plain Python over
+    the columns: ten pandas masks and sums took ~4 ms for those few rows.
     """
-    sends = history[history["kind"] == "Campaign"]
-    delivered_rows = sends[sends["status"] == "Delivered"]
-    delivered = len(delivered_rows)
-    failed = int((sends["status"] == "Failed").sum())
-    queued = int((sends["status"] == "Queued").sum())
-    opened = int((delivered_rows["opens"] > 0).sum())
-    clicked = int((delivered_rows["clicks"] > 0).sum())
+    columns = (history[name].tolist() for name in ("kind", "status", "opens", "clicks"))
+    sends = [(s, o, c) for kind, s, o, c in zip(*columns, strict=True) if kind == "Campaign"]
+    statuses = [status for status, _, _ in sends]
+    delivered = statuses.count("Delivered")
+    failed = statuses.count("Failed")
+    queued = statuses.count("Queued")
+    opened = sum(1 for s, opens, _ in sends if s == "Delivered" and opens > 0)
+    clicked = sum(1 for s, _, clicks in sends if s == "Delivered" and clicks > 0)
     attempted = delivered + failed
     return CampaignRates(
         sends=len(sends),
