@@ -273,6 +273,23 @@ def test_message_preview_fills_merge_fields_and_sending_records_it(dbc: Any) -> 
     assert not at.text_area  # the dialog closed
 
 
+def test_a_draft_stays_with_its_customer(dbc: Any) -> None:
+    """An unsent draft is never carried to another customer's message."""
+    first = _busy_customer(dbc)
+    second = _customer_with(dbc, f"id > {first} AND order_count > 0")
+    sent = _count(dbc, "messages", first) + _count(dbc, "messages", second)
+    at = _message_dialog(first)
+    at.text_input(key=actions.SUBJECT).input("Only for the first")
+    at.text_area(key=actions.BODY).input("Dear first customer, about your order").run()
+    # Away to another customer (the dialog left open), and their message dialog.
+    at.query_params["id"] = str(second)
+    at.run()
+    _click(at, "open_message")
+    assert at.text_area(key=actions.BODY).value == ""
+    assert at.text_input(key=actions.SUBJECT).value == ""
+    assert _count(dbc, "messages", first) + _count(dbc, "messages", second) == sent
+
+
 def test_inserting_a_merge_field_appends_it(dbc: Any) -> None:
     at = _message_dialog(_busy_customer(dbc))
     at.text_area(key=actions.BODY).input("Hello").run()

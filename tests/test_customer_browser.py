@@ -7,6 +7,7 @@ customer, picked by rank, so tests do not depend on each other's order.
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
 from crm import formatting
@@ -158,6 +160,34 @@ def test_send_a_message_and_see_it_in_the_history(
     history_has(page, f"Offer {tag} for {first}")
 
 
+def test_an_unsent_draft_never_reaches_another_customer(
+    page: Page, seeded: duckdb.DuckDBPyConnection
+) -> None:
+    page.set_viewport_size(DESKTOP)
+    first_id, first_name, _, _ = busy(seeded, 6)
+    second_id, second_name, _, _ = busy(seeded, 7)
+    open_customer(page, first_id, first_name)
+    page.get_by_role("button", name="Send message").click()
+    dialog = page.get_by_role("dialog")
+    box = dialog.get_by_role("textbox", name="Message")
+    box.fill(f"Dear {first_name}, about your last order")
+    box.press("Control+Enter")
+    expect(page.locator(".st-key-message_preview")).to_contain_text(first_name)
+    page.keyboard.press("Escape")  # closed without sending
+    expect(dialog).to_be_hidden()
+    # To the other customer as users go: back to the list, then their card.
+    page.get_by_role("link", name="All customers").click()
+    expect(page.get_by_role("heading", name="Customers")).to_be_visible()
+    page.get_by_placeholder("Search by name or email").fill(second_name)
+    card = page.locator(CARDS).filter(has=page.get_by_role("link", name=second_name, exact=True))
+    card.first.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(rf"/Customer\?id={second_id}$"))
+    expect(page.get_by_role("heading", name=second_name, exact=True)).to_be_visible()
+    settled(page)
+    page.get_by_role("button", name="Send message").click()
+    expect(page.get_by_role("dialog").get_by_role("textbox", name="Message")).to_have_value("")
+
+
 def test_unknown_merge_field_is_explained_in_the_preview(
     page: Page, seeded: duckdb.DuckDBPyConnection
 ) -> None:
@@ -185,6 +215,47 @@ def test_add_to_a_new_campaign_and_see_it(page: Page, seeded: duckdb.DuckDBPyCon
     expect(dialog).to_be_hidden()
     expect(toast(page, f"Created “{campaign}” and added {name}.")).to_be_visible()
     history_has(page, campaign)
+
+
+def _png(colour: str, size: int = 300) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (size, size), colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_upload_a_picture_and_see_it_on_the_page_and_the_card(
+    page: Page, seeded: duckdb.DuckDBPyConnection
+) -> None:
+    page.set_viewport_size(DESKTOP)
+    customer_id, name, _, email = busy(seeded, 5)
+    open_customer(page, customer_id, name)
+    page.get_by_role("button", name="Picture").click()
+    dialog = page.get_by_role("dialog")
+    # A text file dressed as a picture is refused in words and saves nothing.
+    dialog.locator('input[type="file"]').set_input_files(
+        {"name": "face.png", "mimeType": "image/png", "buffer": b"not an image at all"}
+    )
+    dialog.get_by_role("button", name="Save picture").click()
+    expect(dialog).to_contain_text("not a picture")
+    dialog.locator('input[type="file"]').set_input_files(
+        {"name": "portrait.png", "mimeType": "image/png", "buffer": _png("#88c0d0")}
+    )
+    expect(dialog).to_contain_text("portrait.png")
+    expect(dialog).not_to_contain_text("face.png")
+    settled(page)
+    dialog.get_by_role("button", name="Save picture").click()
+    expect(dialog).to_be_hidden()
+    expect(toast(page, f"New picture saved for {name}.")).to_be_visible()
+    # The profile shows the picture instead of initials ...
+    expect(page.locator(".crm-head .ch-avatar img")).to_have_attribute(
+        "src", re.compile(r"^data:image/webp;base64,")
+    )
+    # ... and so does the customer's card on the overview.
+    page.goto(f"/?q={email}")
+    card = page.locator(CARDS).filter(has=page.get_by_role("link", name=name, exact=True))
+    expect(card.locator(".avatar img")).to_have_attribute(
+        "src", re.compile(r"^data:image/webp;base64,")
+    )
 
 
 def test_delete_with_confirmation_goes_back_to_the_overview(
