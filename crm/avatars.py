@@ -31,8 +31,11 @@ PALETTE: tuple[str, ...] = (
 
 
 def initials(first_name: str, last_name: str) -> str:
-    """Up to two capital letters; "?" when both names are empty."""
-    letters = [part.strip()[:1] for part in (first_name, last_name) if part and part.strip()]
+    """Up to two capital letters, the first letter or digit of each name; "?" when none.
+
+    Punctuation is skipped: "<b>Ana</b>" and "'t Hooft" give "B" and "T", not "<" and "'".
+    """
+    letters = [next((c for c in name if c.isalnum()), "") for name in (first_name, last_name)]
     return "".join(letters).upper() or "?"
 
 

@@ -114,5 +114,8 @@ def test_an_empty_file_is_refused() -> None:
 def test_initials_and_colour_are_stable() -> None:
     assert avatars.initials("ana", "lópez") == "AL"
     assert avatars.initials("", "") == "?"
+    assert avatars.initials("<b>x</b>", "'t Hooft") == "BT"
+    assert avatars.initials("  ", "Ørsted") == "Ø"
+    assert avatars.initials("***", "!!!") == "?"
     assert avatars.colour(42) == avatars.colour(42)
     assert avatars.colour(42) in avatars.PALETTE
