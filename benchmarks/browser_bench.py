@@ -180,10 +180,13 @@ def bench_browser(db_path: Path) -> list[tuple[str, list[float], str]]:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             _first_load(page, url)
             page.close()
+            warm_loads = []
             for _ in range(RUNS):
-                page = browser.new_page(viewport={"width": 1400, "height": 900})
-                first_loads.append(_first_load(page, url))
-                page.close()
+                context = browser.new_context(viewport={"width": 1400, "height": 900})
+                first_loads.append(_first_load(context.new_page(), url))
+                # A second tab of the same browser: Streamlit's code is cached.
+                warm_loads.append(_first_load(context.new_page(), url))
+                context.close()
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             _first_load(page, url)
             for term in terms:
@@ -209,6 +212,7 @@ def bench_browser(db_path: Path) -> list[tuple[str, list[float], str]]:
     )
     return [
         ("browser: overview first load (24 cards)", first_loads, "≤ 2,000 ms median"),
+        ("browser: overview in a second tab (code cached)", warm_loads, ""),
         ("browser: search typed → cards updated", searches, "≤ 500 ms median"),
         ("browser: Edit on a card → dialog filled in", edits, ""),
         ("browser: customer page, new tab (charts drawn)", details, "≤ 1,500 ms median"),
