@@ -231,7 +231,7 @@ def test_upload_a_picture_and_see_it_on_the_page_and_the_card(
     open_customer(page, customer_id, name)
     page.get_by_role("button", name="Picture").click()
     dialog = page.get_by_role("dialog")
-    # A text file dressed as a picture is refused in words and saves nothing.
+    # A text file dressed as a picture is refused in words.
     dialog.locator('input[type="file"]').set_input_files(
         {"name": "face.png", "mimeType": "image/png", "buffer": b"not an image at all"}
     )
