@@ -21,7 +21,7 @@ CUSTOMER_PATH = "Customer"  # the customer page's URL path (pages/Customer.py)
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 
 
-def present(value: Any) -> Any:
+def _present(value: Any) -> Any:
     """``None`` for SQL NULL however pandas spelled it (None, NaN, NaT)."""
     if value is None:
         return None
@@ -36,12 +36,12 @@ def present(value: Any) -> Any:
 
 
 def _text(value: Any) -> str:
-    value = present(value)
+    value = _present(value)
     return "" if value is None else str(value)
 
 
 def _as_datetime(value: Any) -> datetime | None:
-    value = present(value)
+    value = _present(value)
     if value is None:
         return None
     if hasattr(value, "to_pydatetime"):
@@ -52,7 +52,7 @@ def _as_datetime(value: Any) -> datetime | None:
 
 def picture_uri(image: Any, mime: Any) -> str | None:
     """The uploaded picture as a ``data:`` URI, or None to show initials."""
-    picture = present(image)
+    picture = _present(image)
     kind = _text(mime)
     if picture is None or kind not in IMAGE_TYPES:
         return None
@@ -63,7 +63,7 @@ def card_view(row: Mapping[str, Any], today: date) -> dict[str, Any]:
     """One card's texts, link and avatar."""
     customer_id = int(row["id"])
     first, last = _text(row.get("first_name")), _text(row.get("last_name"))
-    spent = present(row.get("total_spending"))
+    spent = _present(row.get("total_spending"))
     last_visit = _as_datetime(row.get("last_visit"))
     return {
         "id": customer_id,
@@ -78,7 +78,7 @@ def card_view(row: Mapping[str, Any], today: date) -> dict[str, Any]:
             _text(row.get("city")), _text(row.get("state")), _text(row.get("country"))
         ),
         "spent": formatting.money(Decimal(str(spent)) if spent is not None else 0),
-        "visits": formatting.number(int(present(row.get("visit_count")) or 0)),
+        "visits": formatting.number(int(_present(row.get("visit_count")) or 0)),
         "last_visit": formatting.short_date(last_visit),
         "last_visit_note": (
             formatting.days_ago(last_visit, today) if last_visit else "no visits yet"

@@ -8,8 +8,6 @@ browser 300-500 ms of script to redraw 24 cards; this costs a few.
 
 Safety: the component puts every text on the page with ``textContent``, so a
 name like ``<b>x</b><img src=x onerror=...>`` is shown as those characters.
-The only HTML written here is ``avatar_html``'s, and its values go through
-``html.escape``.
 
 A click on a card (the name, Edit or Delete) is sent to Python as a trigger
 value; its callback queues the request in session state (``PENDING``) and
@@ -19,7 +17,6 @@ is drawn. Tests drive the same path by setting ``PENDING`` themselves.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from functools import partial
@@ -28,7 +25,7 @@ from typing import Any
 
 import streamlit as st
 
-from crm import avatars, card_view, formatting
+from crm import card_view, formatting
 from crm.models import Customer, SegmentTotals
 
 CUSTOMER_PAGE = "pages/Customer.py"
@@ -40,18 +37,6 @@ _grid_component = st.components.v2.component(
     css=(_HERE / "card_grid.css").read_text(encoding="utf-8"),
     js=(_HERE / "card_grid.js").read_text(encoding="utf-8"),
 )
-
-
-def avatar_html(customer_id: int, first_name: str, last_name: str, image: Any, mime: Any) -> str:
-    """A round avatar: the uploaded picture, or initials on the customer's own colour."""
-    uri = card_view.picture_uri(image, mime)
-    if uri is not None:
-        return f'<div class="ch-avatar"><img src="{html.escape(uri, quote=True)}" alt=""></div>'
-    letters = html.escape(avatars.initials(first_name, last_name))
-    background = avatars.colour(customer_id)
-    return (
-        f'<div class="ch-avatar" style="background:{background}" aria-hidden="true">{letters}</div>'
-    )
 
 
 def card_row(customer: Customer) -> dict[str, Any]:

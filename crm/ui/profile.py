@@ -12,11 +12,10 @@ from datetime import date
 
 import streamlit as st
 
-from crm import formatting
+from crm import avatars, card_view, formatting
 from crm.detail import CustomerDetail
 from crm.errors import NotFound
 from crm.models import Customer
-from crm.ui import cards
 from crm.ui.data import cached_customer_detail
 
 HOME = "Home.py"
@@ -85,19 +84,19 @@ _STYLE = """
 
 
 def avatar_html(customer: Customer, large: bool = False) -> str:
-    """The overview's round avatar (picture or initials), drawn bigger for this page."""
+    """The customer's round avatar: the uploaded picture, or initials on their own
+    colour (the same as on their card); bigger in the picture dialog."""
     size = "crm-avatar large" if large else "crm-avatar"
-    return (
-        f'<div class="{size}">'
-        + cards.avatar_html(
-            customer.id,
-            customer.first_name,
-            customer.last_name,
-            customer.avatar,
-            customer.avatar_type,
+    uri = card_view.picture_uri(customer.avatar, customer.avatar_type)
+    if uri is not None:
+        face = f'<div class="ch-avatar"><img src="{html.escape(uri, quote=True)}" alt=""></div>'
+    else:
+        letters = html.escape(avatars.initials(customer.first_name, customer.last_name))
+        face = (
+            f'<div class="ch-avatar" style="background:{avatars.colour(customer.id)}"'
+            f' aria-hidden="true">{letters}</div>'
         )
-        + "</div>"
-    )
+    return f'<div class="{size}">{face}</div>'
 
 
 def _icon(name: str) -> str:
