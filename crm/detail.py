@@ -1,12 +1,12 @@
 """Everything the customer page shows below the profile, read in one call.
 
-Four reads: the customer, their orders with monthly spending
-(``queries.purchase_history``), their top items and categories
-(``queries.favourites``) and their campaign history. At a million customers
-each statement costs a few milliseconds of DuckDB planning and hand-over to
-Python, far more than reading one customer's rows, so the page asks few of
-them and runs them side by side, each on its own cursor (DuckDB's threading
-guide).
+Four plain reads, each an index lookup: the customer, their orders, their
+order lines and their campaign history. The orders and lines give both the
+purchase history and the favourites (``crm.purchases``), so the lines are
+read once. At a million customers each statement costs a millisecond or more
+of DuckDB planning and hand-over to Python, far more than reading one
+customer's rows, so the reads run side by side, each on its own cursor
+(DuckDB's threading guide).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from crm import queries
+from crm import purchases, queries
 from crm.models import CampaignRates, Customer
 
 # Shared by all sessions, so eight people opening pages at once still put at
@@ -42,15 +42,17 @@ def customer_detail(con: duckdb.DuckDBPyConnection, customer_id: int) -> Custome
     # Three reads go to the pool, the shortest runs here meanwhile. An
     # unknown id wastes the pool's reads (they find nothing), so a known one
     # never waits for an extra round trip.
-    purchases = _POOL.submit(queries.purchase_history, con, customer_id)
-    favourites = _POOL.submit(queries.favourites, con, customer_id)
+    orders = _POOL.submit(queries.order_rows, con, customer_id)
+    lines = _POOL.submit(queries.line_rows, con, customer_id)
     campaigns = _POOL.submit(queries.campaign_history, con, customer_id)
     customer = queries.get_customer(con, customer_id)
     # Wait even for an unknown id: no read may still be using the connection
     # after this returns (a caller may close it).
-    bought, liked, history = purchases.result(), favourites.result(), campaigns.result()
+    their_orders, their_lines, history = orders.result(), lines.result(), campaigns.result()
     if customer is None:
         return None
+    bought = purchases.purchase_history(their_orders, their_lines)
+    liked = purchases.favourites(their_lines)
     return CustomerDetail(
         customer=customer,
         orders=bought.orders,

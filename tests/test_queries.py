@@ -157,7 +157,13 @@ def test_sort_orders_and_pages_cover_everyone_once(
 
 
 def test_page_beyond_the_end_is_empty(con: duckdb.DuckDBPyConnection) -> None:
-    assert queries.find_customers(con, CustomerFilter(page=10_000), now=NOW).empty
+    beyond = queries.customer_page(con, CustomerFilter(page=10_000), now=NOW)
+    first = queries.customer_page(con, CustomerFilter(), now=NOW)
+    assert beyond.rows.empty and not first.rows.empty
+    # Totals of the whole segment still come with an empty page.
+    assert beyond.totals == first.totals and first.totals.customers > 0
+    # The same column types with or without cards.
+    assert beyond.rows.dtypes.to_dict() == first.rows.dtypes.to_dict()
 
 
 def _customer_with_orders(con: duckdb.DuckDBPyConnection) -> int:

@@ -1,0 +1,50 @@
+"""Small result sets as typed DataFrames, built column by column.
+
+DuckDB's ``.df()`` costs ~4 ms for a result of a few dozen rows (it sets up
+a conversion per column); fetching tuples and building the frame here takes
+~0.3 ms. The customer page and the page of cards read a few dozen rows each,
+so that hand-over was a third of their time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# A column's dtype, as pandas names it, or one of:
+# - "str": text, missing values as NaN (pandas' string dtype);
+# - "object": Python objects as they are (lists, bytes, None).
+Columns = Mapping[str, str]
+
+
+def typed_frame(rows: Sequence[Sequence[Any]], columns: Columns) -> pd.DataFrame:
+    """``rows`` (tuples, in the order of ``columns``) as a DataFrame of those dtypes.
+
+    The same dtypes with or without rows, so an empty history looks like a
+    full one to the code that draws it.
+    """
+    data: dict[str, Any] = {}
+    for position, (name, dtype) in enumerate(columns.items()):
+        values = [row[position] for row in rows]
+        data[name] = _column(values, dtype)
+    return pd.DataFrame(data, copy=False)
+
+
+def _column(values: list[Any], dtype: str) -> Any:
+    if dtype == "str":
+        return pd.array(values, dtype="str")
+    if dtype == "object":
+        # Element by element: numpy would make lists of equal length a 2-D array.
+        cells = np.empty(len(values), dtype=object)
+        for i, value in enumerate(values):
+            cells[i] = value
+        return cells
+    if dtype == "Int64":
+        return pd.array(values, dtype="Int64")
+    if dtype == "float64":
+        # Decimals and NULLs: float() each, NULL as NaN.
+        return np.array([np.nan if v is None else float(v) for v in values], dtype="float64")
+    return np.array(values, dtype=dtype)
