@@ -98,11 +98,17 @@ def customer_page(con: Con, f: CustomerFilter, now: datetime | None = None) -> C
     and only the 24 ids of the page come back for their wide card columns
     (avatars included). At a million customers a search then scans the text
     once instead of twice.
+
+    The matches are kept (MATERIALIZED) unless the sort is by name with no
+    search: keeping a million names cost more (43 ms) than reading them twice
+    (25 ms), while a search keeps few rows and saves a second text scan.
     """
     order_by = _ORDER_BY[(f.sort, f.descending)]
     page = max(f.page, 1)
+    by_name_alone = f.sort is SortKey.NAME and not f.search.strip()
+    keep = "NOT MATERIALIZED" if by_name_alone else "MATERIALIZED"
     sql = f"""
-        WITH matches AS MATERIALIZED (
+        WITH matches AS {keep} (
             SELECT id, total_spending, visit_count, last_visit, first_name, last_name
             FROM customers
             WHERE {_SEGMENT_WHERE}
