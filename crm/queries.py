@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from crm import purchases
+from crm import catalogue, purchases
 from crm.frames import typed_frame
 from crm.models import (
     CampaignRates,
@@ -231,20 +231,26 @@ def order_rows(con: Con, customer_id: int) -> list[OrderRow]:
 
 
 def line_rows(con: Con, customer_id: int) -> list[LineRow]:
-    """The customer's order lines as (order_id, product, category, quantity, unit_price)."""
+    """The customer's order lines as (order_id, product, category, quantity, unit_price).
+
+    Products are named from ``crm.catalogue`` rather than joined (see there why).
+    """
     rows = (
         con.cursor()
         .execute(
-            """
-            SELECT i.order_id, p.name, p.category, i.quantity, i.unit_price
-            FROM order_items i JOIN products p ON p.id = i.product_id
-            WHERE i.customer_id = ?
-            """,
+            "SELECT order_id, product_id, quantity, unit_price"
+            " FROM order_items WHERE customer_id = ?",
             [customer_id],
         )
         .fetchall()
     )
-    return [LineRow(*row) for row in rows]
+    products = catalogue.knowing(con, products={row[1] for row in rows}, campaigns=set()).products
+    return [
+        LineRow(order_id, *products[product_id], quantity, unit_price)
+        for order_id, product_id, quantity, unit_price in rows
+        # A line of a product that no longer exists is left out, as a join would.
+        if product_id in products
+    ]
 
 
 def purchase_history(con: Con, customer_id: int) -> PurchaseHistory:
@@ -280,28 +286,42 @@ def campaign_history(con: Con, customer_id: int) -> pd.DataFrame:
     """Campaign sends and personalised messages for the customer, newest first.
 
     ``kind`` is "Campaign" or "Message"; a queued send has no ``sent_at`` yet
-    and sorts first.
+    and sorts first; equal times sort by campaign name. Campaigns are named
+    from ``crm.catalogue`` rather than joined (see there why), so the order is
+    set here.
     """
     rows = (
         con.cursor()
         .execute(
             """
-            SELECT 'Campaign' AS kind, c.name AS campaign, c.channel, s.sent_at,
-                   s.status, s.opens, s.clicks, c.id AS campaign_id, NULL AS body
-            FROM campaign_sends s JOIN campaigns c ON c.id = s.campaign_id
+            SELECT 'Campaign' AS kind, NULL AS subject, NULL AS channel, s.sent_at,
+                   s.status, s.opens, s.clicks, s.campaign_id, NULL AS body
+            FROM campaign_sends s
             WHERE s.customer_id = ?
             UNION ALL
             SELECT 'Message', coalesce(nullif(m.subject, ''), 'Personal message'), m.channel,
                    m.sent_at, m.status, 0, 0, NULL, m.body
             FROM messages m
             WHERE m.customer_id = ?
-            ORDER BY sent_at DESC NULLS FIRST, campaign
             """,
             [customer_id, customer_id],
         )
         .fetchall()
     )
-    return typed_frame(rows, HISTORY_COLUMNS)
+    sent = {row[7] for row in rows if row[7] is not None}
+    campaigns = catalogue.knowing(con, products=set(), campaigns=sent).campaigns
+    history = [
+        (kind, *campaigns[campaign_id], *rest, campaign_id, body)
+        if kind == "Campaign"
+        else (kind, label, channel, *rest, campaign_id, body)
+        for kind, label, channel, *rest, campaign_id, body in rows
+        # A send of a campaign that no longer exists is left out, as a join would.
+        if kind != "Campaign" or campaign_id in campaigns
+    ]
+    # Two stable sorts: by name, then newest first with the unsent (no time) first.
+    history.sort(key=lambda row: row[1])
+    history.sort(key=lambda row: (row[3] is None, row[3] or datetime.min), reverse=True)
+    return typed_frame(history, HISTORY_COLUMNS)
 
 
 HISTORY_COLUMNS = {
