@@ -54,11 +54,10 @@ def _search_text(data: CustomerBase) -> str:
 
 
 def _email_taken(cur: Con, email_key: str, except_id: int | None = None) -> bool:
-    row = cur.execute(
-        "SELECT 1 FROM customers WHERE email_key = ? AND id IS DISTINCT FROM ?",
-        [email_key, except_id],
-    ).fetchone()
-    return row is not None
+    # The email alone, so DuckDB looks it up in the UNIQUE index; with
+    # "AND id <> ?" it scanned every email (30 ms at a million customers).
+    owners = cur.execute("SELECT id FROM customers WHERE email_key = ?", [email_key]).fetchall()
+    return any(owner != except_id for (owner,) in owners)
 
 
 def create_customer(con: Con, data: CustomerCreate) -> int:

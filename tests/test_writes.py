@@ -126,6 +126,24 @@ def test_duplicate_email_is_refused_case_insensitively(con: duckdb.DuckDBPyConne
     assert _snapshot(con) == before
 
 
+def test_an_edit_may_keep_its_own_email_but_not_take_another(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    cid = writes.create_customer(con, parse(CustomerCreate, GOOD))
+    # The same address in other letter case is still this customer's own.
+    same = {**GOOD, "email": GOOD["email"].upper(), "version": 1}
+    assert writes.update_customer(con, cid, parse(CustomerUpdate, same)) == 2
+    taken = con.execute("SELECT email FROM customers WHERE id <> ? LIMIT 1", [cid]).fetchone()
+    assert taken is not None
+    before = _snapshot(con)
+    with pytest.raises(ValidationFailed) as info:
+        writes.update_customer(
+            con, cid, parse(CustomerUpdate, {**GOOD, "email": taken[0], "version": 2})
+        )
+    assert "already" in info.value.errors["email"]
+    assert _snapshot(con) == before
+
+
 def test_html_and_sql_are_stored_as_text(con: duckdb.DuckDBPyConnection) -> None:
     nasty = "<b>x</b><img src=x onerror=alert(1)>'; DROP TABLE customers; --"
     cid = writes.create_customer(con, parse(CustomerCreate, {**GOOD, "last_name": nasty}))
