@@ -2,7 +2,7 @@
 
 DuckDB's ``.df()`` costs ~4 ms for a result of a few dozen rows (it sets up
 a conversion per column); fetching tuples and building the frame here takes
-~0.3 ms. The customer page and the page of cards read a few dozen rows each,
+well under 1 ms. The customer page and the page of cards read a few dozen rows each,
 so that hand-over was a third of their time.
 """
 

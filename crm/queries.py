@@ -56,10 +56,24 @@ _SEGMENT_WHERE = """
     AND (NOT CAST(? AS BOOLEAN) OR last_visit IS NULL)
 """
 
-_CARD_COLUMNS = """
-    id, first_name, last_name, email, phone, city, state, country,
-    total_spending, visit_count, order_count, last_visit, avatar, avatar_type
-"""
+# What a card shows, as customer columns and the types of the page's frame.
+CARD_COLUMNS = {
+    "id": "int64",
+    "first_name": "str",
+    "last_name": "str",
+    "email": "str",
+    "phone": "str",
+    "city": "str",
+    "state": "str",
+    "country": "str",
+    "total_spending": "float64",
+    "visit_count": "int32",
+    "order_count": "int32",
+    "last_visit": "datetime64[us]",
+    "avatar": "object",
+    "avatar_type": "object",
+}
+_CARD_COLUMNS = ", ".join(CARD_COLUMNS)
 
 
 def _segment_params(f: CustomerFilter, now: datetime) -> list[Any]:
@@ -133,25 +147,6 @@ def customer_page(con: Con, f: CustomerFilter, now: datetime | None = None) -> C
     # An empty page still has its totals row, with NULL card columns.
     cards = [row[3:] for row in rows if row[3] is not None]
     return CustomerPage(rows=typed_frame(cards, CARD_COLUMNS), totals=totals)
-
-
-# The card columns of ``customer_page`` rows (as in ``_CARD_COLUMNS``) and their types.
-CARD_COLUMNS = {
-    "id": "int64",
-    "first_name": "str",
-    "last_name": "str",
-    "email": "str",
-    "phone": "str",
-    "city": "str",
-    "state": "str",
-    "country": "str",
-    "total_spending": "float64",
-    "visit_count": "int32",
-    "order_count": "int32",
-    "last_visit": "datetime64[us]",
-    "avatar": "object",
-    "avatar_type": "object",
-}
 
 
 def find_customers(con: Con, f: CustomerFilter, now: datetime | None = None) -> pd.DataFrame:
