@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import duckdb
@@ -36,31 +37,28 @@ class Catalogue:
     campaigns: dict[int, tuple[str, str]]  # id -> (name, channel)
 
 
-def catalogue(con: duckdb.DuckDBPyConnection) -> Catalogue:
-    """The products and campaigns of the database behind ``con``, as of its last write."""
+def catalogue(
+    con: duckdb.DuckDBPyConnection,
+    products: Collection[int] = (),
+    campaigns: Collection[int] = (),
+) -> Catalogue:
+    """The products and campaigns behind ``con`` as of its last write, read
+    again if the kept copy lacks any of the ``products`` or ``campaigns`` ids."""
     writes = db.committed_writes()
     with _lock:
         kept = _kept.get(id(con))
-        if kept is not None and kept[0] is con and kept[1] == writes:
+        if kept is not None:
             _kept.move_to_end(id(con))
-            return kept[2]
+    if kept is not None and kept[0] is con and kept[1] == writes:
+        known = kept[2]
+        if set(products) <= known.products.keys() and set(campaigns) <= known.campaigns.keys():
+            return known
     fresh = _read(con)
     with _lock:
         _kept[id(con)] = (con, writes, fresh)
         _kept.move_to_end(id(con))
         while len(_kept) > _KEEP:
             _kept.popitem(last=False)
-    return fresh
-
-
-def knowing(con: duckdb.DuckDBPyConnection, products: set[int], campaigns: set[int]) -> Catalogue:
-    """The catalogue, read again if it lacks any of these ids."""
-    known = catalogue(con)
-    if products <= known.products.keys() and campaigns <= known.campaigns.keys():
-        return known
-    fresh = _read(con)
-    with _lock:
-        _kept[id(con)] = (con, db.committed_writes(), fresh)
     return fresh
 
 

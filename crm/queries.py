@@ -239,7 +239,7 @@ def line_rows(con: Con, customer_id: int) -> list[LineRow]:
         )
         .fetchall()
     )
-    products = catalogue.knowing(con, products={row[1] for row in rows}, campaigns=set()).products
+    products = catalogue.catalogue(con, products={row[1] for row in rows}).products
     return [
         LineRow(order_id, *products[product_id], quantity, unit_price)
         for order_id, product_id, quantity, unit_price in rows
@@ -304,7 +304,7 @@ def campaign_history(con: Con, customer_id: int) -> pd.DataFrame:
         .fetchall()
     )
     sent = {row[7] for row in rows if row[7] is not None}
-    campaigns = catalogue.knowing(con, products=set(), campaigns=sent).campaigns
+    campaigns = catalogue.catalogue(con, campaigns=sent).campaigns
     history = [
         (kind, *campaigns[campaign_id], *rest, campaign_id, body)
         if kind == "Campaign"
