@@ -63,6 +63,14 @@ def open_customer(page: Page, customer_id: int, name: str) -> None:
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
+def open_dialog(page: Page, customer_id: int, name: str, button: str) -> Locator:
+    """The customer's page at desktop width, with the dialog behind ``button`` open."""
+    page.set_viewport_size(DESKTOP)
+    open_customer(page, customer_id, name)
+    page.get_by_role("button", name=button).click()
+    return page.get_by_role("dialog")
+
+
 def toast(page: Page, text: str) -> Locator:
     return page.get_by_test_id("stToast").filter(has_text=text)
 
@@ -121,11 +129,8 @@ def test_open_from_a_card_shows_charts_and_filled_histories(
 
 
 def test_edit_with_a_toast(page: Page, seeded: duckdb.DuckDBPyConnection) -> None:
-    page.set_viewport_size(DESKTOP)
     customer_id, name, _, email = busy(seeded, 1)
-    open_customer(page, customer_id, name)
-    page.get_by_role("button", name="Edit").click()
-    dialog = page.get_by_role("dialog")
+    dialog = open_dialog(page, customer_id, name, "Edit")
     expect(dialog.get_by_label("Email")).to_have_value(email)
     new_first = f"Zed{uuid.uuid4().hex[:6]}"
     dialog.get_by_label("First name").fill(new_first)
@@ -139,12 +144,9 @@ def test_edit_with_a_toast(page: Page, seeded: duckdb.DuckDBPyConnection) -> Non
 def test_send_a_message_and_see_it_in_the_history(
     page: Page, seeded: duckdb.DuckDBPyConnection
 ) -> None:
-    page.set_viewport_size(DESKTOP)
     customer_id, name, _, _ = busy(seeded, 2)
     first = name.split(" ", 1)[0]
-    open_customer(page, customer_id, name)
-    page.get_by_role("button", name="Send message").click()
-    dialog = page.get_by_role("dialog")
+    dialog = open_dialog(page, customer_id, name, "Send message")
     tag = uuid.uuid4().hex[:6]
     dialog.get_by_role("textbox", name="Subject").fill(f"Offer {tag} for [First Name]")
     dialog.get_by_role("textbox", name="Subject").press("Enter")
@@ -163,12 +165,9 @@ def test_send_a_message_and_see_it_in_the_history(
 def test_an_unsent_draft_never_reaches_another_customer(
     page: Page, seeded: duckdb.DuckDBPyConnection
 ) -> None:
-    page.set_viewport_size(DESKTOP)
     first_id, first_name, _, _ = busy(seeded, 6)
     second_id, second_name, _, _ = busy(seeded, 7)
-    open_customer(page, first_id, first_name)
-    page.get_by_role("button", name="Send message").click()
-    dialog = page.get_by_role("dialog")
+    dialog = open_dialog(page, first_id, first_name, "Send message")
     box = dialog.get_by_role("textbox", name="Message")
     box.fill(f"Dear {first_name}, about your last order")
     box.press("Control+Enter")
@@ -191,22 +190,16 @@ def test_an_unsent_draft_never_reaches_another_customer(
 def test_unknown_merge_field_is_explained_in_the_preview(
     page: Page, seeded: duckdb.DuckDBPyConnection
 ) -> None:
-    page.set_viewport_size(DESKTOP)
     customer_id, name, _, _ = busy(seeded, 2)
-    open_customer(page, customer_id, name)
-    page.get_by_role("button", name="Send message").click()
-    dialog = page.get_by_role("dialog")
+    dialog = open_dialog(page, customer_id, name, "Send message")
     dialog.get_by_role("textbox", name="Message").fill("Hi [Frist Name]")
     dialog.get_by_role("textbox", name="Message").press("Control+Enter")
     expect(dialog.get_by_test_id("stAlert")).to_contain_text("Did you mean [First Name]?")
 
 
 def test_add_to_a_new_campaign_and_see_it(page: Page, seeded: duckdb.DuckDBPyConnection) -> None:
-    page.set_viewport_size(DESKTOP)
     customer_id, name, _, _ = busy(seeded, 3)
-    open_customer(page, customer_id, name)
-    page.get_by_role("button", name="Add to campaign").click()
-    dialog = page.get_by_role("dialog")
+    dialog = open_dialog(page, customer_id, name, "Add to campaign")
     dialog.get_by_role("radio", name="New campaign").click()
     campaign = f"Comeback {uuid.uuid4().hex[:6]}"
     dialog.get_by_role("textbox", name="Campaign name").fill(campaign)
@@ -226,11 +219,8 @@ def _png(colour: str, size: int = 300) -> bytes:
 def test_upload_a_picture_and_see_it_on_the_page_and_the_card(
     page: Page, seeded: duckdb.DuckDBPyConnection
 ) -> None:
-    page.set_viewport_size(DESKTOP)
     customer_id, name, _, email = busy(seeded, 5)
-    open_customer(page, customer_id, name)
-    page.get_by_role("button", name="Picture").click()
-    dialog = page.get_by_role("dialog")
+    dialog = open_dialog(page, customer_id, name, "Picture")
     # A text file dressed as a picture is refused in words.
     dialog.locator('input[type="file"]').set_input_files(
         {"name": "face.png", "mimeType": "image/png", "buffer": b"not an image at all"}
@@ -261,11 +251,8 @@ def test_upload_a_picture_and_see_it_on_the_page_and_the_card(
 def test_delete_with_confirmation_goes_back_to_the_overview(
     page: Page, seeded: duckdb.DuckDBPyConnection
 ) -> None:
-    page.set_viewport_size(DESKTOP)
     customer_id, name, _, email = busy(seeded, 4)
-    open_customer(page, customer_id, name)
-    page.get_by_role("button", name="Delete").click()
-    dialog = page.get_by_role("dialog")
+    dialog = open_dialog(page, customer_id, name, "Delete")
     expect(dialog).to_contain_text(f"Delete {name} ({email})")
     dialog.get_by_role("button", name="Delete customer").click()
     expect(toast(page, f"Deleted {name}")).to_be_visible()
