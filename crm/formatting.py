@@ -118,16 +118,29 @@ def place(city: str, state: str, country: str) -> str:
 
 
 # Every ASCII punctuation mark CommonMark lets a backslash escape, so user text
-# in a Markdown label (st.page_link, st.caption) is shown as typed. "@" too:
-# an escaped one stops GitHub-style autolinking of email addresses.
+# in a Markdown label (st.page_link, st.caption) is shown as typed.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&\"'=^@])")
+# Backslashes are not enough. Streamlit's renderer finds links ("http://...",
+# "www.x", "a@b.com"), icons (":material/home:") and emoji (":smile:") in the
+# text *after* the escapes are resolved: a name "![i](http://127.0.0.1:9/p.png)"
+# escaped by backslashes alone still became a link in a toast, and
+# ":material/home:" an icon (both seen in Chromium). An invisible WORD JOINER
+# after ":" and "@", and between "www" and ".", breaks every one of those
+# patterns without changing what a reader sees.
+WORD_JOINER = "\u2060"
+_LINK_PARTS = re.compile(r"(?<=[:@])|(?<=www)(?=\\?\.)", re.IGNORECASE)
 
 
 def escape_markdown(text: str) -> str:
-    """Backslash-escape Markdown, HTML and Streamlit's ``$math$`` / ``:icon:`` syntax.
+    """User text made safe to show through Markdown (toasts, captions, labels, headers).
 
-    Newlines become spaces: a label is one line, and a blank line would end
-    the escaping context in some renderers.
+    The one helper for that: it backslash-escapes Markdown, HTML and
+    Streamlit's ``$math$`` / ``:icon:`` syntax, and stops links, icons and
+    emoji from being recognised (see ``WORD_JOINER``). Newlines become spaces:
+    a label is one line, and a blank line would end the escaping context in
+    some renderers.
     """
     single_line = " ".join(text.split())
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", single_line)
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", single_line)
+    return _LINK_PARTS.sub(WORD_JOINER, escaped)
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -97,6 +98,9 @@ def _commonmark_unescape(text: str) -> tuple[str, list[str]]:
             shown.append(text[index + 1])
             index += 2
             continue
+        if char == formatting.WORD_JOINER:  # invisible: not shown
+            index += 1
+            continue
         if char in "\\`*_{}[]()#+-.!|~<>$:&":
             bare.append(char)
         shown.append(char)
@@ -125,3 +129,38 @@ def test_escape_markdown_escapes_every_markup_character(text: str) -> None:
 def test_escape_markdown_keeps_plain_names_and_joins_lines() -> None:
     assert formatting.escape_markdown("Ana Lopez") == "Ana Lopez"
     assert formatting.escape_markdown("Ana\n\nLopez") == "Ana Lopez"
+
+
+def _rendered_text(escaped: str) -> str:
+    """The text node a Markdown renderer makes of ``escaped``: escapes resolved, joiners kept."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", escaped)
+
+
+# The patterns Streamlit's Markdown renderer looks for in text nodes after escapes
+# are resolved (GFM autolink literals, Streamlit's icons and emoji shortcodes).
+_FOUND_IN_TEXT = {
+    "url": re.compile(r"https?://", re.IGNORECASE),
+    "www": re.compile(r"\bwww\.", re.IGNORECASE),
+    "email": re.compile(r"[-.\w+]+@[-\w]+(\.[-\w]+)+"),
+    "icon": re.compile(r":material/[a-z_]+:"),
+    "emoji": re.compile(r":[a-z_]+:"),
+}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "![i](http://127.0.0.1:9/px.png)",
+        "see https://example.com/a_b now",
+        "WWW.example.com",
+        "ana.lopez+news@example.co.uk",
+        "home :material/home: and :smile:",
+    ],
+)
+def test_escape_markdown_leaves_no_link_icon_or_emoji_to_find(text: str) -> None:
+    escaped = formatting.escape_markdown(text)
+    rendered = _rendered_text(escaped)
+    found = [name for name, pattern in _FOUND_IN_TEXT.items() if pattern.search(rendered)]
+    assert found == []
+    # ...while a reader sees exactly what was typed.
+    assert rendered.replace(formatting.WORD_JOINER, "") == text
