@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from crm import db, formatting, queries, templates, writes
 from crm.models import CustomerUpdate, OrderCreate, customer_form_values, parse
-from crm.ui import actions
+from crm.ui import actions, cards, dialogs
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/Customer.py"
@@ -83,7 +83,7 @@ def _history(at: AppTest) -> Any:
 
 def _plain(text: str) -> str:
     """An alert's text without the Markdown escapes that keep user text literal."""
-    return text.replace("\\", "")
+    return text.replace("\\", "").replace(formatting.WORD_JOINER, "")
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str, customer_id: int) -> int:
@@ -498,3 +498,62 @@ def test_selecting_an_order_shows_its_lines(dbc: Any) -> None:
     ).fetchall()
     assert sorted(zip(lines["product"], lines["quantity"], strict=True)) == sorted(expected)
     assert any(f"Order #{first}" in m.value for m in at.markdown)
+
+
+# --- One dialog state for every page (issue 12, item 24) ------------------------------
+
+# A widget that only the dialog of each kind draws.
+DIALOG_MARKS = {
+    "message": ("text_area", actions.BODY),
+    "campaign": ("segmented_control", actions.CAMPAIGN_MODE),
+    "picture": ("file_uploader", actions.UPLOAD),
+    "edit": ("button", "dialog_save"),
+    "delete": ("button", "dialog_confirm_delete"),
+}
+
+
+def _dialogs_drawn(at: AppTest) -> list[str]:
+    return [
+        kind
+        for kind, (element, key) in DIALOG_MARKS.items()
+        if any(getattr(w, "key", None) == key for w in at.get(element))
+    ]
+
+
+def test_one_state_holds_whichever_dialog_was_opened_last(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    at = _open(cid)
+    for button, kind in [
+        ("open_message", "message"),
+        ("open_edit", "edit"),
+        ("open_campaign", "campaign"),
+        ("open_delete", "delete"),
+        ("open_picture", "picture"),
+    ]:
+        _click(at, button)  # the dialog before it is still open: this one replaces it
+        assert at.session_state[dialogs.STATE].kind == kind
+        assert at.session_state[dialogs.STATE].customer_id == cid
+        assert _dialogs_drawn(at) == [kind]
+
+
+def test_a_dialog_opened_elsewhere_replaces_the_customer_page_dialog(dbc: Any) -> None:
+    """Message open on a customer's page; back on the overview a card's Edit is opened
+    and cancelled: returning to the customer shows no dialog (two states brought the
+    message back)."""
+    cid = _busy_customer(dbc)
+    at = _click(_open(cid), "open_message")
+    assert _dialogs_drawn(at) == ["message"]
+    at.switch_page("Home.py")
+    at.query_params.clear()
+    at.run()
+    assert _dialogs_drawn(at) == []  # a customer page's dialog stays on that page
+    at.session_state[cards.PENDING] = ("edit", cid)
+    at.run()
+    assert _dialogs_drawn(at) == ["edit"]
+    _click(at, "dialog_cancel")
+    assert _dialogs_drawn(at) == []
+    at.switch_page(PAGE)
+    at.query_params["id"] = str(cid)
+    at.run()
+    assert not at.exception
+    assert _dialogs_drawn(at) == []

@@ -1,10 +1,10 @@
 """What a marketer does on the customer page: message, campaign and picture dialogs.
 
-Each dialog opens from a flag in session state (set by its button, cleared
-on dismiss and after a successful save), not from ``if st.button(): dialog()``,
-so it survives its own reruns and AppTest can drive it. A success is flashed
-and shown as a toast at the top of the next run; a failure is a sentence in
-the dialog, and nothing is written.
+The dialogs are kinds of ``crm.ui.dialogs`` (one state, one map of dialogs,
+one close, shared with the edit and delete dialogs): a button opens one,
+``render_dialogs`` draws it on every run until it is saved or dismissed. A
+success is flashed and shown as a toast at the top of the next run; a
+failure is a sentence in the dialog, and nothing is written.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from crm.errors import CrmError, DuplicateError, ValidationFailed
 from crm.formatting import escape_markdown
 from crm.models import CampaignCreate, Channel, Customer, MessageCreate, parse
 from crm.ui import dialogs, theme
-from crm.ui.data import connection, flash
+from crm.ui.data import cached_customer_detail, connection, flash
+from crm.ui.dialogs import DialogKind
 from crm.ui.profile import HOME, avatar_html
 
 Con = duckdb.DuckDBPyConnection
 
-_OPEN = "customer_dialog"
-MESSAGE, CAMPAIGN, PICTURE = "message", "campaign", "picture"
+MESSAGE: DialogKind = "message"
+CAMPAIGN: DialogKind = "campaign"
+PICTURE: DialogKind = "picture"
 
 # Widget keys, shared with the tests.
 BODY, SUBJECT, CHANNEL, INSERT = "msg_body", "msg_subject", "msg_channel", "msg_insert"
@@ -36,34 +38,9 @@ EXISTING, NEW = "Existing campaign", "New campaign"
 SMS_SEGMENT = 160
 
 
-def open_dialog(name: str, customer_id: int) -> None:
-    """Button callback: show dialog ``name`` for this customer from the next run on."""
-    dialogs.close_dialog()  # Streamlit shows one dialog at a time
-    st.session_state[_OPEN] = (name, customer_id)
-
-
-def _open_edit(customer_id: int) -> None:
-    close_dialog()
-    dialogs.open_edit_dialog(customer_id)
-
-
-def _open_delete(customer_id: int) -> None:
-    close_dialog()
-    # The page of a deleted customer has nothing left to show: back to the overview.
-    dialogs.open_delete_dialog(customer_id, then_go_to=HOME)
-
-
-def close_dialog() -> None:
-    st.session_state.pop(_OPEN, None)
-
-
-def _is_open(name: str, customer_id: int) -> bool:
-    return st.session_state.get(_OPEN) == (name, customer_id)
-
-
 def _done(message: str) -> None:
     """After a successful write: close, queue the toast, rerun the whole page."""
-    close_dialog()
+    dialogs.close_dialog()
     # A Material icon: emoji need a font that not every machine has.
     flash(message, icon=":material/check_circle:")
     st.rerun(scope="app")
@@ -74,6 +51,22 @@ def _errors(problem: CrmError) -> None:
     sentences = problem.errors.values() if isinstance(problem, ValidationFailed) else [str(problem)]
     for sentence in sentences:
         st.error(escape_markdown(sentence), icon=":material/error:")
+
+
+def _with_customer(kind: DialogKind, form: Callable[[Customer], None], what: str) -> None:
+    """Draw ``form`` for the dialog's customer, or say they are gone."""
+    state = dialogs.state_of(kind)
+    assert state.customer_id is not None
+    with theme.friendly_errors(what):
+        detail = cached_customer_detail(state.customer_id)
+        if detail is None:
+            st.warning(
+                "This customer was deleted, perhaps by someone else: nothing was sent or saved.",
+                icon=":material/person_off:",
+            )
+            st.button("Close", key="dialog_close", on_click=dialogs.close_dialog, type="primary")
+            return
+        form(detail.customer)
 
 
 # --- Personalised message -------------------------------------------------------
@@ -166,10 +159,10 @@ def _message_form(customer: Customer) -> None:
             _done(sentence)
 
 
-@st.dialog("Send a personalised message", width="large", on_dismiss=close_dialog)
-def _message_dialog(customer: Customer) -> None:
-    with theme.friendly_errors("the message form"):
-        _message_form(customer)
+@dialogs.register(MESSAGE)
+@st.dialog("Send a personalised message", width="large", on_dismiss=dialogs.close_dialog)
+def _message_dialog() -> None:
+    _with_customer(MESSAGE, _message_form, "the message form")
 
 
 # --- Campaigns ------------------------------------------------------------------
@@ -244,10 +237,10 @@ def _campaign_form(customer: Customer) -> None:
             _done(sentence)
 
 
-@st.dialog("Add to a campaign", width="medium", on_dismiss=close_dialog)
-def _campaign_dialog(customer: Customer) -> None:
-    with theme.friendly_errors("the campaign form"):
-        _campaign_form(customer)
+@dialogs.register(CAMPAIGN)
+@st.dialog("Add to a campaign", width="medium", on_dismiss=dialogs.close_dialog)
+def _campaign_dialog() -> None:
+    _with_customer(CAMPAIGN, _campaign_form, "the campaign form")
 
 
 # --- Picture --------------------------------------------------------------------
@@ -287,30 +280,18 @@ def _picture_form(customer: Customer) -> None:
             _done(f"Picture removed; {customer.name} shows initials again.")
 
 
-@st.dialog("Profile picture", width="small", on_dismiss=close_dialog)
-def _picture_dialog(customer: Customer) -> None:
-    with theme.friendly_errors("the picture form"):
-        _picture_form(customer)
+@dialogs.register(PICTURE)
+@st.dialog("Profile picture", width="small", on_dismiss=dialogs.close_dialog)
+def _picture_dialog() -> None:
+    _with_customer(PICTURE, _picture_form, "the picture form")
 
 
 # --- Buttons --------------------------------------------------------------------
 
-DIALOGS: dict[str, Callable[[Customer], None]] = {
-    MESSAGE: _message_dialog,
-    CAMPAIGN: _campaign_dialog,
-    PICTURE: _picture_dialog,
-}
-
 
 def render_dialogs(customer: Customer) -> None:
-    """Show whichever dialog is open for this customer (at most one), edit and delete too."""
-    dialogs.render_dialogs()
-    if dialogs.is_open():
-        return
-    for name, dialog in DIALOGS.items():
-        if _is_open(name, customer.id):
-            dialog(customer)
-            return
+    """Draw the open dialog on this customer's page: one of these, or edit or delete."""
+    dialogs.render_dialogs(customer.id)
 
 
 def render_buttons(customer: Customer) -> None:
@@ -319,7 +300,7 @@ def render_buttons(customer: Customer) -> None:
         st.button(
             "Edit",
             icon=":material/edit:",
-            on_click=_open_edit,
+            on_click=dialogs.open_edit_dialog,
             args=(customer.id,),
             key="open_edit",
         )
@@ -327,28 +308,30 @@ def render_buttons(customer: Customer) -> None:
             "Send message",
             icon=":material/mail:",
             type="primary",
-            on_click=open_dialog,
+            on_click=dialogs.open_dialog,
             args=(MESSAGE, customer.id),
             key="open_message",
         )
         st.button(
             "Add to campaign",
             icon=":material/campaign:",
-            on_click=open_dialog,
+            on_click=dialogs.open_dialog,
             args=(CAMPAIGN, customer.id),
             key="open_campaign",
         )
         st.button(
             "Picture",
             icon=":material/add_a_photo:",
-            on_click=open_dialog,
+            on_click=dialogs.open_dialog,
             args=(PICTURE, customer.id),
             key="open_picture",
         )
         st.button(
             "Delete",
             icon=":material/delete:",
-            on_click=_open_delete,
+            on_click=dialogs.open_delete_dialog,
             args=(customer.id,),
+            # The page of a deleted customer has nothing left to show: back to the overview.
+            kwargs={"then_go_to": HOME},
             key="open_delete",
         )

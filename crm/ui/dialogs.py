@@ -1,17 +1,23 @@
-"""Add, edit and delete a customer in modal dialogs, from any page.
+"""Every modal dialog of the app: one state, one map of dialogs, one close.
 
 Use from a page::
 
     st.button("Edit", on_click=dialogs.open_edit_dialog, args=(customer_id,))
-    st.button("Delete", on_click=dialogs.open_delete_dialog, args=(customer_id,),
-              kwargs={"then_go_to": "Home.py"})
+    st.button("Send message", on_click=dialogs.open_dialog, args=("message", customer_id))
     ...
-    dialogs.render_dialogs()  # once per run, anywhere on the page
+    dialogs.render_dialogs()  # once per run; a customer's page passes its customer's id
 
-The ``open_*`` functions only set a flag in session state; ``render_dialogs``
-draws the dialog the flag asks for on every run until it is saved, cancelled
-or dismissed. (A dialog opened straight from ``if st.button(...)`` could not
-be submitted from AppTest, which only does full reruns.)
+Which dialog is open, and for whom, is one ``DialogState`` in session state
+(``STATE``). The ``open_*`` functions only set it; ``render_dialogs`` draws
+the dialog it names on every run until it is saved, cancelled or dismissed,
+each of which calls ``close_dialog``. Streamlit shows one dialog at a time,
+and so does this state: opening one replaces the other. (A dialog opened
+straight from ``if st.button(...)`` could not be submitted from AppTest,
+which only does full reruns.)
+
+``DIALOGS`` maps each kind to the function that draws it: the add, edit and
+delete dialogs are defined here, the customer page's message, campaign and
+picture dialogs in ``crm.ui.actions``, which registers them with ``register``.
 
 An edit remembers the record's ``version`` from when the dialog opened, so a
 save after someone else's save is refused with a sentence instead of
@@ -46,14 +52,16 @@ from crm.models import (
 from crm.ui import theme
 from crm.ui.data import connection, flash
 
-_STATE = "_crm_dialog"
+STATE = "_crm_dialog"
 _JUST_ADDED = "_crm_just_added"
 _REVISION = "_crm_dialog_rev"
 JUST_ADDED_MAX = 6
 # Material icons, not emoji: some machines have no emoji font.
 _DONE = ":material/check_circle:"
 
-DialogKind = Literal["add", "edit", "delete"]
+DialogKind = Literal["add", "edit", "delete", "message", "campaign", "picture"]
+# Dialogs that work on the customer page's data: drawn only on that customer's page.
+CUSTOMER_PAGE_KINDS: frozenset[DialogKind] = frozenset({"message", "campaign", "picture"})
 
 # Form fields in the order of the form; the widths pair them into rows.
 FORM_ROWS: tuple[tuple[str, ...], ...] = (
@@ -116,36 +124,44 @@ def _from_customer(kind: DialogKind, customer: Customer, then_go_to: str | None)
     )
 
 
-def _current() -> DialogState | None:
-    state = st.session_state.get(_STATE)
+def current() -> DialogState | None:
+    """The open dialog, or None."""
+    state = st.session_state.get(STATE)
     return state if isinstance(state, DialogState) else None
 
 
 def close_dialog() -> None:
-    """Forget the open dialog (also the ``on_dismiss`` of every dialog)."""
-    st.session_state.pop(_STATE, None)
+    """Close whichever dialog is open (also the ``on_dismiss`` of every dialog)."""
+    st.session_state.pop(STATE, None)
+
+
+def open_dialog(kind: DialogKind, customer_id: int | None = None) -> None:
+    """Open a dialog that reads what it needs itself (add, or a customer page's dialog)."""
+    st.session_state[STATE] = DialogState(
+        kind=kind, revision=_next_revision(), customer_id=customer_id
+    )
 
 
 def open_add_dialog() -> None:
     """Open the empty "Add customer" form."""
-    st.session_state[_STATE] = DialogState(kind="add", revision=_next_revision())
+    open_dialog("add")
 
 
-def _load(customer_id: int) -> Customer | None:
+def _open_with_customer(kind: DialogKind, customer_id: int, then_go_to: str | None) -> None:
     customer = queries.get_customer(connection(), int(customer_id))
     if customer is None:
+        close_dialog()
         flash(
             "That customer no longer exists; someone may have deleted them.",
             icon=":material/warning:",
         )
-    return customer
+    else:
+        st.session_state[STATE] = _from_customer(kind, customer, then_go_to)
 
 
 def open_edit_dialog(customer_id: int) -> None:
     """Open the form pre-filled with the customer as stored now."""
-    customer = _load(customer_id)
-    if customer is not None:
-        st.session_state[_STATE] = _from_customer("edit", customer, None)
+    _open_with_customer("edit", customer_id, None)
 
 
 def open_delete_dialog(customer_id: int, *, then_go_to: str | None = None) -> None:
@@ -155,13 +171,51 @@ def open_delete_dialog(customer_id: int, *, then_go_to: str | None = None) -> No
     delete; without it the current page reruns. The Customer page passes it,
     since the page of a deleted customer has nothing left to show.
     """
-    customer = _load(customer_id)
-    if customer is not None:
-        st.session_state[_STATE] = _from_customer("delete", customer, then_go_to)
+    _open_with_customer("delete", customer_id, then_go_to)
 
 
-def is_open() -> bool:
-    return _current() is not None
+def state_of(kind: DialogKind) -> DialogState:
+    """The open dialog's state, inside the dialog that draws ``kind``.
+
+    Read here, not passed in: a dialog is a fragment, and a fragment's own
+    reruns reuse the arguments of the full run that drew it.
+    """
+    state = current()
+    if state is None or state.kind != kind:
+        st.rerun()  # closed or replaced meanwhile (e.g. in another tab of this session)
+    assert state is not None
+    return state
+
+
+DrawDialog = Callable[[], None]
+DIALOGS: dict[DialogKind, DrawDialog] = {}
+
+
+def register(kind: DialogKind) -> Callable[[DrawDialog], DrawDialog]:
+    """Decorator: ``render_dialogs`` draws the decorated ``st.dialog`` for ``kind``."""
+
+    def add(draw: DrawDialog) -> DrawDialog:
+        DIALOGS[kind] = draw
+        return draw
+
+    return add
+
+
+def render_dialogs(customer_id: int | None = None) -> None:
+    """Draw the open dialog, if this page has it. Call once per run.
+
+    ``customer_id`` is the customer whose page this is (None on the
+    overview): a message, campaign or picture dialog is drawn only there.
+    """
+    state = current()
+    if state is None:
+        return
+    draw = DIALOGS.get(state.kind)
+    if draw is None:
+        return
+    if state.kind in CUSTOMER_PAGE_KINDS and state.customer_id != customer_id:
+        return
+    draw()
 
 
 def recently_added() -> list[int]:
@@ -251,10 +305,10 @@ def _save(state: DialogState, values: dict[str, str]) -> dict[str, str] | None:
     except ValidationFailed as exc:
         return exc.errors
     except ConflictError as exc:
-        st.session_state[_STATE] = replace(state, problem=str(exc))
+        st.session_state[STATE] = replace(state, problem=str(exc))
         return {}
     except NotFound as exc:
-        st.session_state[_STATE] = replace(state, problem=str(exc), gone=True)
+        st.session_state[STATE] = replace(state, problem=str(exc), gone=True)
         return {}
     return None
 
@@ -264,13 +318,13 @@ def _reload(state: DialogState) -> None:
     assert state.customer_id is not None
     customer = queries.get_customer(connection(), state.customer_id)
     if customer is None:
-        st.session_state[_STATE] = replace(
+        st.session_state[STATE] = replace(
             state,
             problem="This customer no longer exists; someone may have deleted them.",
             gone=True,
         )
     else:
-        st.session_state[_STATE] = _from_customer("edit", customer, state.then_go_to)
+        st.session_state[STATE] = _from_customer("edit", customer, state.then_go_to)
 
 
 def _problem(state: DialogState) -> bool:
@@ -364,7 +418,7 @@ def _delete_body(state: DialogState) -> None:
             writes.delete_customer(connection(), state.customer_id, state.version)
         except (ConflictError, NotFound) as exc:
             gone = isinstance(exc, NotFound)
-            st.session_state[_STATE] = replace(state, problem=str(exc), gone=gone)
+            st.session_state[STATE] = replace(state, problem=str(exc), gone=gone)
             st.rerun()
         forget_recently_added(state.customer_id)
         _after_write("Deleted", state.name, ":material/delete:")
@@ -374,12 +428,7 @@ def _delete_body(state: DialogState) -> None:
 
 
 def _guarded(body: Callable[[DialogState], None], kind: DialogKind) -> None:
-    # The state is read here, not passed in: a dialog is a fragment, and a
-    # fragment's own reruns reuse the arguments of the full run that drew it.
-    state = _current()
-    if state is None or state.kind != kind:
-        st.rerun()  # closed meanwhile (e.g. in another tab of this session)
-    assert state is not None
+    state = state_of(kind)
     with theme.friendly_errors("this form"):
         try:
             body(state)
@@ -387,29 +436,19 @@ def _guarded(body: Callable[[DialogState], None], kind: DialogKind) -> None:
             st.error(formatting.escape_markdown(str(exc)))
 
 
+@register("add")
 @st.dialog("Add customer", width="medium", on_dismiss=close_dialog)
 def _add_dialog() -> None:
     _guarded(_customer_form, "add")
 
 
+@register("edit")
 @st.dialog("Edit customer", width="medium", on_dismiss=close_dialog)
 def _edit_dialog() -> None:
     _guarded(_customer_form, "edit")
 
 
+@register("delete")
 @st.dialog("Delete customer", width="small", on_dismiss=close_dialog)
 def _delete_dialog() -> None:
     _guarded(_delete_body, "delete")
-
-
-def render_dialogs() -> None:
-    """Draw the dialog an ``open_*`` call asked for, if any. Call once per run."""
-    state = _current()
-    if state is None:
-        return
-    if state.kind == "add":
-        _add_dialog()
-    elif state.kind == "edit":
-        _edit_dialog()
-    else:
-        _delete_dialog()
