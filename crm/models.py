@@ -8,6 +8,7 @@ one sentence per field.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -15,7 +16,10 @@ from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from annotated_types import MaxLen
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from crm.errors import ValidationFailed
 
@@ -43,9 +47,6 @@ FIELD_LABELS: dict[str, str] = {
     "ordered_at": "Order date",
 }
 
-# Deliberately simple: one @, no spaces, a dot in the domain. Full RFC 5322
-# parsing rejects nothing a real user types and accepts much they do not mean.
-EMAIL_RE = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,}$")
 PHONE_RE = re.compile(r"^[0-9+() \-]*$")
 
 NAME_MAX = 80
@@ -53,9 +54,75 @@ EMAIL_MAX = 254  # RFC 5321's limit for a forward path
 PHONE_MAX = 32
 ADDRESS_MAX = 120
 SHORT_MAX = 60
+ZIP_MAX = 20
 TEMPLATE_MAX = 2_000
 
 Model = TypeVar("Model", bound=BaseModel)
+
+# Zero-width joiners shape Persian and Indic words and join emoji sequences
+# ("👩‍👩‍👧"), so they may stand between two visible characters. Every other
+# control or format character (NUL, zero-width space, bidi overrides and
+# isolates, BOM, soft hyphen) or line separator hides text, or reorders what is
+# shown around it: a right-to-left override made a card's name link invisible.
+_JOINERS = frozenset("\u200c\u200d")
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+# Letters and symbols that draw nothing: Hangul fillers, the blank braille pattern.
+_BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _draws_ink(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    return not (ch.isspace() or category[0] in "CZM" or ch in _BLANK_CHARACTERS)
+
+
+def _joins(ch: str) -> bool:
+    """Whether a joiner may stand beside ``ch``: a visible character or a mark on one."""
+    return _draws_ink(ch) or unicodedata.category(ch)[0] == "M"
+
+
+def _character(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X} {name}" if name else f"U+{ord(ch):04X}, a control character"
+
+
+def _where(value: str, index: int) -> str:
+    if index == 0:
+        return "at the start"
+    before = value[:index]
+    return f"after “{before if len(before) <= 12 else '…' + before[-12:]}”"
+
+
+def _visible_text(value: str) -> str:
+    """Refuse hidden characters (saying which and where) and text that shows nothing."""
+    for index, ch in enumerate(value):
+        if ch in _JOINERS:
+            between = 0 < index < len(value) - 1
+            if between and _joins(value[index - 1]) and _joins(value[index + 1]):
+                continue
+        elif unicodedata.category(ch) not in _HIDDEN_CATEGORIES:
+            continue
+        raise PydanticCustomError(
+            "invisible_character",
+            "contains an invisible character ({character}) {where}",
+            {"character": _character(ch), "where": _where(value, index)},
+        )
+    if value and not any(_draws_ink(ch) for ch in value):
+        raise PydanticCustomError("no_visible_character", "has no visible character")
+    return value
+
+
+# Every text a user types into a single-line field.
+_VISIBLE = AfterValidator(_visible_text)
+
+
+def max_lengths(model: type[BaseModel]) -> dict[str, int]:
+    """Each field of ``model`` that has a length limit, and that limit, read from its constraint."""
+    return {
+        name: meta.max_length
+        for name, info in model.model_fields.items()
+        for meta in info.metadata
+        if isinstance(meta, MaxLen)
+    }
 
 
 class _Strict(BaseModel):
@@ -63,21 +130,27 @@ class _Strict(BaseModel):
 
 
 class CustomerBase(_Strict):
-    first_name: Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
-    last_name: Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
-    email: Annotated[str, Field(min_length=1, max_length=EMAIL_MAX)]
-    phone: Annotated[str, Field(max_length=PHONE_MAX)] = ""
-    street: Annotated[str, Field(max_length=ADDRESS_MAX)] = ""
-    city: Annotated[str, Field(max_length=SHORT_MAX)] = ""
-    state: Annotated[str, Field(max_length=SHORT_MAX)] = ""
-    zip: Annotated[str, Field(max_length=20)] = ""
-    country: Annotated[str, Field(max_length=SHORT_MAX)] = ""
+    first_name: Annotated[str, Field(min_length=1, max_length=NAME_MAX), _VISIBLE]
+    last_name: Annotated[str, Field(min_length=1, max_length=NAME_MAX), _VISIBLE]
+    email: Annotated[str, Field(min_length=1, max_length=EMAIL_MAX), _VISIBLE]
+    phone: Annotated[str, Field(max_length=PHONE_MAX), _VISIBLE] = ""
+    street: Annotated[str, Field(max_length=ADDRESS_MAX), _VISIBLE] = ""
+    city: Annotated[str, Field(max_length=SHORT_MAX), _VISIBLE] = ""
+    state: Annotated[str, Field(max_length=SHORT_MAX), _VISIBLE] = ""
+    zip: Annotated[str, Field(max_length=ZIP_MAX), _VISIBLE] = ""
+    country: Annotated[str, Field(max_length=SHORT_MAX), _VISIBLE] = ""
 
     @field_validator("email")
     @classmethod
-    def _email_shape(cls, value: str) -> str:
-        if not EMAIL_RE.match(value):
-            raise ValueError("enter an address like name@example.com")
+    def _email_syntax(cls, value: str) -> str:
+        # Syntax only (no DNS look-up, no network): international addresses such
+        # as 用户@例子.广告 and a@example.xn--p1ai pass. The address is kept as
+        # typed; the unique key is its lower case (crm.writes).
+        try:
+            validate_email(value, check_deliverability=False)
+        except EmailNotValidError as problem:
+            reason = str(problem).rstrip(".")
+            raise ValueError(f"enter an address like name@example.com. {reason}") from None
         return value
 
     @field_validator("phone")
@@ -88,6 +161,10 @@ class CustomerBase(_Strict):
         if value and sum(ch.isdigit() for ch in value) < 5:
             raise ValueError("needs at least 5 digits")
         return value
+
+
+# What the Add and Edit forms size their inputs by: the model's own limits.
+CUSTOMER_FIELD_MAX: dict[str, int] = max_lengths(CustomerBase)
 
 
 class CustomerCreate(CustomerBase):
@@ -107,7 +184,7 @@ class Channel(StrEnum):
 
 
 class CampaignCreate(_Strict):
-    name: Annotated[str, Field(min_length=1, max_length=SHORT_MAX * 2)]
+    name: Annotated[str, Field(min_length=1, max_length=SHORT_MAX * 2), _VISIBLE]
     channel: Channel = Channel.EMAIL
     template: Annotated[str, Field(max_length=TEMPLATE_MAX)] = ""
 
@@ -116,7 +193,7 @@ class MessageCreate(_Strict):
     """A personalised message, already merged for its customer."""
 
     body: Annotated[str, Field(min_length=1, max_length=TEMPLATE_MAX * 2)]
-    subject: Annotated[str, Field(max_length=SHORT_MAX * 2)] = ""
+    subject: Annotated[str, Field(max_length=SHORT_MAX * 2), _VISIBLE] = ""
     channel: Annotated[str, Field(pattern="^(Email|SMS)$")] = "Email"
 
 
@@ -139,7 +216,13 @@ def _sentence(field: str, error: dict[str, Any]) -> str:
     if kind in {"missing", "string_too_short"} and ctx.get("min_length", 1) <= 1:
         return f"{label} is required."
     if kind == "string_too_long":
-        return f"{label} is too long (at most {ctx.get('max_length')} characters)."
+        # Measured as the model measures it: without the spaces around the text.
+        length = len(str(error.get("input", "")).strip())
+        return f"{label} is too long: {length:,} characters, at most {ctx['max_length']:,}."
+    if kind == "invisible_character":
+        return f"{label} {error['msg']}; remove it."
+    if kind == "no_visible_character":
+        return f"{label} {error['msg']}."
     if kind == "value_error":
         return f"{label}: {ctx.get('error', error.get('msg', 'is not valid'))}."
     if kind in {"greater_than_equal", "greater_than"}:
