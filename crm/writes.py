@@ -182,14 +182,49 @@ def remove_avatar(con: Con, customer_id: int) -> None:
         )
 
 
-def create_campaign(con: Con, data: CampaignCreate) -> int:
-    with _write(con) as cur:
-        row = cur.execute(
-            "INSERT INTO campaigns (name, channel, template) VALUES (?, ?, ?) RETURNING id",
-            [data.name, data.channel.value, data.template],
-        ).fetchone()
+def _campaign_named(cur: Con, channel: str, name: str) -> str | None:
+    """The name, as stored, of the ``channel`` campaign called ``name`` in any case."""
+    row = cur.execute(
+        "SELECT name FROM campaigns WHERE channel = $channel AND lower(name) = lower($name)",
+        {"channel": channel, "name": name},
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _queue_send(cur: Con, campaign_id: int, customer_id: int) -> int:
+    row = cur.execute(
+        "INSERT INTO campaign_sends (campaign_id, customer_id, status)"
+        " VALUES (?, ?, 'Queued') RETURNING id",
+        [campaign_id, customer_id],
+    ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def create_campaign(con: Con, data: CampaignCreate, *, first_member: int | None = None) -> int:
+    """Create a campaign, with ``first_member`` queued in the same transaction; returns its id.
+
+    A name another campaign of the channel has (in any case) is refused in
+    words; so is an unknown ``first_member`` (NotFound), leaving no campaign behind.
+    """
+    channel = data.channel.value
+    with _write(con) as cur:
+        if first_member is not None:
+            _current_version(cur, first_member)
+        existing = _campaign_named(cur, channel, data.name)
+        if existing is not None:
+            raise ValidationFailed(
+                {"name": f"There is already an {channel} campaign called “{existing}”."}
+            )
+        row = cur.execute(
+            "INSERT INTO campaigns (name, channel, template) VALUES (?, ?, ?) RETURNING id",
+            [data.name, channel, data.template],
+        ).fetchone()
+        assert row is not None
+        campaign_id = int(row[0])
+        if first_member is not None:
+            _queue_send(cur, campaign_id, first_member)
+    return campaign_id
 
 
 def add_to_campaign(con: Con, campaign_id: int, customer_id: int) -> int:
@@ -208,13 +243,7 @@ def add_to_campaign(con: Con, campaign_id: int, customer_id: int) -> int:
         ).fetchone()
         if exists:
             raise DuplicateError(f"This customer is already in the campaign “{campaign[0]}”.")
-        row = cur.execute(
-            "INSERT INTO campaign_sends (campaign_id, customer_id, status)"
-            " VALUES (?, ?, 'Queued') RETURNING id",
-            [campaign_id, customer_id],
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
+        return _queue_send(cur, campaign_id, customer_id)
 
 
 def record_message(con: Con, customer_id: int, data: MessageCreate) -> int:

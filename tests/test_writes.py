@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -373,3 +374,107 @@ def test_a_save_between_anothers_read_and_write_is_not_lost(
     assert outcomes == {"First": "saved", "Second": "conflict"}
     customer = queries.get_customer(con, cid)
     assert customer is not None and (customer.city, customer.version) == ("First", 2)
+
+
+# --- Campaign names are unique per channel; "Create and add" is one transaction ---------
+
+
+def _campaign(name: str, channel: str = "Email") -> CampaignCreate:
+    return parse(CampaignCreate, {"name": name, "channel": channel, "template": ""})
+
+
+def _campaign_names(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    rows = con.execute("SELECT channel, name FROM campaigns ORDER BY id").fetchall()
+    return [(str(channel), str(name)) for channel, name in rows]
+
+
+def test_a_campaign_name_in_another_case_is_refused(con: duckdb.DuckDBPyConnection) -> None:
+    writes.create_campaign(con, _campaign("Dup Campaign"))
+    before = _campaign_names(con)
+    with pytest.raises(ValidationFailed) as caught:
+        writes.create_campaign(con, _campaign("dup CAMPAIGN"))
+    assert caught.value.errors == {
+        "name": "There is already an Email campaign called “Dup Campaign”."
+    }
+    assert _campaign_names(con) == before
+
+
+def test_the_same_campaign_name_on_another_channel_is_allowed(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    email = writes.create_campaign(con, _campaign("Dup Campaign", "Email"))
+    sms = writes.create_campaign(con, _campaign("Dup Campaign", "SMS"))
+    assert email != sms
+    assert _campaign_names(con)[-2:] == [("Email", "Dup Campaign"), ("SMS", "Dup Campaign")]
+
+
+def test_the_database_itself_refuses_a_duplicate_campaign_name(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    writes.create_campaign(con, _campaign("Only Once", "Push"))
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO campaigns (name, channel) VALUES ('ONLY ONCE', 'Push')")
+
+
+def test_create_and_add_queues_the_first_member(con: duckdb.DuckDBPyConnection) -> None:
+    cid = writes.create_customer(con, parse(CustomerCreate, GOOD))
+    campaign = writes.create_campaign(con, _campaign("Welcome", "SMS"), first_member=cid)
+    assert queries.customer_campaign_ids(con, cid) == {campaign}
+    history = queries.campaign_history(con, cid)
+    assert list(history["campaign"]) == ["Welcome"] and list(history["status"]) == ["Queued"]
+
+
+def test_a_failing_add_leaves_no_campaign_behind(con: duckdb.DuckDBPyConnection) -> None:
+    before = _campaign_names(con)
+    sends = _count(con, "campaign_sends")
+    for _ in range(2):  # a retry must fail the same way, not on a leftover campaign
+        with pytest.raises(NotFound):
+            writes.create_campaign(con, _campaign("Orphan?"), first_member=10**12)
+        assert _campaign_names(con) == before
+        assert _count(con, "campaign_sends") == sends
+    cid = writes.create_customer(con, parse(CustomerCreate, GOOD))
+    campaign = writes.create_campaign(con, _campaign("Orphan?"), first_member=cid)
+    assert queries.customer_campaign_ids(con, cid) == {campaign}
+
+
+def test_the_migration_renames_duplicates_already_on_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database written before names were unique still opens, every name now unique."""
+    path = tmp_path / "old.duckdb"
+    everything = db.migrations()
+    with monkeypatch.context() as before_002:
+        before_002.setattr(db, "migrations", lambda: everything[:1])
+        old = db.connect(path)
+    old.executemany(
+        "INSERT INTO campaigns (name, channel, created_at) VALUES (?, ?, ?)",
+        [
+            ("Dup Campaign", "Email", datetime(2025, 1, 1)),
+            ("DUP campaign", "Email", datetime(2025, 1, 2)),
+            ("Dup Campaign", "SMS", datetime(2025, 1, 3)),
+            ("dup campaign", "Email", datetime(2025, 1, 4)),
+            # Already called what the second "Dup Campaign" would be renamed to.
+            ("Dup Campaign (2)", "Email", datetime(2025, 1, 5)),
+            ("Sale", "Push", datetime(2025, 1, 6)),
+        ],
+    )
+    old.close()
+    new = db.connect(path)
+    names = _campaign_names(new)
+    ids = [
+        int(campaign_id)
+        for (campaign_id,) in new.execute("SELECT id FROM campaigns ORDER BY id").fetchall()
+    ]
+    new.close()
+    reopened = db.connect(path)  # the index holds after a restart too
+    with pytest.raises(duckdb.ConstraintException):
+        reopened.execute("INSERT INTO campaigns (name, channel) VALUES ('SALE', 'Push')")
+    reopened.close()
+    assert names[0] == ("Email", "Dup Campaign")  # the oldest keeps its name
+    assert names[2] == ("SMS", "Dup Campaign")  # another channel is not a duplicate
+    assert names[4] == ("Email", "Dup Campaign (2)")
+    assert names[5] == ("Push", "Sale")
+    assert names[3] == ("Email", "dup campaign (3)")
+    assert names[1] == ("Email", f"DUP campaign (campaign {ids[1]})")  # "(2)" was taken
+    keys = [(channel, name.lower()) for channel, name in names]
+    assert len(set(keys)) == len(keys)
