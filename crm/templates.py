@@ -26,10 +26,14 @@ from datetime import datetime
 
 from crm.errors import ValidationFailed
 from crm.formatting import money
-from crm.models import TEMPLATE_MAX, Customer
+from crm.models import FIELD_LABELS, TEMPLATE_MAX, Customer, MessageCreate, max_lengths
 
 # ``[`` ... ``]`` with no bracket inside: one merge field, optionally ``[Field|fallback]``.
 _FIELD_RE = re.compile(r"\[([^\[\]]*)\]")
+# A ``[`` opened inside another (``[[Name]]``, ``[Hi [City]]``), up to two closing brackets.
+_NESTED_RE = re.compile(r"\[[^\[\]]*\[[^\[\]]*\]{0,2}")
+# How long a merged text may be, per field it is merged into (the message's limits).
+_MERGED_MAX = max_lengths(MessageCreate)
 
 
 def letter_date(moment: datetime) -> str:
@@ -105,13 +109,45 @@ def _suggestion(name: str) -> str:
     return f" Did you mean [{_BY_KEY[close[0]].label}]?" if close else ""
 
 
-def problems(template: str) -> list[str]:
-    """Every sentence that stops ``template`` being sent; empty when it is fine."""
+def _bracket_problem(template: str) -> str | None:
+    """The first bracket that does not belong to a merge field, in words."""
+    for nested in _NESTED_RE.finditer(template):
+        # "[First Name, see you in [City]" is an unclosed field, not a nested one.
+        if "[[" in nested.group(0) or nested.group(0).endswith("]]"):
+            return (
+                f"“{nested.group(0)[:30]}” has brackets inside brackets;"
+                " write a merge field with one pair, like [Name]."
+            )
+    # What is left once complete fields are removed must not open a field it
+    # never closes, nor close one it never opened.
+    spans = [match.span() for match in _FIELD_RE.finditer(template)]
+    ends = {end: start for start, end in spans}
+    for index, ch in enumerate(template):
+        if any(start <= index < end for start, end in spans) or ch not in "[]":
+            continue
+        if ch == "[":
+            snippet = template[index : index + 20].split("\n", 1)[0]
+            return f"“{snippet}” opens a merge field with [ but never closes it with ]."
+        # A ``]`` straight after a field is quoted with it: "[Name]]".
+        start = ends.get(index, max(0, index - 15))
+        snippet = template[start : index + 1].rsplit("\n", 1)[-1]
+        return f"“{snippet}” closes a merge field with ] that was never opened with [."
+    return None
+
+
+def problems(template: str, customer: Customer | None = None, field: str = "body") -> list[str]:
+    """Every sentence that stops ``template`` being sent; empty when it is fine.
+
+    With ``customer``, also whether the message merged with their details fits
+    the limit of ``field`` ("body" or "subject"), as ``render`` checks it.
+    """
     if not template.strip():
         return ["Write a message first: it is empty."]
     found: list[str] = []
     if len(template) > TEMPLATE_MAX:
-        found.append(f"The message is too long ({len(template):,} of {TEMPLATE_MAX:,} characters).")
+        found.append(
+            f"The message is too long: {len(template):,} characters, at most {TEMPLATE_MAX:,}."
+        )
     unknown: list[str] = []
     for match in _FIELD_RE.finditer(template):
         name = match.group(1).split("|", 1)[0]
@@ -125,13 +161,25 @@ def problems(template: str) -> list[str]:
             found.append(
                 f"Unknown merge field {token}.{_suggestion(name)} Available fields: {FIELD_LIST}."
             )
-    # What is left once complete fields are removed must not open a field it never closes.
-    rest = _FIELD_RE.sub("", template)
-    if "[" in rest:
-        start = rest.index("[")
-        snippet = rest[start : start + 20].split("\n", 1)[0]
-        found.append(f"“{snippet}” opens a merge field with [ but never closes it with ].")
+    bracket = _bracket_problem(template)
+    if bracket:
+        found.append(bracket)
+    if not found and customer is not None:
+        too_long = _merged_too_long(_merge(template, customer).text, field)
+        if too_long:
+            found.append(too_long)
     return found
+
+
+def _merged_too_long(text: str, field: str) -> str | None:
+    limit = _MERGED_MAX.get(field)
+    if limit is None or len(text) <= limit:
+        return None
+    what = FIELD_LABELS.get(field, field).lower()
+    return (
+        f"With this customer's details the {what} is {len(text):,} characters,"
+        f" {len(text) - limit:,} more than the {limit:,} allowed."
+    )
 
 
 def validate(template: str, field: str = "body") -> None:
@@ -145,9 +193,20 @@ def render(template: str, customer: Customer, field: str = "body") -> Rendered:
     """Fill every merge field of ``template`` with ``customer``'s data.
 
     Raises ValidationFailed (keyed by ``field``) for an empty template, an
-    unknown field or an unclosed bracket.
+    unknown field, a stray bracket, or a merged text longer than ``field``
+    ("body" or "subject") may be: a 2,000-character template can merge
+    into more than 4,000 with a long address.
     """
     validate(template, field)
+    rendered = _merge(template, customer)
+    too_long = _merged_too_long(rendered.text, field)
+    if too_long:
+        raise ValidationFailed({field: too_long})
+    return rendered
+
+
+def _merge(template: str, customer: Customer) -> Rendered:
+    """``template`` with its fields filled; the template was checked by ``problems``."""
     used: list[str] = []
     fallbacks: list[tuple[str, str]] = []
 

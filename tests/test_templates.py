@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from crm import templates
+from crm import models, templates
 from crm.errors import ValidationFailed
 from crm.models import TEMPLATE_MAX, Customer
 
@@ -154,3 +154,78 @@ def test_text_without_fields_passes_through() -> None:
 def test_merge_values_are_not_reinterpreted_as_fields() -> None:
     sneaky = replace(ANA, first_name="[Last Visit]")
     assert templates.render("Hi [First Name]", sneaky).text == "Hi [Last Visit]"
+
+
+# --- The merged message's length; doubled brackets --------------------------------------
+
+LONG_EMAIL = replace(ANA, email="a" * 64 + "@" + "b" * 60 + ".example.com")
+
+
+def test_a_template_that_merges_past_the_limit_says_by_how_much() -> None:
+    template = " ".join(["[Email]"] * 40)
+    assert len(template) <= TEMPLATE_MAX
+    merged = " ".join([LONG_EMAIL.email] * 40)
+    limit = models.max_lengths(models.MessageCreate)["body"]
+    assert len(merged) > limit
+    expected = (
+        f"With this customer's details the message is {len(merged):,} characters,"
+        f" {len(merged) - limit:,} more than the {limit:,} allowed."
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        templates.render(template, LONG_EMAIL)
+    assert caught.value.errors == {"body": expected}
+    assert templates.problems(template, LONG_EMAIL) == [expected]
+    # The same template is fine for a customer with a short address.
+    assert templates.problems(template, ANA) == []
+    assert len(templates.render(template, ANA).text) == len(" ".join([ANA.email] * 40))
+
+
+def test_a_subject_is_measured_against_the_subject_limit() -> None:
+    limit = models.max_lengths(models.MessageCreate)["subject"]
+    subject = "News for [Email]"
+    merged = f"News for {LONG_EMAIL.email}"
+    with pytest.raises(ValidationFailed) as caught:
+        templates.render(subject, LONG_EMAIL, "subject")
+    assert caught.value.errors == {
+        "subject": f"With this customer's details the subject is {len(merged):,} characters,"
+        f" {len(merged) - limit:,} more than the {limit:,} allowed."
+    }
+
+
+def test_a_message_exactly_at_the_limit_is_fine() -> None:
+    limit = models.max_lengths(models.MessageCreate)["body"]
+    fields = " ".join(["[Email]"] * 28)
+    padding = "x" * (limit - len(" ".join([LONG_EMAIL.email] * 28)) - 1)
+    assert len(templates.render(f"{padding} {fields}", LONG_EMAIL).text) == limit
+    with pytest.raises(ValidationFailed):
+        templates.render(f"x{padding} {fields}", LONG_EMAIL)
+
+
+@pytest.mark.parametrize(
+    ("template", "quoted"),
+    [
+        ("Hi [[Name]], welcome", "[[Name]]"),
+        ("Hi [[First Name], welcome", "[[First Name]"),
+        ("Hi [x [City]]!", "[x [City]]"),
+    ],
+)
+def test_brackets_inside_brackets_are_explained(template: str, quoted: str) -> None:
+    assert templates.problems(template) == [
+        f"“{quoted}” has brackets inside brackets; write a merge field with one pair, like [Name]."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("template", "quoted"),
+    [("Hi [Name]], welcome", "[Name]]"), ("Hi Name], welcome", "Hi Name]")],
+)
+def test_a_closing_bracket_without_its_opening_one_is_explained(template: str, quoted: str) -> None:
+    assert templates.problems(template) == [
+        f"“{quoted}” closes a merge field with ] that was never opened with [."
+    ]
+
+
+def test_a_field_left_open_before_another_is_unclosed_not_nested() -> None:
+    assert templates.problems("Hi [First Name, see you in [City]") == [
+        "“[First Name, see you” opens a merge field with [ but never closes it with ]."
+    ]
