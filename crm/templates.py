@@ -1,8 +1,11 @@
 """Personalised messages: merge fields such as ``[First Name]`` filled per customer.
 
 Pure functions, no Streamlit. A template is checked before anything is sent:
-an empty message, an unknown field or an unclosed ``[`` each give a sentence
-naming the problem, raised as ``ValidationFailed``.
+an empty message, an unknown field, an unclosed ``[``, brackets inside
+brackets (``[[Name]]``) or a ``]`` that opens nothing each give a sentence
+naming the problem, raised as ``ValidationFailed``. So does a message that
+only merges past its limit with one customer's details (``render``, or
+``problems`` given the customer).
 
 Matching is forgiving about how a field is typed: ``[first name]``,
 ``[FIRST_NAME]`` and ``[FirstName]`` all mean ``[First Name]``.
@@ -120,19 +123,23 @@ def _bracket_problem(template: str) -> str | None:
             )
     # What is left once complete fields are removed must not open a field it
     # never closes, nor close one it never opened.
-    spans = [match.span() for match in _FIELD_RE.finditer(template)]
-    ends = {end: start for start, end in spans}
-    for index, ch in enumerate(template):
-        if any(start <= index < end for start, end in spans) or ch not in "[]":
-            continue
-        if ch == "[":
-            snippet = template[index : index + 20].split("\n", 1)[0]
-            return f"“{snippet}” opens a merge field with [ but never closes it with ]."
-        # A ``]`` straight after a field is quoted with it: "[Name]]".
-        start = ends.get(index, max(0, index - 15))
-        snippet = template[start : index + 1].rsplit("\n", 1)[-1]
-        return f"“{snippet}” closes a merge field with ] that was never opened with [."
-    return None
+    ends: dict[int, int] = {}
+
+    def blank(field: re.Match[str]) -> str:
+        ends[field.end()] = field.start()
+        return " " * len(field.group(0))
+
+    stray = re.search(r"[\[\]]", _FIELD_RE.sub(blank, template))
+    if stray is None:
+        return None
+    index = stray.start()
+    if stray.group(0) == "[":
+        snippet = template[index : index + 20].split("\n", 1)[0]
+        return f"“{snippet}” opens a merge field with [ but never closes it with ]."
+    # A ``]`` straight after a field is quoted with it: "[Name]]".
+    start = ends.get(index, max(0, index - 15))
+    snippet = template[start : index + 1].rsplit("\n", 1)[-1]
+    return f"“{snippet}” closes a merge field with ] that was never opened with [."
 
 
 def problems(template: str, customer: Customer | None = None, field: str = "body") -> list[str]:
