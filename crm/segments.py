@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from crm.models import CustomerFilter, LastVisit, SortKey
+from crm.models import EMAIL_MAX, NAME_MAX, CustomerFilter, LastVisit, SortKey
 
 # Query-parameter names (short: they end up in shared links).
 SEARCH = "q"
@@ -40,7 +40,13 @@ PARAM_NAMES: tuple[str, ...] = (
 )
 
 DEFAULT = CustomerFilter()
-SEARCH_MAX = 100
+# The longest text a search can match: a first and last name and an email,
+# with the spaces between them (crm.writes' search text). A longer search
+# matches no one; it is kept, not cut, so it never turns into another one.
+SEARCH_MAX = NAME_MAX + 1 + NAME_MAX + 1 + EMAIL_MAX
+# A search in a URL is cut one character past that: it still matches no one,
+# as the whole did, and a pasted book does not become a link of that size.
+_SEARCH_IN_URL = SEARCH_MAX + 1
 DAYS_MAX = 36_500  # a century: anything longer means "ever"
 SPEND_LIMIT = 1e12  # beyond any DECIMAL(14, 2) total
 VISITS_LIMIT = 2**31 - 1  # the INTEGER column's range
@@ -87,7 +93,7 @@ def filter_from_params(
     params: Mapping[str, ParamValue], page_size: int = DEFAULT.page_size
 ) -> CustomerFilter:
     """The segment a URL describes; unusable values fall back to the defaults."""
-    search = (_first(params, SEARCH) or "")[:SEARCH_MAX]
+    search = (_first(params, SEARCH) or "")[:_SEARCH_IN_URL]
     spend_min, spend_max = _ordered(
         _float(_first(params, SPEND_MIN), 0.0, SPEND_LIMIT),
         _float(_first(params, SPEND_MAX), 0.0, SPEND_LIMIT),
@@ -132,7 +138,7 @@ def params_from_filter(f: CustomerFilter) -> dict[str, str]:
     """Query parameters for ``f``, leaving out every default, in a fixed order."""
     params: dict[str, str] = {}
     if f.search.strip():
-        params[SEARCH] = f.search.strip()
+        params[SEARCH] = f.search.strip()[:_SEARCH_IN_URL]
     if f.min_spending is not None:
         params[SPEND_MIN] = _number_text(f.min_spending)
     if f.max_spending is not None:

@@ -23,9 +23,9 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from crm import avatars, db, formatting, queries, writes
+from crm import avatars, db, formatting, queries, segments, writes
 from crm.models import CustomerCreate, CustomerUpdate, customer_form_values, parse
-from crm.ui import cards
+from crm.ui import cards, filters
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_SIZE = 24
@@ -723,3 +723,135 @@ def test_an_empty_database_invites_the_first_customer(
     app.button(key="empty_add_customer").click()
     run(app)
     assert dialog_open(app)
+
+
+# --- Issue 12: filters that stick, typed spending, long searches -------------------
+
+
+def popover_widget(app: AppTest, kind: str, name: str) -> Any:
+    """A widget inside a filter popover (its key carries a generation: crm.ui.filters)."""
+    generation = app.session_state.get(filters.GENERATION, 0)
+    return getattr(app, kind)(key=filters.widget_key(name, generation))
+
+
+def popover_labels(app: AppTest) -> list[str]:
+    """The filter buttons' labels, as the Markdown Streamlit is given."""
+    labels: list[str] = []
+
+    def walk(node: Any) -> None:
+        proto = getattr(node, "proto", None)
+        descriptor = getattr(proto, "DESCRIPTOR", None)
+        if (
+            descriptor is not None
+            and descriptor.name == "Block"
+            and proto.WhichOneof("type") == "popover"
+        ):
+            labels.append(proto.popover.label)
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(app._tree)
+    return labels
+
+
+@pytest.mark.parametrize("origin", ["widgets", "url"])
+def test_cleared_filters_are_new_widgets_the_browser_holds_no_old_value_for(
+    at: AppTest, con: Con, origin: str
+) -> None:
+    """Issue 12, item 14: a closed popover's widget kept its old value in the
+    browser, which sent it back on the next run. After Clear filters the
+    popover widgets are new (new keys), so no old value can come back."""
+    if origin == "url":
+        at.query_params.update({"last": "within", "days": "7"})
+        run(at)
+    else:
+        run(at)
+        at.radio(key="seg_last").set_value("7")
+        run(at)
+    assert at.query_params["last"] == "within"
+    before = {w.key for w in [*at.radio, *at.slider, *at.number_input]}
+    at.button(key="clear_filters").click()
+    run(at)
+    after = {w.key for w in [*at.radio, *at.slider, *at.number_input]}
+    assert before.isdisjoint(after)
+    assert popover_widget(at, "radio", filters.K_LAST).value == "any"
+    # The next run (a search) keeps them cleared.
+    at.text_input(key="seg_search").input("a")
+    run(at)
+    assert at.query_params == {"q": "a"}
+    expect_grid(at, con, lambda r: "a" in f"{r['first_name']} {r['last_name']} {r['email']}")
+
+
+def _spending_inputs(app: AppTest) -> tuple[Any, Any]:
+    return (
+        popover_widget(app, "number_input", filters.K_SPEND_MIN),
+        popover_widget(app, "number_input", filters.K_SPEND_MAX),
+    )
+
+
+def test_typed_spending_moves_the_slider_and_the_url(at: AppTest, con: Con) -> None:
+    run(at)
+    low, high = _quantile(con, "total_spending", 0.3) + 3, _quantile(con, "total_spending", 0.7) + 7
+    typed_min, typed_max = _spending_inputs(at)
+    typed_min.set_value(low)
+    typed_max.set_value(high)
+    run(at)
+    assert popover_widget(at, "slider", filters.K_SPEND).value == (low, high)
+    assert (at.query_params["spend_min"], at.query_params["spend_max"]) == (str(low), str(high))
+    expect_grid(at, con, lambda r: low <= r["total_spending"] <= high)
+    assert popover_labels(at)[0] == formatting.escape_markdown(
+        f"Spending: {formatting.money(low, cents=False)}–{formatting.money(high, cents=False)}"
+    )
+
+
+def test_the_slider_moves_the_typed_spending(at: AppTest, con: Con) -> None:
+    run(at)
+    low, high = _quantile(con, "total_spending", 0.2), _quantile(con, "total_spending", 0.6)
+    popover_widget(at, "slider", filters.K_SPEND).set_range(low, high)
+    run(at)
+    assert [w.value for w in _spending_inputs(at)] == [low, high]
+
+
+@pytest.mark.parametrize(
+    ("box", "typed", "sentence"),
+    [(0, 900, "is above the maximum"), (1, -5, "never below $0")],
+)
+def test_bad_typed_spending_is_refused_in_words_and_changes_nothing(
+    at: AppTest, con: Con, box: int, typed: int, sentence: str
+) -> None:
+    at.query_params.update({"visits_min": "1", "spend_max": "100"})
+    run(at)
+    shown, url = card_ids(at), dict(at.query_params)
+    slider = popover_widget(at, "slider", filters.K_SPEND).value
+    assert slider[1] == 100
+    _spending_inputs(at)[box].set_value(typed)
+    run(at)
+    assert sentence in " ".join(w.value for w in at.warning)
+    assert dict(at.query_params) == url
+    assert card_ids(at) == shown
+    assert popover_widget(at, "slider", filters.K_SPEND).value == slider
+    assert [w.value for w in _spending_inputs(at)] == list(slider)
+
+
+def test_up_to_no_visits_reads_no_visits(at: AppTest, con: Con) -> None:
+    run(at)
+    low = popover_widget(at, "slider", filters.K_VISITS).value[0]
+    assert low == 0
+    popover_widget(at, "slider", filters.K_VISITS).set_range(0, 0)
+    run(at)
+    assert popover_labels(at)[1] == "No visits"
+    expect_grid(at, con, lambda r: r["visit_count"] == 0)
+
+
+def test_a_search_longer_than_any_name_and_email_says_so_and_is_kept(at: AppTest, con: Con) -> None:
+    """Issue 12, item 9: a 5,000-character paste showed everyone."""
+    run(at)
+    pasted = "ab" * 2_500
+    at.text_input(key="seg_search").input(pasted)
+    run(at)
+    assert at.text_input(key="seg_search").value == pasted
+    assert card_ids(at) == []
+    assert summary(at).startswith(f"**0** of {count(con):,}")
+    warning = " ".join(w.value for w in at.warning)
+    assert "5,000 characters long" in warning and "no one can match it" in warning
+    assert len(at.query_params["q"]) == segments.SEARCH_MAX + 1

@@ -227,3 +227,57 @@ def test_no_sideways_scrolling_on_a_phone(page: Page, screenshots: Path) -> None
     assert boxes[0] and boxes[1] and boxes[1]["y"] > boxes[0]["y"]
     fully_drawn(page)
     page.screenshot(path=screenshots / "home-phone.png")
+
+
+def _set_last_visit_in_its_popover(page: Page, choice: str) -> None:
+    """Choose a "Last visit" entry as a person does: open the popover, click, close it."""
+    page.get_by_role("button", name=re.compile(r"^Last visit")).click()
+    page.get_by_role("radiogroup").get_by_text(choice, exact=True).click()
+    settled(page)
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("radiogroup")).to_have_count(0)
+
+
+@pytest.mark.parametrize("origin", ["widgets", "url"])
+@pytest.mark.parametrize("then", ["search", "dialog", "slider"])
+def test_clear_filters_sticks_through_the_next_run(page: Page, origin: str, then: str) -> None:
+    """Issue 12, item 14: after Clear filters the old filter must not come back."""
+    page.set_viewport_size(DESKTOP)
+    if origin == "url":
+        open_home(page, "?last=within&days=7")
+        settled(page)
+        # Looked at, not changed: the popover's widgets were drawn with the URL's values.
+        page.get_by_role("button", name=re.compile(r"^Last visit")).click()
+        expect(page.get_by_role("radiogroup")).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(page.get_by_role("radiogroup")).to_have_count(0)
+    else:
+        open_home(page)
+        settled(page)
+        _set_last_visit_in_its_popover(page, "Last 7 days")
+    expect(page).to_have_url(re.compile(r"[?&]last=within&days=7"))
+    page.get_by_role("button", name="Clear filters").click()
+    expect(page).not_to_have_url(re.compile(r"last="))
+    expect(page.get_by_role("button", name="Clear filters")).to_have_count(0)
+    settled(page)
+
+    if then == "search":
+        page.get_by_label("Search", exact=True).fill("a")
+        page.get_by_label("Search", exact=True).press("Enter")
+        expect(page).to_have_url(re.compile(r"[?&]q=a(&|$)"))
+    elif then == "dialog":
+        page.get_by_role("button", name="Add customer").click()
+        expect(page.get_by_role("dialog")).to_be_visible()
+        settled(page)
+        page.keyboard.press("Escape")
+        expect(page.get_by_role("dialog")).to_be_hidden()
+    else:
+        page.get_by_role("button", name=re.compile(r"^Visits")).click()
+        page.get_by_role("slider").first.focus()
+        page.keyboard.press("ArrowRight")
+        expect(page).to_have_url(re.compile(r"[?&]visits_min="))
+        page.keyboard.press("Escape")
+    settled(page)
+    expect(page).not_to_have_url(re.compile(r"last=|days="))
+    expect(page.get_by_role("button", name=re.compile(r"^Last visit$"))).to_be_visible()
+    expect(page.get_by_text("No customers match these filters")).to_have_count(0)
