@@ -557,3 +557,42 @@ def test_a_dialog_opened_elsewhere_replaces_the_customer_page_dialog(dbc: Any) -
     at.run()
     assert not at.exception
     assert _dialogs_drawn(at) == []
+
+
+# --- Saving after someone else deleted the customer (issue 12, item 13) ---------------
+
+NOT_SAVED = "Your changes were not saved: this customer was deleted"
+
+
+def test_an_edit_saved_after_someone_deleted_the_customer_says_it_was_not_saved(
+    dbc: Any,
+) -> None:
+    cid = _busy_customer(dbc)
+    at = _edit_dialog(cid)
+    writes.delete_customer(dbc, cid)  # another user, on another connection
+    _first_name_input(at).input("Mine")
+    at.button(key="dialog_save").click().run()
+    assert not at.exception
+    # The dialog stays, over the page that says the customer is gone, and says why.
+    assert any(_plain(w.value).startswith(NOT_SAVED) for w in at.warning)
+    assert [t.value for t in at.title] == ["Customer not found"]
+    assert _count(dbc, "orders", cid) == 0
+    assert _one(dbc, "SELECT count(*) FROM customers WHERE id = ?", [cid]) == 0
+    assert not _toasts(at)
+    _click(at, "dialog_close")
+    assert not at.warning
+    assert [b.key for b in at.button if b.key and b.key.startswith("dialog_")] == []
+
+
+def test_a_message_sent_after_someone_deleted_the_customer_says_nothing_was_sent(
+    dbc: Any,
+) -> None:
+    cid = _busy_customer(dbc)
+    at = _message_dialog(cid)
+    at.text_area(key=actions.BODY).input("Hello [First Name]").run()
+    writes.delete_customer(dbc, cid)
+    _click(at, "msg_send")
+    assert [t.value for t in at.title] == ["Customer not found"]
+    assert any("deleted" in w.value and "nothing was sent" in w.value for w in at.warning)
+    assert _count(dbc, "messages", cid) == 0
+    assert not _toasts(at)

@@ -37,12 +37,7 @@ from streamlit.delta_generator import DeltaGenerator
 from crm import formatting, queries, writes
 from crm.errors import ConflictError, CrmError, NotFound, ValidationFailed
 from crm.models import (
-    ADDRESS_MAX,
-    EMAIL_MAX,
     FIELD_LABELS,
-    NAME_MAX,
-    PHONE_MAX,
-    SHORT_MAX,
     Customer,
     CustomerCreate,
     CustomerUpdate,
@@ -71,17 +66,14 @@ FORM_ROWS: tuple[tuple[str, ...], ...] = (
     ("city", "state"),
     ("zip", "country"),
 )
-_MAX_CHARS = {
-    "first_name": NAME_MAX,
-    "last_name": NAME_MAX,
-    "email": EMAIL_MAX,
-    "phone": PHONE_MAX,
-    "street": ADDRESS_MAX,
-    "city": SHORT_MAX,
-    "state": SHORT_MAX,
-    "zip": 20,
-    "country": SHORT_MAX,
-}
+# Streamlit marks a required input "(required)" beside its label and sets
+# aria-required for screen readers; the browser will not submit it empty. The
+# models check every field again on save.
+REQUIRED = frozenset({"first_name", "last_name", "email"})
+NOT_SAVED_GONE = (
+    "Your changes were not saved: this customer was deleted, perhaps by someone else, "
+    "after you opened the form."
+)
 _PLACEHOLDERS = {"email": "name@example.com", "phone": "+1 555 010 0199"}
 
 
@@ -307,8 +299,8 @@ def _save(state: DialogState, values: dict[str, str]) -> dict[str, str] | None:
     except ConflictError as exc:
         st.session_state[STATE] = replace(state, problem=str(exc))
         return {}
-    except NotFound as exc:
-        st.session_state[STATE] = replace(state, problem=str(exc), gone=True)
+    except NotFound:
+        st.session_state[STATE] = replace(state, problem=NOT_SAVED_GONE, gone=True)
         return {}
     return None
 
@@ -320,7 +312,7 @@ def _reload(state: DialogState) -> None:
     if customer is None:
         st.session_state[STATE] = replace(
             state,
-            problem="This customer no longer exists; someone may have deleted them.",
+            problem=NOT_SAVED_GONE,
             gone=True,
         )
     else:
@@ -360,8 +352,10 @@ def _customer_form(state: DialogState) -> None:
                         FIELD_LABELS[name],
                         value=state.values.get(name, ""),
                         key=_field_key(state, name),
-                        max_chars=_MAX_CHARS[name],
+                        # No max_chars: the browser drops a paste longer than that
+                        # without a word; the model refuses it with a sentence.
                         placeholder=_PLACEHOLDERS.get(name, ""),
+                        required=name in REQUIRED,
                     )
                     under_fields[name] = st.empty()
         with st.container(horizontal=True, horizontal_alignment="right"):

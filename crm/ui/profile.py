@@ -16,6 +16,7 @@ from crm import avatars, card_view, formatting
 from crm.detail import CustomerDetail
 from crm.errors import NotFound
 from crm.models import Customer
+from crm.ui import dialogs
 from crm.ui.data import cached_customer_detail
 
 HOME = "Home.py"
@@ -54,10 +55,20 @@ def find_customer(raw_id: str | None) -> CustomerDetail:
 
 
 def render_not_found(problem: NotFound) -> None:
-    """A friendly dead end with a way back, instead of an empty or broken page."""
+    """A friendly dead end with a way back, instead of an empty or broken page.
+
+    A dialog that was open when the customer was deleted (by someone else)
+    is still drawn: its save then says what was not saved, instead of the
+    click vanishing with the page.
+    """
     st.title("Customer not found")
     st.info(str(problem), icon=":material/person_search:")
     st.page_link(HOME, label="Back to all customers", icon=":material/arrow_back:")
+    try:
+        asked: int | None = parse_customer_id(st.query_params.get("id"))
+    except NotFound:
+        asked = None
+    dialogs.render_dialogs(asked)
 
 
 # --- Header -------------------------------------------------------------------

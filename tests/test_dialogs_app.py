@@ -1,0 +1,112 @@
+"""The overview's add and edit dialogs in AppTest (crm.ui.dialogs), on a per-test database.
+
+What issue 12 found in them: a paste longer than a field's limit vanished
+and the rest was saved (item 9); required fields were not marked (item 22).
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from crm import queries
+from crm.ui import cards, dialogs
+
+ROOT = Path(__file__).resolve().parent.parent
+
+Con = duckdb.DuckDBPyConnection
+
+
+@pytest.fixture
+def at(app_env: Path) -> AppTest:
+    return AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
+
+
+def run(app: AppTest) -> AppTest:
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def field(app: AppTest, label: str) -> Any:
+    return next(t for t in app.text_input if t.label == label)
+
+
+def errors(app: AppTest) -> str:
+    """The error summary and the sentences written under the fields."""
+    under_fields = [h.value for h in app.html if "ch-field-error" in h.value]
+    return " ".join([*(e.value for e in app.error), *under_fields])
+
+
+def open_add(app: AppTest) -> AppTest:
+    run(app)
+    app.button(key="add_customer").click()
+    return run(app)
+
+
+def person() -> dict[str, str]:
+    tag = uuid.uuid4().hex[:8]
+    return {"First name": "Ana", "Last name": f"Lopez{tag}", "Email": f"ana.{tag}@example.com"}
+
+
+def emails(con: Con, email: str) -> int:
+    row = con.execute("SELECT count(*) FROM customers WHERE email = ?", [email]).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+# --- Item 9: a value longer than its field is refused in words, never dropped -------
+
+
+@pytest.mark.parametrize(
+    ("label", "text", "limit"),
+    [("Phone", "1" * 100, 32), ("Email", "a" * 290 + "@ex.com", 254), ("City", "C" * 61, 60)],
+)
+def test_a_too_long_value_is_refused_in_words_and_nothing_saved(
+    at: AppTest, con: Con, label: str, text: str, limit: int
+) -> None:
+    before = queries.count_all_customers(con)
+    open_add(at)
+    new = person()
+    for name, value in {**new, label: text}.items():
+        field(at, name).input(value)
+    # The form keeps what was typed (a browser with max_chars dropped the whole paste).
+    assert field(at, label).value == text
+    at.button(key="dialog_save").click()
+    run(at)
+    said = errors(at)
+    assert f"{label} is too long" in said
+    assert str(limit) in said and str(len(text)) in said
+    assert queries.count_all_customers(con) == before
+    assert emails(con, new["Email"]) == 0
+
+
+def test_no_customer_field_has_a_browser_side_length_limit(at: AppTest) -> None:
+    open_add(at)
+    limits = {t.label: t.max_chars for t in at.text_input if t.key != "seg_search"}
+    assert len(limits) == sum(len(row) for row in dialogs.FORM_ROWS)
+    assert set(limits.values()) == {0}  # 0: no max_chars
+
+
+# --- Item 22: required fields are marked ------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["add", "edit"])
+def test_first_name_last_name_and_email_are_marked_required(
+    at: AppTest, con: Con, kind: str
+) -> None:
+    if kind == "add":
+        open_add(at)
+    else:
+        row = con.execute("SELECT min(id) FROM customers").fetchone()
+        assert row is not None
+        run(at)
+        at.session_state[cards.PENDING] = ("edit", int(row[0]))  # a click on a card's Edit
+        run(at)
+    required = {t.label for t in at.text_input if t.key != "seg_search" and t.proto.required}
+    assert required == {"First name", "Last name", "Email"}
