@@ -48,7 +48,7 @@ with theme.friendly_errors("the customer list"):
     pinned = [c for c in (queries.get_customer(con, i) for i in dialogs.recently_added()) if c]
     if pinned:
         st.subheader("Just added", anchor=False)
-        cards.grid([cards.card_row(c) for c in pinned], key="new_customer_grid")
+        cards.grid(pinned, key="new_customer_grid")
         st.divider()
 
     first = (segment.page - 1) * segment.page_size + 1
@@ -65,7 +65,7 @@ with theme.friendly_errors("the customer list"):
             on_add=dialogs.open_add_dialog,
         )
     else:
-        cards.grid(result.rows.to_dict("records"))
+        cards.grid(result.rows)
         filters.pager(segment, totals.customers)
 
 dialogs.render_dialogs()

@@ -27,7 +27,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crm import db, queries, writes  # noqa: E402
+from crm import db, purchases, queries, writes  # noqa: E402
 from crm.detail import customer_detail  # noqa: E402
 from crm.models import (  # noqa: E402
     CampaignCreate,
@@ -215,9 +215,13 @@ DETAIL_QUERIES: dict[str, Callable[[duckdb.DuckDBPyConnection, int], Any]] = {
 }
 # Convenience reads for one part of the page (customer_detail shares their reads).
 PART_QUERIES: dict[str, Callable[[duckdb.DuckDBPyConnection, int], Any]] = {
-    "purchase_history (orders + lines)": queries.purchase_history,
-    "favourites (lines)": queries.favourites,
-    "campaign_rates (history)": queries.campaign_rates,
+    "purchase_history (orders + lines)": lambda con, cid: purchases.purchase_history(
+        queries.order_rows(con, cid), queries.line_rows(con, cid)
+    ),
+    "favourites (lines)": lambda con, cid: purchases.favourites(queries.line_rows(con, cid)),
+    "campaign_rates (history)": lambda con, cid: queries.rates_from_history(
+        queries.campaign_history(con, cid)
+    ),
 }
 
 

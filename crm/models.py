@@ -302,16 +302,35 @@ class CustomerRanges:
 
 
 @dataclass(frozen=True)
-class CustomerPage:
-    """The cards of one page of a segment (a DataFrame, one row a card) and its totals."""
+class CardRow:
+    """What a customer card shows (``crm.card_view``): the customer's columns by these names."""
 
-    rows: pd.DataFrame
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    city: str
+    state: str
+    country: str
+    total_spending: Decimal
+    visit_count: int
+    last_visit: datetime | None
+    avatar: bytes | None
+    avatar_type: str | None
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    """The cards of one page of a segment, in order, and the whole segment's totals."""
+
+    rows: tuple[CardRow, ...]
     totals: SegmentTotals
 
 
 @dataclass(frozen=True)
 class PurchaseHistory:
-    """A customer's orders and monthly spending (``crm.queries.purchase_history``)."""
+    """A customer's orders and monthly spending (``crm.purchases.purchase_history``)."""
 
     orders: pd.DataFrame
     monthly: pd.DataFrame
@@ -319,7 +338,7 @@ class PurchaseHistory:
 
 @dataclass(frozen=True)
 class Favourites:
-    """A customer's top items and categories (``crm.queries.favourites``)."""
+    """A customer's top items and categories (``crm.purchases.favourites``)."""
 
     items: pd.DataFrame
     categories: pd.DataFrame
@@ -327,6 +346,8 @@ class Favourites:
 
 @dataclass(frozen=True)
 class Customer:
+    """One customer's row (``crm.queries.get_customer`` selects these fields by name)."""
+
     id: int
     first_name: str
     last_name: str

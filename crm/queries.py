@@ -1,11 +1,13 @@
 """Read queries: one function per question, its SQL in plain sight.
 
-Every value is bound as a parameter. The only SQL text chosen at run time is
-the ORDER BY clause, and that comes from the ``_ORDER_BY`` allow-list.
+Every value is bound as a parameter, by name where a statement has several.
+SQL text chosen at run time comes from fixed lists only: the ORDER BY clause
+(``_ORDER_BY``) and column lists made of the read records' field names.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,17 +15,16 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from crm import catalogue, purchases
+from crm import catalogue
 from crm.frames import typed_frame
 from crm.models import (
     CampaignRates,
+    CardRow,
     Customer,
     CustomerFilter,
     CustomerPage,
     CustomerRanges,
-    Favourites,
     LastVisit,
-    PurchaseHistory,
     SegmentTotals,
     SortKey,
 )
@@ -43,61 +44,41 @@ _ORDER_BY: dict[tuple[SortKey, bool], str] = {
     (SortKey.NAME, False): "last_name ASC, first_name ASC, id",
 }
 
-# The segment predicate, shared by the page and its totals. A NULL parameter
-# switches its condition off, so the SQL text never changes with the filter.
+# The segment predicate. A NULL parameter switches its condition off, so the
+# SQL text never changes with the filter; the casts give a NULL its type.
 _SEGMENT_WHERE = """
-    (CAST(? AS VARCHAR) IS NULL OR contains(search_text, ?))
-    AND (CAST(? AS DECIMAL(14, 2)) IS NULL OR total_spending >= ?)
-    AND (CAST(? AS DECIMAL(14, 2)) IS NULL OR total_spending <= ?)
-    AND (CAST(? AS INTEGER) IS NULL OR visit_count >= ?)
-    AND (CAST(? AS INTEGER) IS NULL OR visit_count <= ?)
-    AND (CAST(? AS TIMESTAMP) IS NULL OR last_visit >= ?)
-    AND (CAST(? AS TIMESTAMP) IS NULL OR last_visit < ?)
-    AND (NOT CAST(? AS BOOLEAN) OR last_visit IS NULL)
+    (CAST($term AS VARCHAR) IS NULL OR contains(search_text, $term))
+    AND (CAST($min_spending AS DECIMAL(14, 2)) IS NULL OR total_spending >= $min_spending)
+    AND (CAST($max_spending AS DECIMAL(14, 2)) IS NULL OR total_spending <= $max_spending)
+    AND (CAST($min_visits AS INTEGER) IS NULL OR visit_count >= $min_visits)
+    AND (CAST($max_visits AS INTEGER) IS NULL OR visit_count <= $max_visits)
+    AND (CAST($since AS TIMESTAMP) IS NULL OR last_visit >= $since)
+    AND (CAST($before AS TIMESTAMP) IS NULL OR last_visit < $before)
+    AND (NOT $never OR last_visit IS NULL)
 """
 
-# What a card shows, as customer columns and the types of the page's frame.
-CARD_COLUMNS = {
-    "id": "int64",
-    "first_name": "str",
-    "last_name": "str",
-    "email": "str",
-    "phone": "str",
-    "city": "str",
-    "state": "str",
-    "country": "str",
-    "total_spending": "float64",
-    "visit_count": "int32",
-    "order_count": "int32",
-    "last_visit": "datetime64[us]",
-    "avatar": "object",
-    "avatar_type": "object",
-}
-_CARD_COLUMNS = ", ".join(CARD_COLUMNS)
+# The columns of a card and of a customer, in the order of their records' fields.
+_CARD_COLUMNS = ", ".join(field.name for field in fields(CardRow))
+_CUSTOMER_COLUMNS = ", ".join(field.name for field in fields(Customer))
 
 
-def _segment_params(f: CustomerFilter, now: datetime) -> list[Any]:
-    """Parameters for ``_SEGMENT_WHERE``: each value twice (the NULL test, then the test)."""
-    term = f.search.strip().lower() or None
+def _segment_params(f: CustomerFilter, now: datetime) -> dict[str, Any]:
+    """The named parameters of ``_SEGMENT_WHERE`` for the segment ``f``."""
     since = before = None
     if f.last_visit is LastVisit.WITHIN:
         since = now - timedelta(days=f.last_visit_days)
     elif f.last_visit is LastVisit.OLDER:
         before = now - timedelta(days=f.last_visit_days)
-    values: list[Any] = [
-        term,
-        f.min_spending,
-        f.max_spending,
-        f.min_visits,
-        f.max_visits,
-        since,
-        before,
-    ]
-    params: list[Any] = []
-    for value in values:
-        params += [value, value]
-    params.append(f.last_visit is LastVisit.NEVER)
-    return params
+    return {
+        "term": f.search.strip().lower() or None,
+        "min_spending": f.min_spending,
+        "max_spending": f.max_spending,
+        "min_visits": f.min_visits,
+        "max_visits": f.max_visits,
+        "since": since,
+        "before": before,
+        "never": f.last_visit is LastVisit.NEVER,
+    }
 
 
 def _now(now: datetime | None) -> datetime:
@@ -132,7 +113,7 @@ def customer_page(con: Con, f: CustomerFilter, now: datetime | None = None) -> C
                    coalesce(sum(visit_count), 0) AS matched_visits
             FROM matches
         ), page AS (
-            SELECT id FROM matches ORDER BY {order_by} LIMIT ? OFFSET ?
+            SELECT id FROM matches ORDER BY {order_by} LIMIT $limit OFFSET $offset
         )
         SELECT totals.*, card.*
         FROM totals LEFT JOIN (
@@ -140,30 +121,17 @@ def customer_page(con: Con, f: CustomerFilter, now: datetime | None = None) -> C
         ) AS card ON TRUE
         ORDER BY {order_by}
     """  # noqa: S608 - only allow-listed fragments are formatted in
-    params = [*_segment_params(f, _now(now)), f.page_size, (page - 1) * f.page_size]
+    params = {
+        **_segment_params(f, _now(now)),
+        "limit": f.page_size,
+        "offset": (page - 1) * f.page_size,
+    }
     rows = con.cursor().execute(sql, params).fetchall()
     matched, spending, visits = rows[0][:3]
     totals = SegmentTotals(customers=int(matched), spending=Decimal(spending), visits=int(visits))
     # An empty page still has its totals row, with NULL card columns.
-    cards = [row[3:] for row in rows if row[3] is not None]
-    return CustomerPage(rows=typed_frame(cards, CARD_COLUMNS), totals=totals)
-
-
-def find_customers(con: Con, f: CustomerFilter, now: datetime | None = None) -> pd.DataFrame:
-    """One page of the segment ``f``, sorted as it asks: the data of a card per row."""
-    return customer_page(con, f, now).rows
-
-
-def segment_totals(con: Con, f: CustomerFilter, now: datetime | None = None) -> SegmentTotals:
-    """How many customers match ``f`` and what they spent and visited in all."""
-    sql = f"""
-        SELECT count(*), coalesce(sum(total_spending), 0), coalesce(sum(visit_count), 0)
-        FROM customers
-        WHERE {_SEGMENT_WHERE}
-    """  # noqa: S608 - a constant fragment
-    row = con.cursor().execute(sql, _segment_params(f, _now(now))).fetchone()
-    assert row is not None
-    return SegmentTotals(customers=int(row[0]), spending=Decimal(row[1]), visits=int(row[2]))
+    cards = tuple(CardRow(*row[3:]) for row in rows if row[3] is not None)
+    return CustomerPage(rows=cards, totals=totals)
 
 
 def count_all_customers(con: Con) -> int:
@@ -196,17 +164,11 @@ def customer_ranges(con: Con) -> CustomerRanges:
 
 def get_customer(con: Con, customer_id: int) -> Customer | None:
     """One customer by id, or None when there is no such customer."""
-    # Columns in the order of the Customer dataclass's fields.
     row = (
         con.cursor()
         .execute(
-            """
-            SELECT id, first_name, last_name, email, phone, street, city, state, zip, country,
-                   avatar, avatar_type, created_at, updated_at, version,
-                   total_spending, order_count, visit_count, last_visit
-            FROM customers WHERE id = ?
-            """,
-            [customer_id],
+            f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE id = $id",  # noqa: S608 - field names
+            {"id": customer_id},
         )
         .fetchone()
     )
@@ -246,17 +208,6 @@ def line_rows(con: Con, customer_id: int) -> list[LineRow]:
         # A line of a product that no longer exists is left out, as a join would.
         if product_id in products
     ]
-
-
-def purchase_history(con: Con, customer_id: int) -> PurchaseHistory:
-    """The customer's orders with their items, and their monthly spending
-    (see ``crm.purchases.purchase_history``)."""
-    return purchases.purchase_history(order_rows(con, customer_id), line_rows(con, customer_id))
-
-
-def favourites(con: Con, customer_id: int, top: int = 3) -> Favourites:
-    """The customer's top items and categories (see ``crm.purchases.favourites``)."""
-    return purchases.favourites(line_rows(con, customer_id), top)
 
 
 def order_lines(con: Con, customer_id: int, order_id: int) -> pd.DataFrame:
@@ -330,11 +281,6 @@ HISTORY_COLUMNS = {
     "campaign_id": "Int64",
     "body": "str",
 }
-
-
-def campaign_rates(con: Con, customer_id: int) -> CampaignRates:
-    """Success, failure, open and click rates of the customer's campaign sends."""
-    return rates_from_history(campaign_history(con, customer_id))
 
 
 def rates_from_history(history: pd.DataFrame) -> CampaignRates:

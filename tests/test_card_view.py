@@ -2,34 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
-
-import pandas as pd
+from typing import Any
 
 from crm import avatars, card_view
+from crm.models import CardRow, Customer
 
 TODAY = date(2026, 11, 25)
+ROW = CardRow(
+    id=42,
+    first_name="Ana",
+    last_name="López",
+    email="ana@example.com",
+    phone="+34 600 000 000",
+    city="Madrid",
+    state="Madrid",
+    country="Spain",
+    total_spending=Decimal("1234.50"),
+    visit_count=1203,
+    last_visit=datetime(2026, 11, 13, 9, 30),
+    avatar=None,
+    avatar_type=None,
+)
 
 
-def _row(**changes: object) -> dict[str, object]:
-    row: dict[str, object] = {
-        "id": 42,
-        "first_name": "Ana",
-        "last_name": "López",
-        "email": "ana@example.com",
-        "phone": "+34 600 000 000",
-        "city": "Madrid",
-        "state": "Madrid",
-        "country": "Spain",
-        "total_spending": Decimal("1234.5"),
-        "visit_count": 1203,
-        "last_visit": datetime(2026, 11, 13, 9, 30),
-        "avatar": None,
-        "avatar_type": None,
-    }
-    row.update(changes)
-    return row
+def _row(**changes: Any) -> CardRow:
+    return replace(ROW, **changes)
 
 
 def test_a_card_reads_as_formatted_text() -> None:
@@ -51,16 +51,17 @@ def test_missing_values_read_as_such() -> None:
         _row(
             first_name="",
             last_name="",
-            phone=None,
-            total_spending=float("nan"),
-            visit_count=None,
-            last_visit=pd.NaT,
+            phone="",
+            total_spending=Decimal("0.00"),
+            visit_count=0,
+            last_visit=None,
         ),
         TODAY,
     )
     assert view["name"] == "(no name)" and view["initials"] == "?"
     assert (view["phone"], view["spent"], view["visits"]) == ("", "$0.00", "0")
     assert (view["last_visit"], view["last_visit_note"]) == ("—", "no visits yet")
+    assert view["last_visit_title"] == ""
 
 
 def test_text_is_passed_as_typed_for_the_browser_to_show_as_text() -> None:
@@ -76,3 +77,17 @@ def test_only_image_pictures_become_a_data_uri() -> None:
     assert view["picture"] == avatars.data_uri(png, "image/png")
     svg = card_view.card_view(_row(avatar=b"<svg/>", avatar_type="image/svg+xml"), TODAY)
     assert svg["picture"] is None
+
+
+def test_a_whole_customer_makes_the_same_card_as_its_card_row() -> None:
+    """A customer just added is drawn from its Customer record, with no conversion."""
+    customer = Customer(
+        **{name: getattr(ROW, name) for name in ROW.__dataclass_fields__},
+        street="1 Calle Mayor",
+        zip="28013",
+        created_at=datetime(2026, 1, 1),
+        updated_at=datetime(2026, 1, 2),
+        version=3,
+        order_count=7,
+    )
+    assert card_view.card_view(customer, TODAY) == card_view.card_view(ROW, TODAY)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from crm import queries, writes
+from crm import purchases, queries, writes
 from crm.detail import customer_detail
 from crm.models import CustomerCreate, parse
 
@@ -20,7 +20,9 @@ def test_customer_detail_matches_the_queries_one_by_one(con: duckdb.DuckDBPyConn
     detail = customer_detail(con, cid)
     assert detail is not None
     assert detail.customer == queries.get_customer(con, cid)
-    bought, liked = queries.purchase_history(con, cid), queries.favourites(con, cid)
+    lines = queries.line_rows(con, cid)
+    bought = purchases.purchase_history(queries.order_rows(con, cid), lines)
+    liked = purchases.favourites(lines)
     pairs = [
         (detail.orders, bought.orders),
         (detail.monthly_spending, bought.monthly),
@@ -31,7 +33,8 @@ def test_customer_detail_matches_the_queries_one_by_one(con: duckdb.DuckDBPyConn
     for got, expected in pairs:
         assert not expected.empty
         pd.testing.assert_frame_equal(got, expected)
-    assert detail.campaign_rates == queries.campaign_rates(con, cid)
+    rates = queries.rates_from_history(queries.campaign_history(con, cid))
+    assert detail.campaign_rates == rates
 
 
 def test_customer_detail_of_someone_without_history_is_empty(

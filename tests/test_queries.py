@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -9,8 +10,21 @@ import duckdb
 import pandas as pd
 import pytest
 
-from crm import queries, writes
-from crm.models import CustomerCreate, CustomerFilter, LastVisit, OrderCreate, SortKey, parse
+from crm import purchases, queries, writes
+from crm.models import (
+    CampaignRates,
+    CardRow,
+    Customer,
+    CustomerCreate,
+    CustomerFilter,
+    Favourites,
+    LastVisit,
+    OrderCreate,
+    PurchaseHistory,
+    SegmentTotals,
+    SortKey,
+    parse,
+)
 
 NOW = datetime.now()
 
@@ -53,7 +67,24 @@ def _brute_force(df: pd.DataFrame, f: CustomerFilter) -> set[int]:
 
 def _segment_ids(con: duckdb.DuckDBPyConnection, f: CustomerFilter) -> list[int]:
     big = CustomerFilter(**{**f.__dict__, "page": 1, "page_size": 1_000_000})
-    return [int(i) for i in queries.find_customers(con, big, now=NOW)["id"]]
+    return [row.id for row in queries.customer_page(con, big, now=NOW).rows]
+
+
+def _totals(con: duckdb.DuckDBPyConnection, f: CustomerFilter) -> SegmentTotals:
+    return queries.customer_page(con, f, now=NOW).totals
+
+
+# The customer page's parts, from the plain reads (crm.detail runs them side by side).
+def _purchase_history(con: duckdb.DuckDBPyConnection, cid: int) -> PurchaseHistory:
+    return purchases.purchase_history(queries.order_rows(con, cid), queries.line_rows(con, cid))
+
+
+def _favourites(con: duckdb.DuckDBPyConnection, cid: int) -> Favourites:
+    return purchases.favourites(queries.line_rows(con, cid))
+
+
+def _campaign_rates(con: duckdb.DuckDBPyConnection, cid: int) -> CampaignRates:
+    return queries.rates_from_history(queries.campaign_history(con, cid))
 
 
 def _common_name_fragment(df: pd.DataFrame) -> str:
@@ -79,14 +110,13 @@ def test_filters_match_brute_force(con: duckdb.DuckDBPyConnection, f: CustomerFi
     got = _segment_ids(con, f)
     assert len(got) == len(set(got)), "a customer appeared twice"
     assert set(got) == expected
-    totals = queries.segment_totals(con, f, now=NOW)
-    assert totals.customers == len(expected)
+    assert _totals(con, f).customers == len(expected)
 
 
 def test_filters_are_not_vacuous(con: duckdb.DuckDBPyConnection) -> None:
     # The brute-force comparison means little if every segment is empty or everyone.
     everyone = queries.count_all_customers(con)
-    sizes = [queries.segment_totals(con, f, now=NOW).customers for f in FILTERS[1:]]
+    sizes = [_totals(con, f).customers for f in FILTERS[1:]]
     assert all(0 < size < everyone for size in sizes), sizes
 
 
@@ -119,7 +149,8 @@ def test_totals_sum_the_segment(con: duckdb.DuckDBPyConnection) -> None:
     df = _all_customers(con)
     ids = _brute_force(df, f)
     match = df[df["id"].isin(ids)]
-    totals = queries.segment_totals(con, f, now=NOW)
+    totals = _totals(con, f)
+    assert totals.customers == len(ids)
     assert totals.spending == sum((Decimal(str(v)) for v in match["total_spending"]), Decimal(0))
     assert totals.visits == int(match["visit_count"].sum())
 
@@ -130,40 +161,53 @@ def test_sort_orders_and_pages_cover_everyone_once(
     con: duckdb.DuckDBPyConnection, sort: SortKey, descending: bool
 ) -> None:
     size = 24
-    pages = []
+    everything: list[CardRow] = []
     page = 1
     while True:
         f = CustomerFilter(sort=sort, descending=descending, page=page, page_size=size)
-        rows = queries.find_customers(con, f, now=NOW)
-        if rows.empty:
+        rows = queries.customer_page(con, f, now=NOW).rows
+        if not rows:
             break
         assert len(rows) <= size
-        pages.append(rows)
+        everything += rows
         page += 1
-    everything = pd.concat(pages)
-    assert sorted(everything["id"]) == sorted(_all_customers(con)["id"])
+    assert sorted(r.id for r in everything) == sorted(_all_customers(con)["id"])
     column = {
         SortKey.SPENDING: "total_spending",
         SortKey.VISITS: "visit_count",
         SortKey.LAST_VISIT: "last_visit",
         SortKey.NAME: "last_name",
     }[sort]
-    values = everything[column].dropna().tolist()
+    values = [getattr(r, column) for r in everything if getattr(r, column) is not None]
     assert values == sorted(values, reverse=descending)
     if sort is SortKey.LAST_VISIT:
-        never = everything["last_visit"].isna().to_numpy()
+        never = [r.last_visit is None for r in everything]
         # Never-visited customers come last when newest first, first when oldest first.
-        assert list(never) == sorted(never, reverse=not descending)
+        assert never == sorted(never, reverse=not descending)
 
 
 def test_page_beyond_the_end_is_empty(con: duckdb.DuckDBPyConnection) -> None:
     beyond = queries.customer_page(con, CustomerFilter(page=10_000), now=NOW)
     first = queries.customer_page(con, CustomerFilter(), now=NOW)
-    assert beyond.rows.empty and not first.rows.empty
+    assert beyond.rows == () and len(first.rows) == 24
     # Totals of the whole segment still come with an empty page.
     assert beyond.totals == first.totals and first.totals.customers > 0
-    # The same column types with or without cards.
-    assert beyond.rows.dtypes.to_dict() == first.rows.dtypes.to_dict()
+
+
+def test_a_page_of_cards_is_records_of_the_stored_values(con: duckdb.DuckDBPyConnection) -> None:
+    """Issue 12, item 26: rows as records (no DataFrame, no NaN), each the stored row."""
+    never = queries.customer_page(con, CustomerFilter(last_visit=LastVisit.NEVER), now=NOW).rows
+    page = queries.customer_page(con, CustomerFilter(), now=NOW).rows
+    assert never and page
+    names = [field.name for field in fields(CardRow)]
+    for row in (*never, *page):
+        assert isinstance(row, CardRow)
+        stored = con.execute("SELECT * FROM customers WHERE id = ?", [row.id]).fetchone()
+        columns = [d[0] for d in con.execute("SELECT * FROM customers LIMIT 0").description]
+        assert stored is not None
+        assert asdict(row) == {name: stored[columns.index(name)] for name in names}
+    assert all(row.last_visit is None for row in never)
+    assert all(isinstance(row.total_spending, Decimal) for row in page)
 
 
 def _customer_with_orders(con: duckdb.DuckDBPyConnection) -> int:
@@ -179,12 +223,16 @@ def test_get_customer_and_unknown(con: duckdb.DuckDBPyConnection) -> None:
     customer = queries.get_customer(con, cid)
     assert customer is not None and customer.id == cid
     assert customer.name == f"{customer.first_name} {customer.last_name}"
+    # Every field is the stored column of that name.
+    cursor = con.execute("SELECT * FROM customers WHERE id = ?", [cid])
+    stored = dict(zip([d[0] for d in cursor.description], cursor.fetchone() or (), strict=True))
+    assert asdict(customer) == {field.name: stored[field.name] for field in fields(Customer)}
     assert queries.get_customer(con, 10**12) is None
 
 
 def test_customer_orders_newest_first_with_items(con: duckdb.DuckDBPyConnection) -> None:
     cid = _customer_with_orders(con)
-    orders = queries.purchase_history(con, cid).orders
+    orders = _purchase_history(con, cid).orders
     expected = con.execute(
         "SELECT id, amount FROM orders WHERE customer_id = ? ORDER BY ordered_at DESC, id DESC",
         [cid],
@@ -205,7 +253,7 @@ def test_customer_orders_newest_first_with_items(con: duckdb.DuckDBPyConnection)
 
 def test_monthly_spending_by_brute_force(con: duckdb.DuckDBPyConnection) -> None:
     cid = _customer_with_orders(con)
-    series = queries.purchase_history(con, cid).monthly
+    series = _purchase_history(con, cid).monthly
     # Each order, bucketed by hand into the first day of its month.
     orders = con.execute(
         "SELECT ordered_at, amount FROM orders WHERE customer_id = ?", [cid]
@@ -230,7 +278,7 @@ def test_top_items_and_categories_by_brute_force(con: duckdb.DuckDBPyConnection)
         [cid],
     ).df()
     by_product = lines.groupby("product")["quantity"].sum().sort_values(ascending=False)
-    liked = queries.favourites(con, cid)
+    liked = _favourites(con, cid)
     top = liked.items
     assert len(top) == min(3, len(by_product))
     assert list(top["quantity"]) == list(by_product.iloc[: len(top)])
@@ -255,14 +303,14 @@ def test_purchases_of_one_line_orders_and_of_nobody(con: duckdb.DuckDBPyConnecti
             "items": [{"product_id": product, "quantity": 2, "unit_price": "5.00"}],
         }
         writes.add_order(con, cid, parse(OrderCreate, order))
-    bought, liked = queries.purchase_history(con, cid), queries.favourites(con, cid)
+    bought, liked = _purchase_history(con, cid), _favourites(con, cid)
     names = dict(con.execute("SELECT id, name FROM products WHERE id IN (1, 2)").fetchall())
     assert list(bought.orders["items"]) == [[f"2 × {names[2]}"], [f"2 × {names[1]}"]]
     assert list(bought.orders["amount"]) == [10.0, 10.0]
     assert list(bought.monthly["amount"]) == [20.0] and list(bought.monthly["orders"]) == [2]
     assert list(liked.items["quantity"]) == [2, 2]
-    nobody = queries.purchase_history(con, 10**12)
-    no_one = queries.favourites(con, 10**12)
+    nobody = _purchase_history(con, 10**12)
+    no_one = _favourites(con, 10**12)
     for frame, like in [
         (nobody.orders, bought.orders),
         (nobody.monthly, bought.monthly),
@@ -284,7 +332,7 @@ def test_campaign_history_and_rates(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchall()
     history = queries.campaign_history(con, cid)
     assert len(history[history["kind"] == "Campaign"]) == len(sends)
-    rates = queries.campaign_rates(con, cid)
+    rates = _campaign_rates(con, cid)
     delivered = [s for s in sends if s[0] == "Delivered"]
     failed = [s for s in sends if s[0] == "Failed"]
     assert rates.delivered == len(delivered) and rates.failed == len(failed)
@@ -297,7 +345,7 @@ def test_campaign_history_and_rates(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_rates_are_none_without_sends(con: duckdb.DuckDBPyConnection) -> None:
-    rates = queries.campaign_rates(con, 10**12)
+    rates = _campaign_rates(con, 10**12)
     assert rates.sends == 0 and rates.success_rate is None and rates.open_rate is None
 
 
@@ -309,7 +357,7 @@ def test_list_campaigns_newest_first(con: duckdb.DuckDBPyConnection) -> None:
 
 def test_order_lines_belong_to_that_customer_only(con: duckdb.DuckDBPyConnection) -> None:
     cid = _customer_with_orders(con)
-    order_id = int(queries.purchase_history(con, cid).orders["order_id"].iloc[0])
+    order_id = int(_purchase_history(con, cid).orders["order_id"].iloc[0])
     lines = queries.order_lines(con, cid, order_id)
     expected = con.execute(
         "SELECT count(*), sum(quantity * unit_price) FROM order_items WHERE order_id = ?",
@@ -331,11 +379,16 @@ def test_customer_page_is_the_page_and_the_totals_of_one_scan(
     con: duckdb.DuckDBPyConnection, f: CustomerFilter
 ) -> None:
     result = queries.customer_page(con, f, now=NOW)
-    assert result.totals == queries.segment_totals(con, f, now=NOW)
-    expected = sorted(_brute_force(_all_customers(con), f))
+    df = _all_customers(con)
+    expected = sorted(_brute_force(df, f))
+    match = df[df["id"].isin(expected)]
+    assert result.totals == SegmentTotals(
+        customers=len(expected),
+        spending=sum((Decimal(str(v)) for v in match["total_spending"]), Decimal(0)),
+        visits=int(match["visit_count"].sum()),
+    )
     assert len(result.rows) == max(0, min(f.page_size, len(expected) - (f.page - 1) * f.page_size))
-    assert set(result.rows["id"]) <= set(expected)
-    assert "matched_customers" not in result.rows.columns
+    assert {row.id for row in result.rows} <= set(expected)
 
 
 def test_customer_ranges_by_brute_force(con: duckdb.DuckDBPyConnection) -> None:

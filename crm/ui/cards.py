@@ -17,16 +17,15 @@ is drawn. Tests drive the same path by setting ``PENDING`` themselves.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import streamlit as st
 
 from crm import card_view, formatting
-from crm.models import Customer, SegmentTotals
+from crm.models import CardRow, Customer, SegmentTotals
 
 CUSTOMER_PAGE = "pages/Customer.py"
 PENDING = "_card_pending"  # ("open" | "edit" | "delete", customer id) from a click on a card
@@ -39,26 +38,6 @@ _grid_component = st.components.v2.component(
 )
 
 
-def card_row(customer: Customer) -> dict[str, Any]:
-    """A customer record in the shape of a ``queries.customer_page`` row."""
-    return {
-        "id": customer.id,
-        "first_name": customer.first_name,
-        "last_name": customer.last_name,
-        "email": customer.email,
-        "phone": customer.phone,
-        "city": customer.city,
-        "state": customer.state,
-        "country": customer.country,
-        "total_spending": customer.total_spending,
-        "visit_count": customer.visit_count,
-        "order_count": customer.order_count,
-        "last_visit": customer.last_visit,
-        "avatar": customer.avatar,
-        "avatar_type": customer.avatar_type,
-    }
-
-
 def _queue(key: str, event: str) -> None:
     """A card's click, as a request for the next run (a component callback)."""
     value = st.session_state[key].get(event)
@@ -66,19 +45,17 @@ def _queue(key: str, event: str) -> None:
         st.session_state[PENDING] = (event, int(value))
 
 
-def grid(rows: Iterable[Mapping[str, Any]], *, key: str = "customer_grid") -> list[int]:
-    """Draw the cards (3 a row on a desktop, 2 on a tablet, 1 on a phone); return their ids."""
+def grid(rows: Iterable[CardRow | Customer], *, key: str = "customer_grid") -> None:
+    """Draw the cards (3 a row on a desktop, 2 on a tablet, 1 on a phone)."""
     today = date.today()
-    views = [card_view.card_view(row, today) for row in rows]
     _grid_component(
-        data={"cards": views},
+        data={"cards": [card_view.card_view(row, today) for row in rows]},
         key=key,
         width="stretch",
         on_open_change=partial(_queue, key, "open"),
         on_edit_change=partial(_queue, key, "edit"),
         on_delete_change=partial(_queue, key, "delete"),
     )
-    return [int(v["id"]) for v in views]
 
 
 CardAction = Callable[[int], None]
