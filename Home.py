@@ -1,10 +1,13 @@
 """Customers: find, segment and fix customer records.
 
-Each run costs at most one query for the page of cards and the segment's
-totals (two when the page asked for is past the segment's end), none when
-the same segment was read since the last write (crm.ui.data); the slider
-bounds and the number of all customers come from a short cache
-(crm.ui.figures).
+Thin: the filter bar (``crm.ui.filters``) says which segment and page to
+show, one cached read (``crm.ui.data``) gives that page's cards and the
+segment's totals, and ``crm.ui.cards`` draws them. A run reads the cards
+and totals at most once (twice when the page asked for is past the
+segment's end, not at all when the same segment was read since the last
+write), each customer added in this session and still pinned on top by id,
+and the slider bounds and the number of all customers from a cache at most
+a minute old (``crm.ui.figures``).
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ with theme.friendly_errors("the customer list"):
     if totals.customers == 0:
         cards.empty_state(
             filtered=segments.is_filtered(segment),
+            search=segment.search,
             on_clear=filters.clear_filters,
             on_add=dialogs.open_add_dialog,
         )

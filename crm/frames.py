@@ -2,8 +2,9 @@
 
 DuckDB's ``.df()`` costs ~4 ms for a result of a few dozen rows (it sets up
 a conversion per column); fetching tuples and building the frame here takes
-well under 1 ms. The customer page and the page of cards read a few dozen rows each,
-so that hand-over was a third of their time.
+well under 1 ms. The customer page's reads return a few dozen rows each, so
+that hand-over was a third of their time. (A page of cards needs no frame at
+all: it is a tuple of ``CardRow`` records.)
 """
 
 from __future__ import annotations

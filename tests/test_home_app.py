@@ -77,8 +77,12 @@ def click_card(app: AppTest, action: str, customer_id: int) -> AppTest:
     return run(app)
 
 
+def summary_element(app: AppTest) -> Any:
+    return next(m for m in app.markdown if " of " in m.value and "spent" in m.value)
+
+
 def summary(app: AppTest) -> str:
-    return next(m.value for m in app.markdown if " of " in m.value and "spent" in m.value)
+    return str(summary_element(app).value)
 
 
 def rows(con: Con) -> list[dict[str, Any]]:
@@ -110,8 +114,12 @@ def expect_grid(
     text = summary(app)
     assert text.startswith(f"**{len(matched):,}** of {len(everyone):,} customers")
     spent = sum((r["total_spending"] for r in matched), Decimal(0))
-    assert formatting.money(spent).replace("$", "\\$") in text
-    assert formatting.plural(sum(r["visit_count"] for r in matched), "visit") in text
+    visits = formatting.plural(sum(r["visit_count"] for r in matched), "visit")
+    assert formatting.escape_markdown(formatting.compact_money(spent)) in text
+    assert formatting.escape_markdown(visits) in text
+    # The exact sums are in the line's tooltip.
+    tooltip = summary_element(app).proto.help
+    assert formatting.escape_markdown(f"Exactly {formatting.money(spent)} spent") in tooltip
     return matched
 
 
@@ -855,3 +863,24 @@ def test_a_search_longer_than_any_name_and_email_says_so_and_is_kept(at: AppTest
     warning = " ".join(w.value for w in at.warning)
     assert "5,000 characters long" in warning and "no one can match it" in warning
     assert len(at.query_params["q"]) == segments.SEARCH_MAX + 1
+
+
+def test_a_segment_shows_its_share_of_all_customers(at: AppTest, con: Con) -> None:
+    """Issue 12, item 20: "1,204 of 1,000,000 customers · 0.1 %"."""
+    run(at)
+    assert " %" not in summary(at)  # everyone: no share to show
+    at.radio(key="seg_last").set_value("30")
+    run(at)
+    matched = expect_grid(at, con, _visited_within(30))
+    share = formatting.escape_markdown(f"{100 * len(matched) / count(con):.1f} %")
+    assert summary(at).startswith(f"**{len(matched):,}** of {count(con):,} customers · {share} · ")
+
+
+def test_user_text_in_the_empty_state_is_shown_as_typed(at: AppTest, con: Con) -> None:
+    hostile = "*x* $a$ ![i](http://127.0.0.1:9/p.png) :material/home:"
+    at.query_params["q"] = hostile
+    run(at)
+    assert card_ids(at) == []
+    caption = " ".join(c.value for c in at.caption)
+    assert f"contains “{formatting.escape_markdown(hostile)}”" in caption
+    assert "http://" not in caption and "*x*" not in caption

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from crm import card_view, formatting
+from crm import card_view, formatting, segments
 from crm.models import CardRow, Customer, SegmentTotals
 
 CUSTOMER_PAGE = "pages/Customer.py"
@@ -79,14 +79,41 @@ def take_pending(*, on_edit: CardAction, on_delete: CardAction) -> None:
         on_delete(customer_id)
 
 
+def share_text(part: int, whole: int) -> str:
+    """``part`` as a share of ``whole``: "0.1 %", "under 0.1 %", "37.5 %"."""
+    share = 100 * part / whole if whole else 0.0
+    if 0 < share < 0.05:
+        return "under 0.1 %"
+    return f"{share:,.1f} %"
+
+
 def summary_text(totals: SegmentTotals, all_customers: int) -> str:
-    """The line "1,204 of 1,000,000 customers · $1,234.50 spent · 4,560 visits" (Markdown-safe)."""
-    count = formatting.number(totals.customers)
-    total = formatting.number(max(all_customers, totals.customers))
-    noun = "customer" if max(all_customers, totals.customers) == 1 else "customers"
-    spent = formatting.money(totals.spending).replace("$", "\\$")
-    visits = formatting.plural(totals.visits, "visit")
-    return f"**{count}** of {total} {noun} · **{spent}** spent · **{visits}**"
+    """The line "**1,204** of 1,000,000 customers · 0.1 % · **$310.94M** spent · **4,560 visits**".
+
+    Sums are compact (exact in ``summary_help``); the share of all customers
+    is shown when the segment leaves anyone out. Markdown: every figure is
+    escaped.
+    """
+    md = formatting.escape_markdown
+    everyone = max(all_customers, totals.customers)
+    noun = "customer" if everyone == 1 else "customers"
+    parts = [
+        f"**{md(formatting.number(totals.customers))}** of {md(formatting.number(everyone))}"
+        f" {noun}",
+        *([md(share_text(totals.customers, everyone))] if totals.customers < everyone else []),
+        f"**{md(formatting.compact_money(totals.spending))}** spent",
+        f"**{md(formatting.plural(totals.visits, 'visit'))}**",
+    ]
+    return " · ".join(parts)
+
+
+def summary_help(totals: SegmentTotals) -> str:
+    """The tooltip of the summary: the exact sums."""
+    return formatting.escape_markdown(
+        f"Exactly {formatting.money(totals.spending)} spent and "
+        f"{formatting.plural(totals.visits, 'visit')} by "
+        f"{formatting.plural(totals.customers, 'customer')}."
+    )
 
 
 def summary(totals: SegmentTotals, all_customers: int, first: int, last: int) -> None:
@@ -97,7 +124,7 @@ def summary(totals: SegmentTotals, all_customers: int, first: int, last: int) ->
         horizontal_alignment="distribute",
         key="segment_summary",
     ):
-        st.markdown(summary_text(totals, all_customers))
+        st.markdown(summary_text(totals, all_customers), help=summary_help(totals))
         if totals.customers:
             st.caption(
                 f"Showing {formatting.number(first)}–{formatting.number(last)}",
@@ -106,15 +133,22 @@ def summary(totals: SegmentTotals, all_customers: int, first: int, last: int) ->
 
 
 def empty_state(
-    *, filtered: bool, on_clear: Callable[[], None], on_add: Callable[[], None]
+    *, filtered: bool, search: str, on_clear: Callable[[], None], on_add: Callable[[], None]
 ) -> None:
-    """What an empty result says, and the way out of it."""
+    """What an empty result says, and the way out of it (``search`` is quoted as typed)."""
     with st.container(border=True, key="empty_state", horizontal_alignment="center"):
         st.html('<div class="ch-empty-icon" aria-hidden="true">person_search</div>')
         if filtered:
             st.markdown("**No customers match these filters**")
+            term = search.strip()
+            looked_for = (
+                f"No name or email in this segment contains “{formatting.escape_markdown(term)}”. "
+                if term and len(term) <= segments.SEARCH_MAX
+                else ""
+            )
             st.caption(
-                "Try a shorter search, a wider spending or visit range, or clear the filters."
+                f"{looked_for}Try a shorter search, a wider spending or visit range, "
+                "or clear the filters."
             )
             st.button(
                 "Clear filters",
