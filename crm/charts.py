@@ -1,10 +1,12 @@
-"""Altair charts for one customer: pure functions from query results to charts.
+"""Altair charts for one customer: pure functions from small frames to charts.
 
-The data is aggregated in DuckDB (``crm.queries``); these functions only
-describe how to draw it. No colours are hard-coded: Streamlit's chart theme
-picks them, and its text and grid colours follow the light or dark theme.
-Each builder still returns a valid chart for an empty frame (a chart with a
-sentence instead of marks), though the page shows a friendlier note instead.
+The frames come from ``crm.purchases`` (monthly spending, top items and
+categories, built from the customer's order rows) and ``crm.models.
+CampaignRates``; these functions only describe how to draw them. No colours
+are hard-coded: Streamlit's chart theme picks them, and its text and grid
+colours follow the light or dark theme. Each builder still returns a valid
+chart for an empty frame (a chart with a sentence instead of marks), though
+the page shows a friendlier note instead.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ MONEY = "$,.2f"
 MONEY_AXIS = "$,.0f"
 HEIGHT = 260
 BAR_STEP = alt.Step(34)  # one bar band per row, so a label never collides
+# "Nov 2026" takes about 45 px; a phone leaves the month axis about 290 px.
+MONTH_LABELS_AT_MOST = 6
 
 
 def empty_chart(message: str) -> alt.Chart:
@@ -34,12 +38,40 @@ def empty_chart(message: str) -> alt.Chart:
     return chart
 
 
+def _month_ticks(months: pd.Series) -> list[alt.DateTime]:
+    """Where the month labels go: the middle of every n-th month, counted back from the last.
+
+    A bar fills its month, from its first day to the next month's; a label on
+    the first day (Vega's default) stands under the gap before the bar, and
+    the axis's end label, "Dec", stood under November's bar. Counting back
+    keeps the latest month labelled; every n-th keeps the labels apart.
+    """
+    first, last = months.min().to_period("M"), months.max().to_period("M")
+    count = (last - first).n + 1
+    step = -(-count // MONTH_LABELS_AT_MOST)  # ceiling division
+    ticks = []
+    for back in range(0, count, step):
+        period = last - back
+        start, end = period.start_time, (period + 1).start_time
+        middle = start + (end - start) / 2
+        ticks.append(
+            alt.DateTime(
+                year=middle.year,
+                month=middle.month,
+                date=middle.day,
+                hours=middle.hour,
+                minutes=middle.minute,
+            )
+        )
+    return ticks[::-1]
+
+
 def spending_over_time(monthly: pd.DataFrame) -> alt.Chart:
     """Spending per month as bars on a real time axis (``month``, ``amount``, ``orders``).
 
-    ``monthly`` is ``crm.queries.purchase_history(...).monthly``: one row per
-    calendar month with orders. The axis is time, so a month without orders
-    is an empty slot, not a gap closed up.
+    ``monthly`` is ``crm.purchases.purchase_history(...).monthly``: one row
+    per calendar month with orders. The axis is time, so a month without
+    orders is an empty slot, not a gap closed up.
     """
     if monthly.empty:
         return empty_chart("No orders yet")
@@ -51,7 +83,13 @@ def spending_over_time(monthly: pd.DataFrame) -> alt.Chart:
             x=alt.X(
                 "yearmonth(month):T",
                 title="Month",
-                axis=alt.Axis(format="%b %Y", labelAngle=0, labelOverlap=True),
+                axis=alt.Axis(
+                    format="%b %Y",
+                    labelAngle=0,
+                    labelOverlap=True,
+                    labelFlush=False,
+                    values=_month_ticks(data["month"]),
+                ),
             ),
             y=alt.Y("amount:Q", title="Spending", axis=alt.Axis(format=MONEY_AXIS)),
             tooltip=[
@@ -107,7 +145,7 @@ def top_items_chart(items: pd.DataFrame) -> alt.LayerChart | alt.Chart:
         value="quantity",
         value_title="Units bought",
         value_format=None,
-        title="Top items",
+        title="Top items · units bought",
         tooltip=[
             alt.Tooltip("product:N", title="Product"),
             alt.Tooltip("category:N", title="Category"),
@@ -128,7 +166,7 @@ def top_categories_chart(categories: pd.DataFrame) -> alt.LayerChart | alt.Chart
         value="spent",
         value_title="Spent",
         value_format=MONEY_AXIS,
-        title="Top categories",
+        title="Top categories · spending",
         tooltip=[
             alt.Tooltip("category:N", title="Category"),
             alt.Tooltip("spent:Q", title="Spent", format=MONEY),
@@ -141,7 +179,7 @@ def rates_frame(rates: CampaignRates) -> pd.DataFrame:
     """The four campaign rates as rows (``metric``, ``rate``, ``count``, ``out_of``, ``basis``).
 
     Delivery and failure are shares of the sends attempted; opens and clicks
-    are shares of the sends delivered (as ``crm.queries.campaign_rates``
+    are shares of the sends delivered (as ``crm.queries.rates_from_history``
     computes them). A rate with nothing to divide by is left out.
     """
     attempted = rates.delivered + rates.failed

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from datetime import datetime
 from typing import Any
 
 import altair as alt
@@ -121,7 +123,7 @@ def test_top_items_are_ranked_bars_with_labels() -> None:
     spec, bars, text = _layers(charts.top_items_chart(ITEMS))
     assert bars["mark"]["type"] == "bar"
     assert text["mark"]["type"] == "text"
-    assert spec["title"]["text"] == "Top items"
+    assert spec["title"]["text"] == "Top items · units bought"
     y, x = bars["encoding"]["y"], bars["encoding"]["x"]
     assert (y["field"], y["type"], y["title"]) == ("product", "nominal", "Product")
     assert y["sort"] == {"field": "quantity", "order": "descending"}
@@ -135,7 +137,7 @@ def test_top_items_are_ranked_bars_with_labels() -> None:
 
 def test_top_categories_rank_by_spending_in_dollars() -> None:
     spec, bars, _ = _layers(charts.top_categories_chart(CATEGORIES))
-    assert spec["title"]["text"] == "Top categories"
+    assert spec["title"]["text"] == "Top categories · spending"
     x = bars["encoding"]["x"]
     assert (x["field"], x["title"], x["axis"]["format"]) == ("spent", "Spent", "$,.0f")
     assert bars["encoding"]["y"]["sort"] == {"field": "spent", "order": "descending"}
@@ -185,3 +187,40 @@ def test_empty_data_gives_a_chart_that_says_so(chart: alt.Chart, message: str) -
     spec = _spec(chart)
     assert spec["mark"]["type"] == "text"
     assert _rows(spec) == [{"message": message}]
+
+
+def _as_datetime(value: dict[str, Any]) -> datetime:
+    """A Vega-Lite DateTime (local time, month counted from 1) as a Python datetime."""
+    assert set(value) <= {"year", "month", "date", "hours", "minutes"}
+    return datetime(
+        value["year"], value["month"], value["date"], value.get("hours", 0), value.get("minutes", 0)
+    )
+
+
+def _middle(year: int, month: int) -> datetime:
+    start = datetime(year, month, 1)
+    end = datetime(year + month // 12, month % 12 + 1, 1)
+    return start + (end - start) / 2
+
+
+def test_month_labels_sit_under_the_middle_of_their_own_bars() -> None:
+    """A bar fills its month, so its label belongs at the month's middle, not its first day
+    (there the last bar, November, stood over the "Dec" label at the axis's end)."""
+    x = _spec(charts.spending_over_time(MONTHLY))["encoding"]["x"]
+    assert x["axis"]["labelFlush"] is False, "a flush end label moves off its tick"
+    ticks = [_as_datetime(v) for v in x["axis"]["values"]]
+    assert ticks == [_middle(2024, 12), _middle(2025, 1), _middle(2025, 2), _middle(2025, 3)]
+
+
+def test_a_long_history_labels_some_months_and_always_the_last() -> None:
+    months = pd.date_range("2023-06-01", "2026-11-01", freq="MS")  # 42 months
+    monthly = pd.DataFrame({"month": months, "amount": 10.0, "orders": 1})
+    ticks = [
+        _as_datetime(v)
+        for v in _spec(charts.spending_over_time(monthly))["encoding"]["x"]["axis"]["values"]
+    ]
+    assert ticks[-1] == _middle(2026, 11)
+    assert 2 <= len(ticks) <= charts.MONTH_LABELS_AT_MOST
+    steps = {(b.year - a.year) * 12 + b.month - a.month for a, b in itertools.pairwise(ticks)}
+    assert len(steps) == 1, "evenly spaced"
+    assert ticks[0] >= datetime(2023, 6, 1)
