@@ -317,7 +317,7 @@ def test_a_customer_who_never_visited_gets_the_fallback_and_a_note(dbc: Any) -> 
     at = _message_dialog(cid)
     at.text_area(key=actions.BODY).input("Since [Last Visit]!").run()
     assert "Since your last visit!" in [t.value for t in at.text]
-    assert any("[Last Visit] reads “your last visit”" in c.value for c in at.caption)
+    assert any("[Last Visit] reads “your last visit”" in _plain(c.value) for c in at.caption)
 
 
 # --- Campaigns -----------------------------------------------------------------------
@@ -595,4 +595,137 @@ def test_a_message_sent_after_someone_deleted_the_customer_says_nothing_was_sent
     assert [t.value for t in at.title] == ["Customer not found"]
     assert any("deleted" in w.value and "nothing was sent" in w.value for w in at.warning)
     assert _count(dbc, "messages", cid) == 0
+    assert not _toasts(at)
+
+
+# --- User text in toasts and captions is escaped Markdown (issue 12, item 3) ----------
+
+IMAGE_NAME = "![i](http://127.0.0.1:9/px.png)"
+MATHS_NAME = "*x* $a$ and $b$"
+
+
+def _hostile_customer(dbc: Any, condition: str = "order_count > 0") -> int:
+    cid = _customer_with(dbc, condition)
+    dbc.execute(
+        "UPDATE customers SET first_name = ?, last_name = ? WHERE id = ?",
+        [IMAGE_NAME, MATHS_NAME, cid],
+    )
+    return cid
+
+
+def _escaped_name() -> str:
+    return formatting.escape_markdown(f"{IMAGE_NAME} {MATHS_NAME}")
+
+
+def test_the_message_toast_shows_the_name_as_typed(dbc: Any) -> None:
+    at = _message_dialog(_hostile_customer(dbc))
+    at.text_area(key=actions.BODY).input("Hello").run()
+    _click(at, "msg_send")
+    assert _toasts(at) == [f"Email to {_escaped_name()} queued in the outbox."]
+
+
+def test_the_campaign_toasts_show_the_names_as_typed(dbc: Any) -> None:
+    cid = _hostile_customer(dbc)
+    campaign = "*Promo* $1$ ![c](http://127.0.0.1:9/c.png)"
+    at = _click(_open(cid), "open_campaign")
+    at.segmented_control(key=actions.CAMPAIGN_MODE).set_value(actions.NEW).run()
+    at.text_input(key=actions.NEW_NAME).input(campaign)
+    at.button(key="campaign_create").click().run()
+    created = formatting.escape_markdown(campaign)
+    assert _toasts(at) == [f"Created “{created}” and added {_escaped_name()}."]
+
+    other_id, other = dbc.execute(
+        "SELECT id, name FROM campaigns WHERE name <> ? ORDER BY id LIMIT 1", [campaign]
+    ).fetchone()
+    dbc.execute("UPDATE campaigns SET name = ? WHERE id = ?", [f"{other} *{MATHS_NAME}*", other_id])
+    at = _click(at, "open_campaign")
+    at.selectbox(key=actions.CAMPAIGN_PICK).set_value(other_id).run()
+    _click(at, "campaign_add")
+    renamed = formatting.escape_markdown(f"{other} *{MATHS_NAME}*")
+    assert _toasts(at) == [f"Added {_escaped_name()} to “{renamed}”."]
+
+
+def test_the_picture_toasts_show_the_name_as_typed(dbc: Any) -> None:
+    at = _click(_open(_hostile_customer(dbc)), "open_picture")
+    at.file_uploader(key=actions.UPLOAD).set_value(("me.png", _png(), "image/png")).run()
+    _click(at, "avatar_save")
+    assert _toasts(at) == [f"New picture saved for {_escaped_name()}."]
+    at = _click(at, "open_picture")
+    _click(at, "avatar_remove")
+    assert _toasts(at) == [f"Picture removed; {_escaped_name()} shows initials again."]
+
+
+def test_the_delete_toast_shows_the_name_as_typed(dbc: Any) -> None:
+    at = _click(_open(_hostile_customer(dbc)), "open_delete")
+    _click(at, "dialog_confirm_delete")
+    assert _toasts(at) == [f"Deleted {_escaped_name()}"]
+
+
+def test_the_fallback_caption_shows_the_phrase_as_typed(dbc: Any) -> None:
+    at = _message_dialog(_customer_with(dbc, "last_visit IS NULL"))
+    phrase = "*soon* $a$ and $b$ :material/home: www.example.com"
+    at.text_area(key=actions.BODY).input(f"Since [Last Visit|{phrase}]!").run()
+    notes = [c.value for c in at.caption if "on file" in c.value]
+    assert notes == [
+        formatting.escape_markdown(
+            f"No last visit on file for this customer, so [Last Visit] reads “{phrase}”."
+        )
+    ]
+
+
+# --- Create and add: one transaction, names unique per channel (issue 12, item 10) ---
+
+
+def test_create_and_add_with_a_taken_name_leaves_nothing_behind_however_often_tried(
+    dbc: Any,
+) -> None:
+    cid = _busy_customer(dbc)
+    taken, channel = dbc.execute(
+        "SELECT name, channel FROM campaigns ORDER BY id LIMIT 1"
+    ).fetchone()
+    campaigns = int(_one(dbc, "SELECT count(*) FROM campaigns"))
+    sends = _count(dbc, "campaign_sends", cid)
+    at = _click(_open(cid), "open_campaign")
+    at.segmented_control(key=actions.CAMPAIGN_MODE).set_value(actions.NEW).run()
+    at.text_input(key=actions.NEW_NAME).input(taken.upper())
+    at.selectbox(key=actions.NEW_CHANNEL).set_value(channel)
+    for _ in range(3):  # every retry is refused the same way
+        at.button(key="campaign_create").click().run()
+        assert not at.exception
+        assert [_plain(e.value) for e in at.error] == [
+            f"There is already an {channel} campaign called “{taken}”."
+        ]
+    assert int(_one(dbc, "SELECT count(*) FROM campaigns")) == campaigns
+    assert _count(dbc, "campaign_sends", cid) == sends
+    assert not _toasts(at)
+
+
+# --- A paste longer than a field is refused in words, never dropped (item 9) ----------
+
+
+def test_a_too_long_subject_is_refused_in_words_and_nothing_sent(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    before = _count(dbc, "messages", cid)
+    at = _message_dialog(cid)
+    subject = "S" * 150
+    at.text_input(key=actions.SUBJECT).input(subject)
+    at.text_area(key=actions.BODY).input("Hello [First Name]").run()
+    assert at.text_input(key=actions.SUBJECT).value == subject  # kept, not dropped
+    _click(at, "msg_send")
+    said = " ".join(_plain(e.value) for e in at.error)
+    assert "subject is 150 characters, 30 more than the 120 allowed" in said
+    assert _count(dbc, "messages", cid) == before
+    assert not _toasts(at)
+
+
+def test_a_too_long_campaign_name_is_refused_in_words_and_nothing_created(dbc: Any) -> None:
+    campaigns = int(_one(dbc, "SELECT count(*) FROM campaigns"))
+    at = _click(_open(_busy_customer(dbc)), "open_campaign")
+    at.segmented_control(key=actions.CAMPAIGN_MODE).set_value(actions.NEW).run()
+    name = "N" * 130
+    at.text_input(key=actions.NEW_NAME).input(name)
+    assert at.text_input(key=actions.NEW_NAME).value == name
+    at.button(key="campaign_create").click().run()
+    assert [_plain(e.value) for e in at.error] == ["Name is too long: 130 characters, at most 120."]
+    assert int(_one(dbc, "SELECT count(*) FROM campaigns")) == campaigns
     assert not _toasts(at)

@@ -39,7 +39,11 @@ SMS_SEGMENT = 160
 
 
 def _done(message: str) -> None:
-    """After a successful write: close, queue the toast, rerun the whole page."""
+    """After a successful write: close, queue the toast, rerun the whole page.
+
+    A toast is Markdown: every user text in ``message`` must come escaped
+    (``escape_markdown``), so a name shows as typed and fetches nothing.
+    """
     dialogs.close_dialog()
     # A Material icon: emoji need a font that not every machine has.
     flash(message, icon=":material/check_circle:")
@@ -88,9 +92,10 @@ def _preview(customer: Customer, subject: str, body: str) -> None:
     if not body.strip():
         st.caption("Write a message above; the preview shows it with this customer's details.")
         return
-    found = templates.problems(body)
+    # With the customer: a message can merge past its limit with their details.
+    found = templates.problems(body, customer)
     if subject.strip():
-        found += templates.problems(subject)
+        found += templates.problems(subject, customer, "subject")
     if found:
         for sentence in found:
             st.warning(escape_markdown(sentence), icon=":material/warning:")
@@ -101,7 +106,12 @@ def _preview(customer: Customer, subject: str, body: str) -> None:
             st.text(f"Subject: {templates.render(subject, customer, 'subject').text}")
         st.text(rendered.text)
     for label, phrase in rendered.fallbacks:
-        st.caption(f"No {label.lower()} on file for this customer, so [{label}] reads “{phrase}”.")
+        # The phrase may be the user's own ([Last Visit|a while]): the caption is escaped.
+        st.caption(
+            escape_markdown(
+                f"No {label.lower()} on file for this customer, so [{label}] reads “{phrase}”."
+            )
+        )
     if st.session_state.get(CHANNEL) == "SMS":
         parts = -(-len(rendered.text) // SMS_SEGMENT)
         st.caption(f"{len(rendered.text):,} characters · {parts} SMS")
@@ -115,7 +125,7 @@ def send_message(con: Con, customer: Customer, channel: str, subject: str, body:
         MessageCreate, {"body": rendered.text, "subject": subject_text, "channel": channel}
     )
     writes.record_message(con, customer.id, data)
-    return f"{channel} to {customer.name} queued in the outbox."
+    return f"{channel} to {escape_markdown(customer.name)} queued in the outbox."
 
 
 def _message_form(customer: Customer) -> None:
@@ -127,7 +137,6 @@ def _message_form(customer: Customer) -> None:
         subject = st.text_input(
             "Subject",
             key=SUBJECT,
-            max_chars=120,
             placeholder="A little something for you, [First Name]",
         )
     st.pills(
@@ -171,13 +180,13 @@ def _message_dialog() -> None:
 def add_to_new_campaign(
     con: Con, customer: Customer, name: str, channel: str, template: str
 ) -> str:
-    """Create a campaign and add the customer; returns the toast's sentence."""
+    """Create a campaign with the customer in it (one transaction: a refusal leaves no
+    campaign behind); returns the toast's sentence."""
     data = parse(CampaignCreate, {"name": name, "channel": channel, "template": template})
     if data.template:
         templates.validate(data.template, field="template")
-    campaign_id = writes.create_campaign(con, data)
-    writes.add_to_campaign(con, campaign_id, customer.id)
-    return f"Created “{data.name}” and added {customer.name}."
+    writes.create_campaign(con, data, first_member=customer.id)
+    return f"Created “{escape_markdown(data.name)}” and added {escape_markdown(customer.name)}."
 
 
 def _campaign_form(customer: Customer) -> None:
@@ -213,10 +222,13 @@ def _campaign_form(customer: Customer) -> None:
             except CrmError as problem:
                 _errors(problem)
             else:
-                _done(f"Added {customer.name} to “{names[int(picked)]}”.")
+                who, what = escape_markdown(customer.name), escape_markdown(names[int(picked)])
+                _done(f"Added {who} to “{what}”.")
         return
     with st.form("new_campaign", border=False, enter_to_submit=False):
-        name = st.text_input("Campaign name", key=NEW_NAME, max_chars=120)
+        # No max_chars (here and on every text field): the browser drops a longer
+        # paste without a word; the model refuses it with a sentence.
+        name = st.text_input("Campaign name", key=NEW_NAME)
         channel = st.selectbox("Channel", [c.value for c in Channel], key=NEW_CHANNEL)
         template = st.text_area(
             "Message template",
@@ -270,14 +282,14 @@ def _picture_form(customer: Customer) -> None:
         except CrmError as problem:
             _errors(problem)
         else:
-            _done(f"New picture saved for {customer.name}.")
+            _done(f"New picture saved for {escape_markdown(customer.name)}.")
     if remove:
         try:
             writes.remove_avatar(con, customer.id)
         except CrmError as problem:
             _errors(problem)
         else:
-            _done(f"Picture removed; {customer.name} shows initials again.")
+            _done(f"Picture removed; {escape_markdown(customer.name)} shows initials again.")
 
 
 @dialogs.register(PICTURE)
