@@ -82,6 +82,9 @@ MAX_BUFFERED_JPEG_SAMPLES = 60_000_000
 MAX_SIDE = 16_383
 AVATAR_SIZE = 256
 ACCEPTED_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP"}
+# Phones save JPEGs with a second, smaller picture inside (Multi-Picture Format); Pillow
+# names those "MPO". The first picture is an ordinary JPEG, and that is the one decoded.
+_SAME_AS = {"MPO": "JPEG"}
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp"]
 OUTPUT_MIME = "image/webp"
 # Pixels converted and averaged down at a time: ~4 MB of RGBA.
@@ -140,16 +143,21 @@ def _first_scan_has_every_component(data: bytes, components: int) -> bool:
     return False  # no readable scan header: assume the costly kind
 
 
+def _format(image: Image.Image) -> str:
+    fmt = str(image.format)
+    return _SAME_AS.get(fmt, fmt)
+
+
 def _pixel_limit(image: Image.Image, data: bytes) -> tuple[int, str]:
     """The most pixels accepted for this picture, and who the limit is for, in words."""
-    limit = MAX_PIXELS[str(image.format)]
+    limit = MAX_PIXELS[_format(image)]
     if isinstance(image, JpegImageFile) and (
         image.info.get("progressive") or not _first_scan_has_every_component(data, len(image.layer))
     ):
         buffered = int(MAX_BUFFERED_JPEG_SAMPLES / _samples_per_pixel(image))
         if buffered < limit:
             return buffered, "a progressive JPEG like this one"
-    return limit, f"{ACCEPTED_FORMATS[str(image.format)]} pictures"
+    return limit, f"{ACCEPTED_FORMATS[_format(image)]} pictures"
 
 
 def _open(data: bytes, filename: str) -> Image.Image:
@@ -168,8 +176,8 @@ def _open(data: bytes, filename: str) -> Image.Image:
             raise _reject(
                 f"“{filename}” is not a picture we can read. Upload a PNG, JPEG or WebP image."
             ) from None
-    if image.format not in ACCEPTED_FORMATS:
-        kind = image.format or "different"
+    if _format(image) not in ACCEPTED_FORMATS:
+        kind = image.format or "different"  # as Pillow names it: "GIF", "BMP"
         raise _reject(f"“{filename}” is a {kind} image. Upload a PNG, JPEG or WebP image.")
     width, height = image.size
     if max(width, height) > MAX_SIDE:

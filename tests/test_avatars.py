@@ -255,3 +255,18 @@ def test_16_bit_colour_and_grey_with_alpha_keep_their_values(colour_type: int, m
     pixels = _avatar_pixels(upload, mode)
     # Lossy WebP stores colour at half resolution: a few levels off, as for an 8-bit upload.
     assert np.abs(pixels - np.array(eight_bit)).max() <= 6
+
+
+def test_a_phone_jpeg_with_a_second_picture_inside_is_accepted() -> None:
+    """Phones write Multi-Picture JPEGs, which Pillow opens as "MPO"."""
+    main = Image.new("RGB", (600, 400), (200, 40, 40))
+    preview = Image.new("RGB", (160, 120), (0, 0, 255))
+    buffer = io.BytesIO()
+    main.save(buffer, format="MPO", save_all=True, append_images=[preview])
+    assert Image.open(io.BytesIO(buffer.getvalue())).format == "MPO"
+    image, mime = avatars.process_upload(buffer.getvalue(), "phone.jpg")
+    assert mime == "image/webp"
+    with Image.open(io.BytesIO(image)) as avatar:
+        red, _, blue = avatar.convert("RGB").getpixel((avatar.width // 2, avatar.height // 2))
+    # The main picture (red), not the preview (blue).
+    assert red > 150 and blue < 100
