@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crm import db, purchases, queries, writes  # noqa: E402
+from crm.demo.seed import seed_database  # noqa: E402
 from crm.detail import customer_detail  # noqa: E402
 from crm.models import (  # noqa: E402
     CampaignCreate,
@@ -40,7 +41,6 @@ from crm.models import (  # noqa: E402
     SortKey,
     parse,
 )
-from crm.seed import seed_database  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data"
 SEED = 42

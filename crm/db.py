@@ -45,7 +45,7 @@ def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
         # Every query whose row order matters says ORDER BY, so DuckDB need not
         # keep scan order while it materialises a segment's matches: the
         # page + count mix runs ~10 % faster and 8 sessions' p95 ~20 % lower at
-        # a million customers. (crm.seed turns it back on for its bulk inserts.)
+        # a million customers. (crm.demo.seed turns it back on for its bulk inserts.)
         con.execute("SET preserve_insertion_order = false")
         migrate(con)
     return con

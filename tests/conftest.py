@@ -16,7 +16,7 @@ import pytest
 from live_server import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 
 from crm import db
-from crm.seed import seed_database
+from crm.demo.seed import seed_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "tests" / "screenshots"

@@ -24,7 +24,7 @@ def _connection(path: str) -> duckdb.DuckDBPyConnection:
     # Keyed by path so tests (and a changed CRM_DB_PATH) get their own connection.
     target = Path(path)
     if not target.exists():
-        from crm.seed import seed_database  # only needed on the very first start
+        from crm.demo.seed import seed_database  # only needed on the very first start
 
         seed_database(target, customers=config.DEMO_CUSTOMERS, seed=config.DEMO_SEED)
     return db.connect(target)

@@ -8,7 +8,7 @@ rows: every decision about row ``key`` is the uniform number
 ``random()``, a hash does not depend on how rows are split across threads,
 so the same (seed, customers, as_of) always builds the same database.
 
-    python -m crm.seed --db PATH --customers N --seed S [--as-of YYYY-MM-DD] [--force]
+    python -m crm.demo.seed --db PATH --customers N --seed S [--as-of YYYY-MM-DD] [--force]
 
 Customers fall into the ``SEGMENTS`` below (never visited, browsers, one-off
 buyers, new, lapsed, loyal, regular); the segment itself is not stored, it
@@ -36,7 +36,7 @@ from faker import Faker
 
 from crm import config
 from crm.db import connect, transaction
-from crm.seed_pools import (
+from crm.demo.pools import (
     CAMPAIGN_THEMES,
     CATALOGUE,
     COUNTRIES,
@@ -1270,7 +1270,8 @@ def _iso_date(text: str) -> date:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m crm.seed", description="Build a deterministic Customer Hub demo database."
+        prog="python -m crm.demo.seed",
+        description="Build a deterministic Customer Hub demo database.",
     )
     parser.add_argument("--db", type=Path, default=config.db_path(), help="database file to create")
     parser.add_argument("--customers", type=_count, default=config.DEMO_CUSTOMERS)

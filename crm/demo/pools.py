@@ -1,9 +1,9 @@
-"""Static material for the demo-data generator (``crm.seed``).
+"""Static material for the demo-data generator (``crm.demo.seed``).
 
 Faker invents people and streets well, but its cities, postcodes and phone
 numbers do not agree with one another, and it has no shop catalogue. So the
 places (a real city with its state, postcode shape and dialling prefix), the
-products and the campaign themes live here, as plain data, and ``crm.seed``
+products and the campaign themes live here, as plain data, and ``crm.demo.seed``
 draws from them with its one seeded ``random.Random``.
 
 Patterns are filled per customer in SQL: ``#`` becomes a digit, ``%`` a digit
