@@ -1,0 +1,113 @@
+"""The customer page's dialogs (crm.ui.actions) in a real Chromium against ``streamlit run``.
+
+Each test that changes data works on its own seeded customer, picked by rank
+from the end of the list, so these tests and test_customer_browser's (which
+count from the start) never share one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+from playwright.sync_api import Locator, Page, Request, expect
+
+pytestmark = pytest.mark.browser
+
+DESKTOP = {"width": 1400, "height": 900}
+PHONE = {"width": 390, "height": 844}
+BUSY = """
+    SELECT id, first_name || ' ' || last_name AS name
+    FROM customers
+    WHERE order_count > 2 AND phone <> '' AND street <> '' AND last_visit IS NOT NULL
+    ORDER BY total_spending DESC, id
+"""
+
+
+@pytest.fixture(scope="module")
+def seeded(seeded_template: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The data the live server started from, read-only."""
+    con = duckdb.connect(str(seeded_template), read_only=True)
+    yield con
+    con.close()
+
+
+def customer(con: duckdb.DuckDBPyConnection, rank: int) -> tuple[int, str]:
+    """The ``rank``-th busy customer counted from the end (rank 1 is the last)."""
+    cid, name = con.execute(BUSY).fetchall()[-rank]
+    return int(cid), str(name)
+
+
+def settled(page: Page) -> None:
+    expect(
+        page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    ).to_have_count(1, timeout=30_000)
+
+
+def open_customer(page: Page, customer_id: int, name: str, size: dict[str, int] = DESKTOP) -> None:
+    page.set_viewport_size(size)
+    page.goto(f"/Customer?id={customer_id}")
+    expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible(timeout=30_000)
+    settled(page)
+
+
+def open_dialog(page: Page, button: str) -> Locator:
+    page.get_by_test_id("stMainBlockContainer").get_by_role("button", name=button).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    return dialog
+
+
+def toast(page: Page, text: str) -> Locator:
+    return page.get_by_test_id("stToast").filter(has_text=text)
+
+
+def toast_text(page: Page, starts: str) -> str:
+    """The text a reader sees in the toast that starts with ``starts``.
+
+    Escaped user text carries invisible word joiners (crm.formatting.WORD_JOINER)
+    that stop links being found; a reader does not see them, so they are dropped.
+    """
+    shown = toast(page, starts).first
+    expect(shown).to_be_visible(timeout=20_000)
+    return shown.get_by_test_id("stMarkdownContainer").inner_text().replace("\u2060", "")
+
+
+# --- Item 3: a hostile name shows literally and fetches nothing --------------------
+
+IMAGE_NAME = "![i](http://127.0.0.1:9/px.png)"
+
+
+def test_a_hostile_first_name_shows_literally_in_the_toasts_and_fetches_nothing(
+    page: Page, seeded: duckdb.DuckDBPyConnection
+) -> None:
+    cid, name = customer(seeded, 1)
+    last = name.split(" ", 1)[1]
+    fetched: list[str] = []
+
+    def watch(request: Request) -> None:
+        if "127.0.0.1:9/" in request.url:
+            fetched.append(request.url)
+
+    page.on("request", watch)
+    open_customer(page, cid, name)
+    dialog = open_dialog(page, "Edit")
+    dialog.get_by_label("First name").fill(IMAGE_NAME)
+    dialog.get_by_label("Last name").fill(f"*x* $a$ and $b$ {last}")
+    dialog.get_by_role("button", name="Save").click()
+    hostile = f"{IMAGE_NAME} *x* $a$ and $b$ {last}"
+    assert toast_text(page, "Saved") == f"Saved {hostile}"
+    expect(page.get_by_role("heading", name=hostile, exact=True)).to_be_visible()
+
+    dialog = open_dialog(page, "Send message")
+    dialog.get_by_role("textbox", name="Message").fill("Hello [First Name]")
+    dialog.get_by_role("textbox", name="Message").blur()
+    settled(page)
+    dialog.get_by_role("button", name="Send message").click()
+    assert toast_text(page, "Email to") == f"Email to {hostile} queued in the outbox."
+    # Nothing of the name became markup: no image, no emphasis, no maths, no link.
+    expect(toast(page, "Email to").locator("img, em, strong, .katex, a")).to_have_count(0)
+    settled(page)
+    assert fetched == []
