@@ -338,3 +338,23 @@ def customer_campaign_ids(con: Con, customer_id: int) -> set[int]:
         .fetchall()
     )
     return {int(r[0]) for r in rows}
+
+
+def campaign_choices(con: Con) -> list[tuple[int, str, str, datetime, int]]:
+    """Every campaign, newest first, as (id, name, channel, created_at, sent), where
+    ``sent`` counts its sends that went out (delivered or failed, not queued)."""
+    rows = (
+        con.cursor()
+        .execute(
+            """
+            SELECT c.id, c.name, c.channel, c.created_at,
+                   count(s.id) FILTER (WHERE s.status <> 'Queued') AS sent
+            FROM campaigns c
+            LEFT JOIN campaign_sends s ON s.campaign_id = c.id
+            GROUP BY c.id, c.name, c.channel, c.created_at
+            ORDER BY c.created_at DESC, c.id DESC
+            """
+        )
+        .fetchall()
+    )
+    return [(int(i), str(n), str(ch), created, int(sent)) for i, n, ch, created, sent in rows]

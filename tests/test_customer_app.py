@@ -19,7 +19,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from crm import db, formatting, queries, templates, writes
-from crm.models import CustomerUpdate, OrderCreate, customer_form_values, parse
+from crm.models import CampaignCreate, CustomerUpdate, OrderCreate, customer_form_values, parse
 from crm.ui import actions, cards, dialogs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -485,19 +485,20 @@ def test_message_records_sent_at_now(dbc: Any) -> None:
 
 
 def test_selecting_an_order_shows_its_lines(dbc: Any) -> None:
+    """The order picker (usable from the keyboard) shows the lines and selects the grid's row."""
     cid = _busy_customer(dbc)
     at = _open(cid)
-    first = int(at.dataframe(key=f"orders_{cid}").value["order_id"].iloc[0])
-    at.session_state[f"orders_{cid}"] = {"selection": {"rows": [0], "columns": []}}
-    at.run()
+    third = int(at.dataframe(key=f"orders_{cid}").value["order_id"].iloc[2])
+    at.selectbox(key=f"order_pick_{cid}").select(third).run()
     lines = next(d.value for d in at.dataframe if "line_total" in d.value.columns)
     expected = dbc.execute(
         "SELECT p.name, i.quantity FROM order_items i JOIN products p ON p.id = i.product_id"
         " WHERE i.order_id = ? ORDER BY p.name",
-        [first],
+        [third],
     ).fetchall()
     assert sorted(zip(lines["product"], lines["quantity"], strict=True)) == sorted(expected)
-    assert any(f"Order #{first}" in m.value for m in at.markdown)
+    assert any(f"Order #{third}" in m.value for m in at.markdown)
+    assert at.session_state[f"orders_{cid}"]["selection"]["rows"] == [2]
 
 
 # --- One dialog state for every page (issue 12, item 24) ------------------------------
@@ -729,3 +730,63 @@ def test_a_too_long_campaign_name_is_refused_in_words_and_nothing_created(dbc: A
     assert [_plain(e.value) for e in at.error] == ["Name is too long: 130 characters, at most 120."]
     assert int(_one(dbc, "SELECT count(*) FROM campaigns")) == campaigns
     assert not _toasts(at)
+
+
+# --- Campaign history: no "None", nothing queued has a date, phone-first columns (item 18) --
+
+
+def test_campaign_history_leaves_missing_cells_empty_and_queued_sends_undated(dbc: Any) -> None:
+    from crm.models import MessageCreate
+
+    cid = _busy_customer(dbc)
+    writes.record_message(dbc, cid, MessageCreate(subject="Queued hello", body="Hi"))
+    written_at = _one(dbc, "SELECT sent_at FROM messages WHERE subject = 'Queued hello'")
+    assert written_at is not None, "a queued message carries the time it was written"
+    at = _open(cid)
+    grid = next(d for d in at.dataframe if "kind" in d.value.columns)
+    history = grid.value
+    queued = history[history["status"] == "Queued"]
+    assert "Queued hello" in queued["campaign"].tolist()
+    assert queued["sent_at"].isna().all()
+    assert history.loc[history["status"] != "Queued", "sent_at"].notna().all()
+    messages = history[history["kind"] == "Message"]
+    assert messages["opens"].isna().all() and messages["clicks"].isna().all()
+    # Missing cells read as a dash, not the word "None".
+    assert grid.proto.placeholder == formatting.MISSING
+    assert list(grid.proto.column_order)[:4] == ["kind", "campaign", "status", "sent_at"]
+
+
+# --- The campaign picker says when each campaign was made and if it went out (item 22) -
+
+
+def test_the_campaign_picker_shows_each_campaigns_date_and_sends(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    # One campaign nobody was sent yet, so both wordings are seen.
+    fresh = writes.create_campaign(dbc, parse(CampaignCreate, {"name": "Fresh one"}))
+    rows = dbc.execute(
+        "SELECT id, name, channel, created_at FROM campaigns ORDER BY created_at DESC, id DESC"
+    ).fetchall()
+    sent = dict(
+        dbc.execute(
+            "SELECT campaign_id, count(*) FROM campaign_sends"
+            " WHERE status IN ('Delivered', 'Failed') GROUP BY campaign_id"
+        ).fetchall()
+    )
+    member = {
+        r[0]
+        for r in dbc.execute(
+            "SELECT campaign_id FROM campaign_sends WHERE customer_id = ?", [cid]
+        ).fetchall()
+    }
+    expected = []
+    for campaign_id, name, channel, created in rows:
+        went = f"{sent[campaign_id]:,} sent" if campaign_id in sent else "not sent yet"
+        already = " · already in" if campaign_id in member else ""
+        expected.append(
+            f"{name} ({channel}) · created {created:%b} {created.day}, {created.year}"
+            f" · {went}{already}"
+        )
+    assert fresh == rows[0][0] and expected[0].endswith("not sent yet")
+    assert any(label.endswith(" sent") for label in expected)
+    at = _click(_open(cid), "open_campaign")
+    assert at.selectbox(key=actions.CAMPAIGN_PICK).options == expected

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import duckdb
 import streamlit as st
 
-from crm import avatars, queries, templates, writes
+from crm import avatars, catalogue, config, db, formatting, queries, templates, writes
 from crm.errors import CrmError, DuplicateError, ValidationFailed
 from crm.formatting import escape_markdown
 from crm.models import CampaignCreate, Channel, Customer, MessageCreate, parse
@@ -189,23 +189,38 @@ def add_to_new_campaign(
     return f"Created “{escape_markdown(data.name)}” and added {escape_markdown(customer.name)}."
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _campaign_choices(path: str, writes_seen: int) -> dict[int, str]:
+    """Campaign id -> "Spring sale (Email) · created Mar 3, 2026 · 1,204 sent", newest first.
+
+    Counting the sends reads all of campaign_sends (3.8 million rows, 75-190 ms
+    at a million customers), so the labels are kept until the next write
+    (``writes_seen``) instead of being read on every run of the dialog.
+    """
+    labels = {}
+    for campaign_id, name, channel, created, sent in queries.campaign_choices(connection()):
+        went = f"{formatting.number(sent)} sent" if sent else "not sent yet"
+        labels[campaign_id] = (
+            f"{name} ({channel}) · created {formatting.short_date(created)} · {went}"
+        )
+    return labels
+
+
 def _campaign_form(customer: Customer) -> None:
     con = connection()
-    campaigns = queries.list_campaigns(con)
+    choices = _campaign_choices(str(config.db_path()), db.committed_writes())
     member_of = queries.customer_campaign_ids(con, customer.id)
-    modes = [EXISTING, NEW] if not campaigns.empty else [NEW]
+    modes = [EXISTING, NEW] if choices else [NEW]
     mode = st.segmented_control("Add to", modes, default=modes[0], key=CAMPAIGN_MODE, required=True)
     if mode == EXISTING:
-        names = dict(zip(campaigns["id"].astype(int), campaigns["name"], strict=True))
-        channels = dict(zip(campaigns["id"].astype(int), campaigns["channel"], strict=True))
 
         def label(campaign_id: int) -> str:
-            already = " · already in" if campaign_id in member_of else ""
-            return f"{names[campaign_id]} ({channels[campaign_id]}){already}"
+            # Options are plain text, not Markdown: the name shows as typed.
+            return f"{choices[campaign_id]}{' · already in' if campaign_id in member_of else ''}"
 
         picked = st.selectbox(
             "Campaign",
-            list(names),
+            list(choices),
             format_func=label,
             key=CAMPAIGN_PICK,
             index=None,
@@ -222,8 +237,8 @@ def _campaign_form(customer: Customer) -> None:
             except CrmError as problem:
                 _errors(problem)
             else:
-                who, what = escape_markdown(customer.name), escape_markdown(names[int(picked)])
-                _done(f"Added {who} to “{what}”.")
+                name = catalogue.catalogue(con, campaigns=[int(picked)]).campaigns[int(picked)][0]
+                _done(f"Added {escape_markdown(customer.name)} to “{escape_markdown(name)}”.")
         return
     with st.form("new_campaign", border=False, enter_to_submit=False):
         # No max_chars (here and on every text field): the browser drops a longer
