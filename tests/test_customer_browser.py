@@ -88,7 +88,7 @@ def grid_rows(page: Page, header: str) -> Locator:
 
 def history_has(page: Page, text: str) -> None:
     # The accessible table holds the rows in view; a new entry is the newest, on top.
-    expect(grid(page, "Campaign or subject").locator("td", has_text=text).first).to_be_attached()
+    expect(grid(page, "Campaign").locator("td", has_text=text).first).to_be_attached()
 
 
 def test_open_from_a_card_shows_charts_and_filled_histories(
@@ -122,7 +122,7 @@ def test_open_from_a_card_shows_charts_and_filled_histories(
         "aria-rowcount", str(orders + 1)
     )
     expect(grid_rows(page, "Amount").first).to_contain_text("×")
-    expect(grid(page, "Campaign or subject").locator("table")).to_have_attribute(
+    expect(grid(page, "Campaign").locator("table")).to_have_attribute(
         "aria-rowcount", str(sends + messages + 1)
     )
     expect(page.get_by_test_id("stException")).to_have_count(0)

@@ -5,27 +5,28 @@ theme by itself, sorts on a header click, formats money and dates through
 ``column_config``, shows each order's items as a list of chips, and selects
 a row to show that order's lines. It needs no iframe or extra JavaScript
 bundle (the page has a 1.5 s budget), and AppTest can read it.
+
+Downloads: the grids' own "Download as CSV" writes text as it is, so a
+campaign named ``=HYPERLINK(...)`` would open as a live formula. It is
+switched off (``client.disableDataExport``) and each table has a download
+button instead, whose CSV comes from ``crm.export`` (formulas neutralised).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Literal
 
 import duckdb
 import pandas as pd
 import streamlit as st
 
-from crm import charts, queries
+from crm import charts, export, formatting, queries
 from crm.detail import CustomerDetail
 from crm.models import Customer
 
 Con = duckdb.DuckDBPyConnection
-
-
-def orders_view(orders: pd.DataFrame) -> pd.DataFrame:
-    """The orders as the grid wants them: plain lists and float amounts."""
-    return orders.assign(items=orders["items"].map(list), amount=orders["amount"].astype(float))
-
 
 # Narrow fixed columns leave the rest of the width to the items, the widest content.
 ORDER_COLUMNS = {
@@ -44,10 +45,87 @@ LINE_COLUMNS = {
     "line_total": st.column_config.NumberColumn("Line total", format="dollar", width="small"),
 }
 
+# The four columns a reader needs come first, as narrow as their longest
+# value ("Campaign", "Delivered", "Nov 20, 2025" in 14 px Source Sans plus
+# the cell padding): on a 390 px phone the grid is 360 px wide and shows all
+# four. Rows of two lines let a long name wrap instead of being cut; a wider
+# screen shares its extra width among all the columns.
+HISTORY_COLUMNS = {
+    "kind": st.column_config.TextColumn("Type", width=78),
+    "campaign": st.column_config.TextColumn(
+        "Campaign", help="The campaign's name, or the message's subject", width=114
+    ),
+    "status": st.column_config.TextColumn("Status", width=74),
+    "sent_at": st.column_config.DatetimeColumn("Sent", format="MMM D, YYYY", width=92),
+    "channel": st.column_config.TextColumn("Channel", width=70),
+    "opens": st.column_config.NumberColumn("Opens", width=60),
+    "clicks": st.column_config.NumberColumn("Clicks", width=60),
+    "body": st.column_config.TextColumn("Message", width=320),
+}
 
-def _table_height(rows: int, most: int = 10) -> int | Literal["auto"]:
+# Streamlit shows every chart with a toolbar (show data, download as PNG,
+# copy the Vega-Lite spec, fullscreen) that is invisible until hovered: four
+# tab stops per chart with no visible focus. Vega's own action menu is
+# already off (Streamlit embeds with ``actions: false``), and the toolbar has
+# no switch, so it is not drawn. The tooltips and the captions carry the numbers.
+_NO_CHART_TOOLBAR = """<style>
+[data-testid="stElementContainer"]:has([data-testid="stVegaLiteChart"])
+  [data-testid="stElementToolbar"] { display: none; }
+</style>"""
+
+
+# The grid wraps text only in rows taller than 4 rem (60 px at the app's 15 px).
+_WRAPPING_ROW = 62
+
+
+def _table_height(rows: int, most: int = 10, row: int = 35) -> int | Literal["auto"]:
     # A long history scrolls inside the grid instead of pushing the page down.
-    return "auto" if rows <= most else 38 + 35 * most
+    return "auto" if rows <= most else 38 + row * most
+
+
+def _headers(columns: Mapping[str, Mapping[str, object]]) -> dict[str, str]:
+    """The grid's column labels, so a downloaded file reads like the table on screen."""
+    return {name: str(config.get("label") or name) for name, config in columns.items()}
+
+
+def _download(label: str, frame: pd.DataFrame, headers: dict[str, str], file_name: str) -> None:
+    def build() -> bytes:
+        return export.csv_bytes(frame, headers)
+
+    # Built only when clicked (most visits download nothing); no rerun after it.
+    st.download_button(
+        label,
+        data=build,
+        file_name=file_name,
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+        type="tertiary",
+    )
+
+
+def _order_label(orders: pd.DataFrame) -> Callable[[int], str]:
+    rows = {
+        int(order_id): f"#{order_id} · {formatting.short_date(ordered_at)} · "
+        f"{formatting.money(amount)}"
+        for order_id, ordered_at, amount in zip(
+            orders["order_id"], orders["ordered_at"], orders["amount"], strict=True
+        )
+    }
+    return rows.__getitem__
+
+
+def _grid_picked(grid_key: str, pick_key: str, ids: list[int]) -> None:
+    """A row selected in the grid: the picker shows the same order."""
+    rows = st.session_state[grid_key]["selection"]["rows"]
+    st.session_state[pick_key] = ids[rows[0]] if rows else None
+
+
+def _order_picked(grid_key: str, pick_key: str, ids: list[int]) -> None:
+    """An order chosen in the picker: the grid selects its row."""
+    chosen = st.session_state[pick_key]
+    rows = [ids.index(chosen)] if chosen in ids else []
+    st.session_state[grid_key] = {"selection": {"rows": rows, "columns": []}}
 
 
 def render_orders(con: Con, customer: Customer, detail: CustomerDetail) -> None:
@@ -56,40 +134,64 @@ def render_orders(con: Con, customer: Customer, detail: CustomerDetail) -> None:
     if orders.empty:
         st.info("No orders yet. Orders appear here, newest first, once they are placed.")
         return
-    view = orders_view(orders)
     st.caption(
-        f"{len(view):,} orders, newest first. Click a header to sort; "
-        "select a row to see its lines."
+        f"{len(orders):,} orders, newest first. Click a header to sort; "
+        "select a row, or choose an order below, to see its lines."
     )
-    event = st.dataframe(
-        view,
+    grid_key, pick_key = f"orders_{customer.id}", f"order_pick_{customer.id}"
+    ids = [int(order_id) for order_id in orders["order_id"]]
+    st.dataframe(
+        orders,
         hide_index=True,
         column_config=ORDER_COLUMNS,
         column_order=list(ORDER_COLUMNS),
-        height=_table_height(len(view)),
-        on_select="rerun",
+        height=_table_height(len(orders)),
+        on_select=partial(_grid_picked, grid_key, pick_key, ids),
         selection_mode="single-row",
-        key=f"orders_{customer.id}",
+        key=grid_key,
     )
-    selected = event.selection.rows if event is not None else []
-    if selected:
-        order = view.iloc[selected[0]]
-        # Fetched only for the selected order: most visits never select one.
-        order_lines = queries.order_lines(con, customer.id, int(order["order_id"]))
-        st.markdown(f"**Order #{int(order['order_id'])}** · {len(order_lines)} lines")
-        st.dataframe(
-            order_lines.assign(
-                unit_price=order_lines["unit_price"].astype(float),
-                line_total=order_lines["line_total"].astype(float),
-            ),
-            hide_index=True,
-            column_config=LINE_COLUMNS,
-            column_order=list(LINE_COLUMNS),
-            key=f"order_lines_{customer.id}",
+    # The grid selects a row with Shift+Space, which nobody guesses: a
+    # picker that the keyboard and screen readers know how to use.
+    left, right = st.columns([2, 1], vertical_alignment="bottom")
+    with left:
+        chosen = st.selectbox(
+            "Show the lines of order",
+            ids,
+            index=None,
+            format_func=_order_label(orders),
+            placeholder="Choose an order",
+            key=pick_key,
+            on_change=_order_picked,
+            args=(grid_key, pick_key, ids),
         )
+    with right:
+        _download(
+            "Download purchase history",
+            orders,
+            _headers(ORDER_COLUMNS),
+            f"customer-{customer.id}-orders.csv",
+        )
+    if chosen is None:
+        return
+    # Fetched only for the chosen order: most visits never choose one.
+    order_lines = queries.order_lines(con, customer.id, chosen)
+    st.markdown(f"**Order #{chosen}** · {formatting.plural(len(order_lines), 'line')}")
+    st.dataframe(
+        order_lines.assign(
+            unit_price=order_lines["unit_price"].astype(float),
+            line_total=order_lines["line_total"].astype(float),
+        ),
+        hide_index=True,
+        column_config=LINE_COLUMNS,
+        column_order=list(LINE_COLUMNS),
+        key=f"order_lines_{customer.id}",
+    )
 
 
 def render_spending_charts(detail: CustomerDetail) -> None:
+    """Spending by month and the favourites; first on the page, so it also hides the
+    chart toolbars for the engagement chart drawn after it."""
+    st.html(_NO_CHART_TOOLBAR)
     monthly = detail.monthly_spending
     if monthly.empty:
         st.subheader("Spending", anchor=False)
@@ -121,25 +223,19 @@ def render_engagement(detail: CustomerDetail) -> None:
 
 
 def history_view(history: pd.DataFrame) -> pd.DataFrame:
-    """Campaign sends and messages for display: messages have no opens or clicks."""
+    """Campaign sends and messages for display.
+
+    Messages have no opens or clicks, and nothing queued has been sent yet
+    (a message carries the time it was written even while queued): those
+    cells are missing, which the grid and the download show as empty.
+    """
     view = history.copy()
     is_message = view["kind"] == "Message"
     view["opens"] = view["opens"].astype("Float64").mask(is_message)
     view["clicks"] = view["clicks"].astype("Float64").mask(is_message)
+    view["sent_at"] = view["sent_at"].mask(view["status"] == "Queued")
     view["body"] = view["body"].fillna("")
     return view
-
-
-HISTORY_COLUMNS = {
-    "kind": st.column_config.TextColumn("Type", width="small"),
-    "campaign": st.column_config.TextColumn("Campaign or subject", width="medium"),
-    "channel": st.column_config.TextColumn("Channel", width="small"),
-    "sent_at": st.column_config.DatetimeColumn("Sent", format="MMM D, YYYY"),
-    "status": st.column_config.TextColumn("Status", width="small"),
-    "opens": st.column_config.NumberColumn("Opens", width="small"),
-    "clicks": st.column_config.NumberColumn("Clicks", width="small"),
-    "body": st.column_config.TextColumn("Message", width="large"),
-}
 
 
 def render_campaign_history(customer: Customer, detail: CustomerDetail) -> None:
@@ -149,11 +245,20 @@ def render_campaign_history(customer: Customer, detail: CustomerDetail) -> None:
         st.info("No campaigns or messages yet. Send a message or add them to a campaign above.")
         return
     st.caption("Newest first; queued sends are waiting to go out and have no date yet.")
+    view = history_view(history)
     st.dataframe(
-        history_view(history),
+        view,
         hide_index=True,
         column_config=HISTORY_COLUMNS,
         column_order=list(HISTORY_COLUMNS),
-        height=_table_height(len(history)),
+        height=_table_height(len(history), row=_WRAPPING_ROW),
+        placeholder=formatting.MISSING,
+        row_height=_WRAPPING_ROW,
         key=f"campaigns_{customer.id}",
+    )
+    _download(
+        "Download campaigns and messages",
+        view,
+        _headers(HISTORY_COLUMNS),
+        f"customer-{customer.id}-campaigns.csv",
     )
