@@ -25,3 +25,17 @@ class ConflictError(CrmError):
 
 class DuplicateError(CrmError):
     """The write would repeat something that must be unique."""
+
+
+class DatabaseInUse(CrmError):
+    """Another process has the database file open (DuckDB lets one process write a file).
+
+    ``pid`` is that process's id when DuckDB reported it, else None; ``advice``
+    says what to do, which depends on who is asking (the app or the seeder).
+    """
+
+    def __init__(self, path: str, pid: int | None, advice: str) -> None:
+        self.path = path
+        self.pid = pid
+        holder = f" (process id {pid})" if pid is not None else ""
+        super().__init__(f"The database file {path} is in use by another process{holder}. {advice}")
