@@ -7,11 +7,13 @@ count from the start) never share one.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
+from PIL import Image
 from playwright.sync_api import Locator, Page, Request, expect
 
 pytestmark = pytest.mark.browser
@@ -111,3 +113,38 @@ def test_a_hostile_first_name_shows_literally_in_the_toasts_and_fetches_nothing(
     expect(toast(page, "Email to").locator("img, em, strong, .katex, a")).to_have_count(0)
     settled(page)
     assert fetched == []
+
+
+# --- Item 22: the picture dialog previews the upload before Save --------------------
+
+
+def _png(colour: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (900, 500), colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_the_picture_dialog_previews_the_upload_before_it_is_saved(
+    page: Page, seeded: duckdb.DuckDBPyConnection, screenshots: Path
+) -> None:
+    cid, name = customer(seeded, 2)
+    for size, label in [(DESKTOP, "desktop"), (PHONE, "phone")]:
+        open_customer(page, cid, name, size)
+        dialog = open_dialog(page, "Picture")
+        expect(dialog.locator(".ch-avatar img")).to_have_count(0)  # initials, no picture yet
+        dialog.locator('input[type="file"]').set_input_files(
+            files=[{"name": "me.png", "mimeType": "image/png", "buffer": _png("#227744")}]
+        )
+        preview = dialog.locator(".ch-avatar img")
+        expect(preview).to_be_visible(timeout=20_000)
+        expect(dialog.get_by_text("Preview: the picture as it will be saved.")).to_be_visible()
+        # A square WebP, drawn round, before anything was stored.
+        assert preview.get_attribute("src").startswith("data:image/webp;base64,")
+        box = preview.bounding_box()
+        assert box is not None and abs(box["width"] - box["height"]) < 1
+        settled(page)
+        page.screenshot(path=screenshots / f"picture-preview-{label}.png")
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+    # Dismissed without Save: the profile still shows initials.
+    expect(page.locator(".crm-head .ch-avatar img")).to_have_count(0)

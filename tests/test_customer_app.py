@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from crm import db, formatting, queries, templates, writes
+from crm import avatars, db, formatting, queries, templates, writes
 from crm.models import CampaignCreate, CustomerUpdate, OrderCreate, customer_form_values, parse
 from crm.ui import actions, cards, dialogs
 
@@ -414,18 +414,6 @@ def test_upload_a_picture_then_remove_it(dbc: Any) -> None:
     assert _one(dbc, "SELECT avatar FROM customers WHERE id = ?", [cid]) is None
 
 
-def test_a_text_file_renamed_png_is_refused_and_nothing_stored(dbc: Any) -> None:
-    cid = _busy_customer(dbc)
-    at = _click(_open(cid), "open_picture")
-    at.file_uploader(key=actions.UPLOAD).set_value(
-        ("notes.png", b"not a picture at all", "image/png")
-    ).run()
-    _click(at, "avatar_save")
-    assert "is not a picture we can read" in _plain(at.error[0].value)
-    assert _one(dbc, "SELECT avatar FROM customers WHERE id = ?", [cid]) is None
-    assert not _toasts(at)
-
-
 # --- Edit and delete (the shared dialogs) --------------------------------------------
 
 
@@ -790,3 +778,34 @@ def test_the_campaign_picker_shows_each_campaigns_date_and_sends(dbc: Any) -> No
     assert any(label.endswith(" sent") for label in expected)
     at = _click(_open(cid), "open_campaign")
     assert at.selectbox(key=actions.CAMPAIGN_PICK).options == expected
+
+
+# --- The picture dialog previews the processed upload before Save (item 22) -----------
+
+
+def test_an_upload_is_previewed_as_it_will_be_saved_before_save(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    at = _click(_open(cid), "open_picture")
+    assert at.button(key="avatar_save").disabled
+    at.file_uploader(key=actions.UPLOAD).set_value(("me.png", _png(), "image/png")).run()
+    # The preview is the re-encoded square picture that Save will store ...
+    expected = avatars.data_uri(*avatars.process_upload(_png(), "me.png"))
+    assert any(f'src="{expected}"' in h.value for h in at.html)
+    assert any("Preview" in c.value for c in at.caption)
+    assert not at.button(key="avatar_save").disabled
+    # ... and nothing is stored until Save.
+    assert _one(dbc, "SELECT avatar FROM customers WHERE id = ?", [cid]) is None
+    _click(at, "avatar_save")
+    stored = _one(dbc, "SELECT avatar FROM customers WHERE id = ?", [cid])
+    assert avatars.data_uri(bytes(stored), "image/webp") == expected
+
+
+def test_a_file_that_is_no_picture_is_refused_on_upload_and_cannot_be_saved(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    at = _click(_open(cid), "open_picture")
+    at.file_uploader(key=actions.UPLOAD).set_value(
+        ("notes.png", b"not a picture at all", "image/png")
+    ).run()
+    assert "is not a picture we can read" in _plain(at.error[0].value)
+    assert at.button(key="avatar_save").disabled
+    assert _one(dbc, "SELECT avatar FROM customers WHERE id = ?", [cid]) is None

@@ -10,9 +10,11 @@ failure is a sentence in the dialog, and nothing is written.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import duckdb
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from crm import avatars, catalogue, config, db, formatting, queries, templates, writes
 from crm.errors import CrmError, DuplicateError, ValidationFailed
@@ -34,6 +36,8 @@ BODY, SUBJECT, CHANNEL, INSERT = "msg_body", "msg_subject", "msg_channel", "msg_
 CAMPAIGN_MODE, CAMPAIGN_PICK = "campaign_mode", "campaign_pick"
 NEW_NAME, NEW_CHANNEL, NEW_TEMPLATE = "campaign_name", "campaign_channel", "campaign_template"
 UPLOAD = "avatar_upload"
+# (file id, (bytes, mime) or the refusal) of the last upload processed.
+_PROCESSED = "_avatar_processed"
 EXISTING, NEW = "Existing campaign", "New campaign"
 SMS_SEGMENT = 160
 
@@ -273,8 +277,31 @@ def _campaign_dialog() -> None:
 # --- Picture --------------------------------------------------------------------
 
 
+def _processed(upload: UploadedFile | None) -> tuple[bytes, str] | None:
+    """The upload re-encoded as it would be saved (bytes, mime), or None with the
+    reason shown. Kept per uploaded file: Save stores what the preview showed
+    without decoding the upload again."""
+    if upload is None:
+        st.session_state.pop(_PROCESSED, None)
+        return None
+    kept = st.session_state.get(_PROCESSED)
+    if kept is None or kept[0] != upload.file_id:
+        outcome: tuple[bytes, str] | CrmError
+        try:
+            outcome = avatars.process_upload(upload.getvalue(), upload.name)
+        except CrmError as problem:
+            outcome = problem
+        kept = (upload.file_id, outcome)
+        st.session_state[_PROCESSED] = kept
+    if isinstance(kept[1], CrmError):
+        _errors(kept[1])
+        return None
+    result: tuple[bytes, str] = kept[1]
+    return result
+
+
 def _picture_form(customer: Customer) -> None:
-    st.html(avatar_html(customer, large=True))
+    face = st.empty()
     upload = st.file_uploader(
         "Upload a new picture",
         type=avatars.UPLOAD_TYPES,
@@ -282,21 +309,28 @@ def _picture_form(customer: Customer) -> None:
         key=UPLOAD,
         help="PNG, JPEG or WebP, up to 2 MB. It is cropped to a square and scaled down.",
     )
+    new = _processed(upload)
+    if new is None:
+        face.html(avatar_html(customer, large=True))
+    else:
+        with face.container():
+            st.html(avatar_html(replace(customer, avatar=new[0], avatar_type=new[1]), large=True))
+            st.caption("Preview: the picture as it will be saved. Save to keep it.")
     with st.container(horizontal=True):
-        save = st.button("Save picture", type="primary", disabled=upload is None, key="avatar_save")
+        save = st.button("Save picture", type="primary", disabled=new is None, key="avatar_save")
         remove = (
             st.button("Remove picture", key="avatar_remove", icon=":material/delete:")
             if customer.avatar
             else False
         )
     con = connection()
-    if save and upload is not None:
+    if save and new is not None:
         try:
-            image, mime = avatars.process_upload(upload.getvalue(), upload.name)
-            writes.set_avatar(con, customer.id, image, mime)
+            writes.set_avatar(con, customer.id, *new)
         except CrmError as problem:
             _errors(problem)
         else:
+            st.session_state.pop(_PROCESSED, None)
             _done(f"New picture saved for {escape_markdown(customer.name)}.")
     if remove:
         try:
