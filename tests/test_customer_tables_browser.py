@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -252,3 +253,18 @@ def test_campaign_history_reads_on_a_phone(page: Page, site: Site, screenshots: 
     assert queued.locator("td").all_inner_texts()[:4] == ["Campaign", CAMPAIGN, "Queued", ""]
     page.evaluate("document.fonts.ready.then(() => true)")
     table.screenshot(path=screenshots / "customer-history-phone.png")
+
+
+def test_a_row_selected_in_the_grid_shows_in_the_picker(page: Page, site: Site) -> None:
+    order, lines = site.orders[1]
+    open_customer(page, site)
+    table = grid(page, "Amount")
+    table.scroll_into_view_if_needed()
+    # The row's checkbox is drawn on the canvas: click where the second row's marker is.
+    box = table.bounding_box()
+    assert box is not None
+    header, row = 38, 35  # Streamlit's header and row heights in px
+    page.mouse.click(box["x"] + 16, box["y"] + header + row * 1.5)
+    expect(page.get_by_text(f"Order #{order} · {lines} lines")).to_be_visible()
+    picker = page.get_by_role("combobox", name="Show the lines of order")
+    expect(picker).to_have_value(re.compile(rf"^#{order} · "))
