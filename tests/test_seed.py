@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from db_holder import held_open
 
 from crm import db, templates
 from crm.demo.seed import SeedSummary, main, seed_database
@@ -398,3 +399,60 @@ def test_the_generator_lives_in_the_demo_package() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: python -m crm.demo.seed ")
+
+
+# --- --force and a database in use ---------------------------------------------------------
+
+
+def _customers(path: Path) -> int:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return int(_one(con, "SELECT count(*) FROM customers"))
+
+
+def test_force_refuses_while_another_process_has_the_file_open(
+    seeded: Seeded, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "in_use.duckdb"
+    shutil.copyfile(seeded.path, path)
+    before = path.read_bytes()
+    args = ["--db", str(path), "--customers", "20", "--as-of", AS_OF.isoformat(), "--force"]
+    with held_open(path) as pid:
+        assert main(args) == 2
+        assert path.read_bytes() == before  # nothing replaced under the running process
+    err = capsys.readouterr().err
+    assert f"process id {pid}" in err
+    assert str(path) in err
+    assert "nothing was changed" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no half-built file
+    assert _customers(path) == CUSTOMERS
+
+
+_WRITE_THEN_CRASH = """
+import os, signal, sys
+import duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("SET checkpoint_threshold = '1GB'")
+con.execute("UPDATE customers SET first_name = 'Stale'")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_force_replaces_a_crashed_database_and_its_stale_wal(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    path = tmp_path / "crashed.duckdb"
+    shutil.copyfile(seeded.path, path)
+    crashed = subprocess.run([sys.executable, "-c", _WRITE_THEN_CRASH, str(path)], check=False)
+    assert crashed.returncode == -9
+    wal = path.with_name(path.name + ".wal")
+    assert wal.stat().st_size > 0  # the killed process's update is only in its WAL
+    args = ["--db", str(path), "--customers", "20", "--as-of", AS_OF.isoformat(), "--force"]
+    assert main([*args, "--no-progress"]) == 0
+    assert not wal.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+    con = db.connect(path)  # the old WAL would not match the new file
+    try:
+        assert _one(con, "SELECT count(*) FROM customers") == 20
+        assert _one(con, "SELECT count(*) FROM customers WHERE first_name = 'Stale'") == 0
+    finally:
+        con.close()

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import fcntl
+import os
 import random
 import re
 import sys
@@ -35,7 +37,7 @@ import duckdb
 from faker import Faker
 
 from crm import config
-from crm.db import connect, transaction
+from crm.db import connect, in_use_error, transaction, wal_path
 from crm.demo.pools import (
     CAMPAIGN_THEMES,
     CATALOGUE,
@@ -45,6 +47,7 @@ from crm.demo.pools import (
     MESSAGE_TEMPLATES,
     Country,
 )
+from crm.errors import DatabaseInUse
 
 Con = duckdb.DuckDBPyConnection
 
@@ -1218,9 +1221,60 @@ def seed_connection(
     return _summary(con, time.perf_counter() - started)
 
 
+_IN_USE_ADVICE = "Stop that process before replacing the file; nothing was changed."
+
+
 def _remove_database(target: Path) -> None:
-    for path in (target, target.with_name(target.name + ".wal")):
+    for path in (target, wal_path(target)):
         path.unlink(missing_ok=True)
+
+
+def _in_use(target: Path) -> DatabaseInUse:
+    """The refusal for ``target``, naming the process that holds it as DuckDB reports it."""
+    try:
+        # Read-only: this never changes the file, even if the holder has just let go.
+        duckdb.connect(str(target), read_only=True).close()
+    except duckdb.Error as error:
+        found = in_use_error(target, error, _IN_USE_ADVICE)
+        if found is not None:
+            return found
+    return DatabaseInUse(str(target), None, _IN_USE_ADVICE)
+
+
+@contextmanager
+def _locked(target: Path, force: bool) -> Iterator[bool]:
+    """Hold DuckDB's lock on ``target``, creating it empty if missing; yields whether it was.
+
+    DuckDB locks a database file with a POSIX record lock over the whole file
+    (fcntl F_SETLK, write lock for a writer) before it reads it or its WAL, and
+    ``fcntl.lockf`` takes the same lock: while it is held, no DuckDB process can
+    open ``target``. Without ``force`` an existing file is refused. POSIX locks
+    belong to the process and go when any of its descriptors of the file
+    closes, so nothing else here may open ``target`` while it is held.
+    """
+    while True:
+        try:
+            fd = os.open(target, os.O_RDWR | os.O_CREAT | os.O_EXCL)
+            created = True
+        except FileExistsError:
+            if not force:
+                raise FileExistsError(
+                    f"{target} already exists; use --force to replace it"
+                ) from None
+            fd = os.open(target, os.O_RDWR)
+            created = False
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise _in_use(target) from None
+        if os.fstat(fd).st_ino == os.stat(target).st_ino:
+            break
+        os.close(fd)  # another seeder put a new file there meanwhile: lock that one
+    try:
+        yield created
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def seed_database(
@@ -1231,23 +1285,47 @@ def seed_database(
     force: bool = False,
     progress: bool = False,
 ) -> SeedSummary:
-    """Create the database file at ``path`` and fill it; an existing file needs ``force``."""
+    """Build a demo database at ``path``; an existing file is replaced only with ``force``.
+
+    Raises ``FileExistsError`` for an existing file without ``force`` and
+    ``DatabaseInUse`` while another process has the file open; either way
+    nothing changes. A failed build leaves the old file as it was.
+    """
     if customers < 0:
         raise ValueError("customers must be 0 or more")
     target = Path(path)
-    wal = target.with_name(target.name + ".wal")
-    if target.exists() or wal.exists():
-        if not force:
-            raise FileExistsError(f"{target} already exists; use --force to replace it")
-        _remove_database(target)
-    con = connect(target)
-    try:
-        summary = seed_connection(con, customers, seed=seed, as_of=as_of, progress=progress)
-    except BaseException:
-        con.close()
-        _remove_database(target)  # half a demo database would only mislead
-        raise
-    con.close()
+    if not force and wal_path(target).exists():
+        raise FileExistsError(f"{wal_path(target)} already exists; use --force to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Why this order is safe. (1) The lock on the old file is taken before
+    # anything else: a process that has it open (a running app) makes this
+    # refuse, and no process can open it from then on. (2) The new database is
+    # built and checkpointed in a file of its own beside it (same file system,
+    # so the rename below is atomic) and closed: complete, with no WAL. (3) The
+    # old file's WAL is deleted while its lock is still held: only a process
+    # holding that lock may read or write the WAL, so it belongs to nobody. Had
+    # the rename come first, a process could open the new file and replay the
+    # old WAL into it ("WAL does not match database file"). (4) os.replace swaps
+    # the name atomically: an opener finds the old, locked file (and is refused)
+    # or the new, complete one. (5) Only then is the old file's lock released;
+    # its data is freed when the descriptor closes. Nothing is deleted that a
+    # running process has open.
+    with _locked(target, force) as created:
+        building = target.with_name(f".{target.name}.{os.getpid()}.building")
+        _remove_database(building)  # left by a killed run of a process with this id
+        try:
+            con = connect(building)
+            try:
+                summary = seed_connection(con, customers, seed=seed, as_of=as_of, progress=progress)
+            finally:
+                con.close()
+            wal_path(target).unlink(missing_ok=True)
+            os.replace(building, target)
+        except BaseException:
+            _remove_database(building)  # half a demo database would only mislead
+            if created:
+                target.unlink()  # the empty file made to hold the lock; nobody could open it
+            raise
     return summary
 
 
@@ -1300,7 +1378,7 @@ def main(argv: list[str] | None = None) -> int:
             force=args.force,
             progress=args.progress,
         )
-    except FileExistsError as exc:
+    except (FileExistsError, DatabaseInUse) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(
