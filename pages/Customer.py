@@ -11,17 +11,19 @@ from crm.ui import actions, history, profile, theme
 from crm.ui.data import connection, show_flashes
 
 show_flashes()
-con = connection()
-try:
-    detail = profile.find_customer(st.query_params.get("id"))
-except NotFound as problem:
-    theme.page_setup("Customer not found", icon=":material/person_search:")
-    profile.render_not_found(problem)
-    st.stop()
-
-customer = detail.customer
-theme.page_setup(customer.name, icon=":material/person:")
+# Everything, the connection included, inside friendly_errors: a database file
+# another process holds (or any failure) is a sentence, never a traceback.
 with theme.friendly_errors("this customer"):
+    con = connection()
+    try:
+        detail = profile.find_customer(st.query_params.get("id"))
+    except NotFound as problem:
+        theme.page_setup("Customer not found", icon=":material/person_search:")
+        profile.render_not_found(problem)
+        st.stop()
+
+    customer = detail.customer
+    theme.page_setup(customer.name, icon=":material/person:")
     profile.render_header(customer)
     actions.render_buttons(customer)
     profile.render_metrics(customer)

@@ -9,6 +9,7 @@ relative dates ("visited in the last 7 days").
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import duckdb
@@ -22,11 +23,17 @@ from crm.models import CustomerFilter, CustomerPage
 @st.cache_resource(show_spinner="Opening the customer database…")
 def _connection(path: str) -> duckdb.DuckDBPyConnection:
     # Keyed by path so tests (and a changed CRM_DB_PATH) get their own connection.
+    # Raises crm.errors.DatabaseInUse (a sentence the pages show) while
+    # another process has the file open; nothing is cached then, so a reload
+    # tries again.
     target = Path(path)
     if not target.exists():
         from crm.demo.seed import seed_database  # only needed on the very first start
 
-        seed_database(target, customers=config.DEMO_CUSTOMERS, seed=config.DEMO_SEED)
+        # Another app started at the same moment builds it: open theirs (while
+        # they still build, that is "in use by another process").
+        with contextlib.suppress(FileExistsError):
+            seed_database(target, customers=config.DEMO_CUSTOMERS, seed=config.DEMO_SEED)
     return db.connect(target)
 
 

@@ -8,6 +8,9 @@ from contextlib import contextmanager
 
 import streamlit as st
 
+from crm.errors import CrmError
+from crm.formatting import escape_markdown
+
 APP_NAME = "Customer Hub"
 _LOG = logging.getLogger("crm.ui")
 
@@ -57,13 +60,20 @@ def page_setup(title: str, icon: str = ":material/groups:") -> None:
 
 @contextmanager
 def friendly_errors(what: str = "this page") -> Iterator[None]:
-    """Turn any unexpected error into a sentence (the traceback goes to the log only).
+    """Turn any error into a sentence (the traceback goes to the log only).
 
-    Streamlit's own rerun and stop signals are BaseExceptions, not Exceptions,
-    so they pass through untouched.
+    The data layer's errors (``CrmError``) carry their own sentence, which says
+    what happened and what to do (the database file in use by another process,
+    a customer deleted meanwhile): that one is shown. Anything else gets the
+    generic one. Streamlit's own rerun and stop signals are BaseExceptions,
+    not Exceptions, so they pass through untouched.
     """
     try:
         yield
+    except CrmError as problem:
+        _LOG.warning("%s while showing %s: %s", type(problem).__name__, what, problem)
+        # The sentence can hold user text (a file name, a customer's name).
+        st.error(escape_markdown(str(problem)), icon=":material/error:")
     except Exception:
         _LOG.exception("Unexpected error while showing %s", what)
         st.error(
