@@ -69,7 +69,7 @@ with theme.friendly_errors("the customer list"):
             on_add=dialogs.open_add_dialog,
         )
     else:
-        cards.grid(result.rows)
+        cards.grid(result.rows, page=segment.page)
         filters.pager(segment, totals.customers)
 
 dialogs.render_dialogs()

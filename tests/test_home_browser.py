@@ -2,7 +2,7 @@
 
 Customers these tests add carry a random tag in their name and email, so the
 tests do not depend on each other's order, and searches for seeded data never
-match them (their words - "Zed", "Qtest", "example.test" - are not searched).
+match them (their words - "Zed", "Qtest", "example.com" - are not searched).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ DESKTOP = {"width": 1400, "height": 900}
 PHONE = {"width": 390, "height": 844}
 CARDS = "article.card"  # drawn by the card grid component; CSS locators see into its shadow root
 PAGE_SIZE = 24
-ADDED_WORDS = "zed qtest example.test"
+ADDED_WORDS = "zed qtest example.com"
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def add_customer(page: Page, first: str, last: str | None = None) -> tuple[str, 
     """Add a customer through the dialog; returns (full name, email)."""
     tag = uuid.uuid4().hex[:8]
     last = last or f"Qtest{tag}"
-    email = f"zed.{tag}@example.test"
+    email = f"zed.{tag}@example.com"
     page.get_by_role("button", name="Add customer").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
@@ -281,3 +281,49 @@ def test_clear_filters_sticks_through_the_next_run(page: Page, origin: str, then
     expect(page).not_to_have_url(re.compile(r"last=|days="))
     expect(page.get_by_role("button", name=re.compile(r"^Last visit$"))).to_be_visible()
     expect(page.get_by_text("No customers match these filters")).to_have_count(0)
+
+
+def test_another_page_of_cards_starts_at_the_top_of_the_grid(page: Page) -> None:
+    """Issue 12, item 16: the view stayed at the bottom of the new page."""
+    page.set_viewport_size(DESKTOP)
+    open_home(page)
+    settled(page)
+    first_id = page.locator(CARDS).first.get_attribute("data-id")
+    pager = page.get_by_role("navigation", name="Pagination")
+    pager.scroll_into_view_if_needed()
+    pager.get_by_role("button", name="Page 2", exact=True).click()
+    expect(page).to_have_url(re.compile(r"[?&]page=2(&|$)"))
+    expect(page.locator(CARDS).first).not_to_have_attribute("data-id", first_id or "")
+    settled(page)
+    expect(page.locator(CARDS).first).to_be_in_viewport()
+    box = page.locator(CARDS).first.bounding_box()
+    assert box is not None and 0 <= box["y"] < DESKTOP["height"] / 2
+
+
+@pytest.mark.parametrize("close", ["Escape", "Cancel", "Save", "Close"])
+def test_closing_a_cards_edit_dialog_returns_focus_to_its_edit_button(
+    page: Page, close: str
+) -> None:
+    """Issue 12, item 21: after the Edit dialog closed, the keyboard user was lost."""
+    page.set_viewport_size(DESKTOP)
+    open_home(page)
+    settled(page)
+    edit = page.locator(CARDS).nth(4).get_by_role("button", name="Edit")
+    edit.focus()
+    expect(edit).to_be_focused()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("First name")).to_be_visible()
+    settled(page)
+    if close == "Escape":
+        page.keyboard.press("Escape")
+    elif close == "Close":
+        dialog.get_by_role("button", name="Close").click()
+    else:
+        dialog.get_by_role("button", name=close, exact=True).click()
+    expect(dialog).to_be_hidden()
+    settled(page)
+    expect(page.locator(CARDS).nth(4).get_by_role("button", name="Edit")).to_be_focused()
+    # The keyboard goes on from there: Tab reaches the same card's Delete.
+    page.keyboard.press("Tab")
+    expect(page.locator(CARDS).nth(4).get_by_role("button", name="Delete")).to_be_focused()

@@ -108,8 +108,68 @@ function cardElement(card) {
   return article;
 }
 
+// What a grid remembers between draws, per component instance.
+const STATE = new WeakMap();
+const DIALOG = '[role="dialog"]';
+
+function rootOf(parentElement) {
+  return parentElement.getRootNode();
+}
+
+function focusControl(root, action, id) {
+  const target = root.querySelector(`[data-action="${action}"][data-id="${id}"]`);
+  if (target) target.focus();
+}
+
+// The dialog a card's Edit or Delete opens is Streamlit's, in the main
+// document; the card lives in this component's shadow root, so nothing gives
+// the focus back when the dialog closes (by Cancel, Save, Escape or its
+// close button) and a keyboard user starts again at the top of the page.
+// Watch for the dialog to open and then to go, and give the focus back to the
+// button that opened it, as a native modal dialog does.
+function returnFocusAfterDialog(parentElement, state, action, id) {
+  if (state.watcher) state.watcher.disconnect();
+  let opened = false;
+  const giveUp = Date.now() + 30000; // the dialog never opened (e.g. the customer was deleted)
+  const watcher = new MutationObserver(() => {
+    if (document.querySelector(DIALOG)) {
+      opened = true;
+      return;
+    }
+    if (!opened) {
+      if (Date.now() > giveUp) watcher.disconnect();
+      return;
+    }
+    watcher.disconnect();
+    state.watcher = null;
+    keepFocusOn(parentElement, action, id);
+  });
+  watcher.observe(document.body, { childList: true, subtree: true });
+  state.watcher = watcher;
+}
+
+// The dialog's focus trap lets go of the focus after the dialog has left the
+// page (seen: the button got it, then the page's body), and the rerun that
+// closed it may draw the cards again. So for a moment, whenever the focus is
+// lost to the page's body, put it back; a focus the user moved is left alone.
+function keepFocusOn(parentElement, action, id) {
+  const until = Date.now() + 1500;
+  const step = () => {
+    const active = document.activeElement;
+    if (!active || active === document.body) focusControl(rootOf(parentElement), action, id);
+    if (Date.now() < until) requestAnimationFrame(step);
+  };
+  step();
+}
+
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
+  const root = rootOf(parentElement);
+  let state = STATE.get(parentElement);
+  if (!state) {
+    state = { page: undefined, watcher: null };
+    STATE.set(parentElement, state);
+  }
   let grid = parentElement.querySelector(".grid");
   if (!grid) {
     grid = el("div", "grid");
@@ -126,8 +186,21 @@ export default function (component) {
       return;
     }
     event.preventDefault();
+    if (kind !== "open") returnFocusAfterDialog(parentElement, state, kind, target.dataset.id);
     setTriggerValue(kind, Number(target.dataset.id));
   };
+  // Drawing the cards again replaces their buttons: keep the focus where it was.
+  const focused = root.activeElement;
+  const keep = focused && focused.dataset && focused.dataset.action
+    ? { action: focused.dataset.action, id: focused.dataset.id }
+    : null;
   const cards = (data && data.cards) || [];
   grid.replaceChildren(...cards.map(cardElement));
+  if (keep) focusControl(root, keep.action, keep.id);
+  // Another page of the same list: its first cards, not the bottom of it, in view.
+  const page = data && data.page;
+  if (page !== undefined && state.page !== undefined && page !== state.page) {
+    if (grid.getBoundingClientRect().top < 0) grid.scrollIntoView({ block: "start" });
+  }
+  state.page = page;
 }

@@ -45,11 +45,20 @@ def _queue(key: str, event: str) -> None:
         st.session_state[PENDING] = (event, int(value))
 
 
-def grid(rows: Iterable[CardRow | Customer], *, key: str = "customer_grid") -> None:
-    """Draw the cards (3 a row on a desktop, 2 on a tablet, 1 on a phone)."""
+def grid(
+    rows: Iterable[CardRow | Customer], *, key: str = "customer_grid", page: int | None = None
+) -> None:
+    """Draw the cards (3 a row on a desktop, 2 on a tablet, 1 on a phone).
+
+    ``page``, for a list in pages: when it changes, the browser scrolls back
+    to the top of the grid.
+    """
     today = date.today()
+    data: dict[str, object] = {"cards": [card_view.card_view(row, today) for row in rows]}
+    if page is not None:
+        data["page"] = page
     _grid_component(
-        data={"cards": [card_view.card_view(row, today) for row in rows]},
+        data=data,
         key=key,
         width="stretch",
         on_open_change=partial(_queue, key, "open"),
