@@ -36,3 +36,10 @@ def test_everyone_has_no_share_and_small_sums_are_exact() -> None:
 )
 def test_share_text(part: int, whole: int, text: str) -> None:
     assert cards.share_text(part, whole) == text
+
+
+def test_nobody_has_no_share() -> None:
+    totals = SegmentTotals(customers=0, spending=Decimal(0), visits=0)
+    assert cards.summary_text(totals, 300) == (
+        "**0** of 300 customers · **\\$0\\.00** spent · **0 visits**"
+    )

@@ -100,8 +100,8 @@ def summary_text(totals: SegmentTotals, all_customers: int) -> str:
     """The line "**1,204** of 1,000,000 customers · 0.1 % · **$310.94M** spent · **4,560 visits**".
 
     Sums are compact (exact in ``summary_help``); the share of all customers
-    is shown when the segment leaves anyone out. Markdown: every figure is
-    escaped.
+    is shown when the segment has some but not all of them. Markdown: every
+    figure is escaped.
     """
     md = formatting.escape_markdown
     everyone = max(all_customers, totals.customers)
@@ -109,7 +109,7 @@ def summary_text(totals: SegmentTotals, all_customers: int) -> str:
     parts = [
         f"**{md(formatting.number(totals.customers))}** of {md(formatting.number(everyone))}"
         f" {noun}",
-        *([md(share_text(totals.customers, everyone))] if totals.customers < everyone else []),
+        *([md(share_text(totals.customers, everyone))] if 0 < totals.customers < everyone else []),
         f"**{md(formatting.compact_money(totals.spending))}** spent",
         f"**{md(formatting.plural(totals.visits, 'visit'))}**",
     ]
