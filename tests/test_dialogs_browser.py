@@ -64,7 +64,7 @@ def test_required_fields_are_marked_for_eyes_and_screen_readers(
 def test_a_pasted_100_digit_phone_is_refused_in_words_and_nothing_saved(page: Page) -> None:
     dialog = open_add_dialog(page)
     tag = uuid.uuid4().hex[:8]
-    email = f"paste.{tag}@example.test"
+    email = f"paste.{tag}@example.com"
     dialog.get_by_label("First name").fill("Pat")
     dialog.get_by_label("Last name").fill(f"Paste{tag}")
     dialog.get_by_label("Email").fill(email)
@@ -84,3 +84,43 @@ def test_a_pasted_100_digit_phone_is_refused_in_words_and_nothing_saved(page: Pa
     search.press("Enter")
     settled(page)
     expect(page.get_by_text("No customers match these filters")).to_be_visible()
+
+
+# --- Item 22: toasts do not cover the page's controls ------------------------------
+
+
+def _overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+@pytest.mark.parametrize(("size", "label"), [(DESKTOP, "desktop"), (PHONE, "phone")])
+def test_a_toast_shows_at_the_bottom_right_clear_of_add_customer_and_sort(
+    page: Page, screenshots: Path, size: dict[str, int], label: str
+) -> None:
+    dialog = open_add_dialog(page, size)
+    tag = uuid.uuid4().hex[:8]
+    dialog.get_by_label("First name").fill("Toast")
+    dialog.get_by_label("Last name").fill(f"Corner{tag}")
+    dialog.get_by_label("Email").fill(f"toast.{tag}@example.com")
+    dialog.get_by_role("button", name="Add customer").click()
+    shown = page.get_by_test_id("stToast").filter(has_text=f"Added Toast Corner{tag}")
+    expect(shown).to_be_visible(timeout=20_000)
+    settled(page)
+    box = shown.bounding_box()
+    assert box is not None
+    # In the bottom right corner of the window ...
+    assert size["height"] - 48 <= box["y"] + box["height"] <= size["height"]
+    assert size["width"] - 48 <= box["x"] + box["width"] <= size["width"]
+    # ... so the controls at the top stay visible and clickable.
+    for control in (
+        page.get_by_role("button", name="Add customer"),
+        page.get_by_test_id("stSelectbox").filter(has_text="Sort by"),
+    ):
+        other = control.bounding_box()
+        assert other is not None and not _overlaps(box, other)
+    page.screenshot(path=screenshots / f"toast-{label}.png")

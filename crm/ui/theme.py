@@ -36,6 +36,9 @@ _CSS = """
 .st-key-empty_state [data-testid="stCaptionContainer"] { text-align: center; width: 100%; }
 .st-key-empty_state [data-testid="stMarkdownContainer"] p { font-size: 1.1rem; }
 .ch-empty-icon { font-family: "Material Symbols Rounded"; font-size: 3rem; color: #9ca3af; }
+/* Toasts at the bottom right: at the top right (Streamlit's place) they covered
+   "Add customer" and the sort box. */
+[data-testid="stToastContainer"] { top: auto !important; bottom: .75rem !important; }
 /* Nothing may push the page sideways on a phone. */
 html, body, [data-testid="stAppViewContainer"] { overflow-x: hidden; }
 @media (max-width: 640px) {
