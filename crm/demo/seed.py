@@ -1357,7 +1357,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--as-of", type=_iso_date, default=None, help="last day of the history (default: today)"
     )
-    parser.add_argument("--force", action="store_true", help="replace an existing database file")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing database file (never one another process has open)",
+    )
     parser.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
