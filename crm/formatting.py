@@ -143,4 +143,3 @@ def escape_markdown(text: str) -> str:
     single_line = " ".join(text.split())
     escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", single_line)
     return _LINK_PARTS.sub(WORD_JOINER, escaped)
-
