@@ -327,3 +327,40 @@ def test_closing_a_cards_edit_dialog_returns_focus_to_its_edit_button(
     # The keyboard goes on from there: Tab reaches the same card's Delete.
     page.keyboard.press("Tab")
     expect(page.locator(CARDS).nth(4).get_by_role("button", name="Delete")).to_be_focused()
+
+
+def test_a_pasted_search_longer_than_any_name_and_email_is_kept_and_explained(page: Page) -> None:
+    """Issue 12, item 9: a 5,000-character paste was dropped and showed everyone."""
+    page.set_viewport_size(DESKTOP)
+    open_home(page)
+    settled(page)
+    search = page.get_by_label("Search", exact=True)
+    search.focus()
+    page.keyboard.insert_text("qz" * 2_500)  # what a paste puts in the box
+    search.press("Enter")
+    expect(page.get_by_text("This search is 5,000 characters long")).to_be_visible()
+    expect(search).to_have_value("qz" * 2_500)
+    expect(page.get_by_text("No customers match these filters")).to_be_visible()
+    expect(page.locator(CARDS)).to_have_count(0)
+
+
+def test_typed_spending_moves_the_slider_and_the_url(page: Page) -> None:
+    """Issue 12, item 19: exact amounts typed beside the slider."""
+    page.set_viewport_size(DESKTOP)
+    open_home(page)
+    settled(page)
+    page.get_by_role("button", name=re.compile(r"^Spending")).click()
+    low = page.get_by_label("Minimum ($)")
+    low.fill("123")
+    low.press("Enter")
+    expect(page).to_have_url(re.compile(r"[?&]spend_min=123(&|$)"))
+    # The slider shows the typed amount, though it is between two of its steps.
+    expect(page.get_by_role("slider").first).to_have_attribute("aria-valuetext", "$123")
+    expect(page.get_by_role("button", name=re.compile(r"^Spending:\W*\$123\+"))).to_be_visible()
+    # ... and does not round it on the next run.
+    page.keyboard.press("Escape")
+    page.get_by_label("Search", exact=True).fill("a")
+    page.get_by_label("Search", exact=True).press("Enter")
+    expect(page).to_have_url(re.compile(r"[?&]q=a(&|$)"))
+    settled(page)
+    expect(page).to_have_url(re.compile(r"[?&]spend_min=123(&|$)"))

@@ -214,7 +214,7 @@ def _slider_moved() -> None:
     st.session_state.pop(_SPEND_PROBLEM, None)
 
 
-def typed_spending_problem(low: float | None, high: float | None) -> str | None:
+def _typed_spending_problem(low: float | None, high: float | None) -> str | None:
     """Why a typed spending range cannot be used, in a sentence; None when it can."""
     if (low is not None and low < 0) or (high is not None and high < 0):
         return "Spending is never below $0: type $0 or more. Nothing was changed."
@@ -231,7 +231,7 @@ def _spending_typed(figures: StaticFigures) -> None:
     """A typed minimum or maximum: the slider follows it, or a bad value is refused."""
     state = st.session_state
     typed_low, typed_high = state.get(_key(K_SPEND_MIN)), state.get(_key(K_SPEND_MAX))
-    problem = typed_spending_problem(typed_low, typed_high)
+    problem = _typed_spending_problem(typed_low, typed_high)
     low, high = figures.spending
     if problem is not None:
         state[_SPEND_PROBLEM] = problem
@@ -258,14 +258,14 @@ def _range_label(name: str, low: str | None, high: str | None) -> str:
     return name
 
 
-def spending_label(f: CustomerFilter) -> str:
+def _spending_label(f: CustomerFilter) -> str:
     def money(value: float | None) -> str | None:
         return None if value is None else formatting.money(value, cents=False)
 
     return _range_label("Spending", money(f.min_spending), money(f.max_spending))
 
 
-def visits_label(f: CustomerFilter) -> str:
+def _visits_label(f: CustomerFilter) -> str:
     if f.max_visits == 0:
         return "No visits"
 
@@ -275,13 +275,13 @@ def visits_label(f: CustomerFilter) -> str:
     return _range_label("Visits", count(f.min_visits), count(f.max_visits))
 
 
-def last_visit_label(f: CustomerFilter) -> str:
+def _last_visit_label(f: CustomerFilter) -> str:
     if f.last_visit is LastVisit.ANY:
         return "Last visit"
     return f"Last visit: {segments.describe_last_visit(f)}"
 
 
-def search_too_long(search: str) -> str | None:
+def _search_too_long(search: str) -> str | None:
     """The sentence for a search longer than any name and email together, else None."""
     length = len(search.strip())
     if length <= segments.SEARCH_MAX:
@@ -339,7 +339,7 @@ def _search_row(current: CustomerFilter) -> None:
             label_visibility="collapsed",
             width=230,
         )
-    too_long = search_too_long(current.search)
+    too_long = _search_too_long(current.search)
     if too_long is not None:
         st.warning(too_long, icon=":material/warning:")
 
@@ -353,7 +353,7 @@ def _popover(label: str, icon: str, key: str, active: bool) -> Any:
 
 def _spending_popover(current: CustomerFilter, figures: StaticFigures) -> None:
     active = current.min_spending is not None or current.max_spending is not None
-    with _popover(spending_label(current), ":material/payments:", "pop_spending", active):
+    with _popover(_spending_label(current), ":material/payments:", "pop_spending", active):
         st.slider(
             "Total spending",
             min_value=figures.spending[0],
@@ -382,7 +382,7 @@ def _spending_popover(current: CustomerFilter, figures: StaticFigures) -> None:
 
 def _visits_popover(current: CustomerFilter, figures: StaticFigures) -> None:
     active = current.min_visits is not None or current.max_visits is not None
-    with _popover(visits_label(current), ":material/storefront:", "pop_visits", active):
+    with _popover(_visits_label(current), ":material/storefront:", "pop_visits", active):
         st.slider(
             "Number of visits",
             min_value=figures.visits[0],
@@ -395,7 +395,7 @@ def _visits_popover(current: CustomerFilter, figures: StaticFigures) -> None:
 
 def _last_visit_popover(current: CustomerFilter) -> None:
     active = current.last_visit is not LastVisit.ANY
-    with _popover(last_visit_label(current), ":material/event:", "pop_last_visit", active):
+    with _popover(_last_visit_label(current), ":material/event:", "pop_last_visit", active):
         st.radio(
             "Last visit",
             options=[p.id for p in LAST_VISIT_PRESETS],
