@@ -212,6 +212,23 @@ def test_charts_add_no_tab_stops(page: Page, site: Site) -> None:
     assert [stop for stop in trail if stop["inChart"]] == []
 
 
+def test_a_tables_toolbar_shows_while_the_keyboard_is_in_it(page: Page, site: Site) -> None:
+    """The tables keep their toolbar (search, columns, fullscreen): visible when focused."""
+    open_customer(page, site)
+    focused_toolbar = page.locator('[data-testid="stElementToolbar"]:focus-within')
+    for _ in range(60):  # from the top of the freshly loaded page
+        page.keyboard.press("Tab")
+        if focused_toolbar.count():
+            break
+    expect(focused_toolbar).to_have_count(1)
+    expect(focused_toolbar).to_have_css("opacity", "1")
+    # Above the table, as hovering shows it, not behind the table's header.
+    table = page.get_by_test_id("stDataFrame").filter(has=focused_toolbar)
+    toolbar_box, table_box = focused_toolbar.bounding_box(), table.bounding_box()
+    assert toolbar_box is not None and table_box is not None
+    assert toolbar_box["y"] + toolbar_box["height"] <= table_box["y"] + 1
+
+
 def test_an_orders_lines_can_be_shown_with_the_keyboard_only(page: Page, site: Site) -> None:
     order, lines = site.orders[2]
     open_customer(page, site)

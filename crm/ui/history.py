@@ -63,14 +63,18 @@ HISTORY_COLUMNS = {
     "body": st.column_config.TextColumn("Message", width=320),
 }
 
-# Streamlit shows every chart with a toolbar (show data, download as PNG,
-# copy the Vega-Lite spec, fullscreen) that is invisible until hovered: four
-# tab stops per chart with no visible focus. Vega's own action menu is
-# already off (Streamlit embeds with ``actions: false``), and the toolbar has
-# no switch, so it is not drawn. The tooltips and the captions carry the numbers.
-_NO_CHART_TOOLBAR = """<style>
+# Streamlit gives every chart and table a toolbar that is invisible until
+# hovered, so the keyboard meets its buttons with no visible focus. A chart's
+# (show data, download as PNG, copy the Vega-Lite spec, fullscreen: four tab
+# stops) is not drawn: Vega's own action menu is already off (Streamlit embeds
+# with ``actions: false``), the toolbar has no switch, and the tooltips and
+# captions carry the numbers. A table's (columns, search, fullscreen) is
+# useful, so it shows while the keyboard is in it.
+_TOOLBAR_STYLES = """<style>
 [data-testid="stElementContainer"]:has([data-testid="stVegaLiteChart"])
   [data-testid="stElementToolbar"] { display: none; }
+/* Where hovering puts it: just above the table, over what is there. */
+[data-testid="stElementToolbar"]:focus-within { opacity: 1; top: auto; bottom: 100%; z-index: 1; }
 </style>"""
 
 
@@ -189,9 +193,9 @@ def render_orders(con: Con, customer: Customer, detail: CustomerDetail) -> None:
 
 
 def render_spending_charts(detail: CustomerDetail) -> None:
-    """Spending by month and the favourites; first on the page, so it also hides the
-    chart toolbars for the engagement chart drawn after it."""
-    st.html(_NO_CHART_TOOLBAR)
+    """Spending by month and the favourites; first on the page, so it also sets the
+    toolbar styles for the engagement chart and the tables drawn after it."""
+    st.html(_TOOLBAR_STYLES)
     monthly = detail.monthly_spending
     if monthly.empty:
         st.subheader("Spending", anchor=False)
