@@ -1,0 +1,238 @@
+"""Invariants of a Customer Hub database, checked from the data itself.
+
+The app keeps these true in every write transaction (crm.writes); a database
+that came from elsewhere (a restored backup, a file copied by hand) is checked
+with ``database_problems`` before anyone relies on it. Each problem is a
+sentence naming how many rows break the rule and the first few of their ids.
+
+    python -m crm.checks --db PATH
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from crm import db
+from crm.errors import DatabaseInUse
+
+Con = duckdb.DuckDBPyConnection
+
+# How many offending ids a sentence names; the count says how many there are.
+_SHOWN_IDS = 5
+
+_FIGURES_SQL = """
+WITH from_orders AS (
+    SELECT customer_id, sum(amount) AS total_spending, count(*) AS order_count
+    FROM orders GROUP BY customer_id
+), from_visits AS (
+    SELECT customer_id, count(*) AS visit_count, max(visited_at) AS last_visit
+    FROM visits GROUP BY customer_id
+), compared AS (
+    SELECT c.id,
+           c.total_spending <> coalesce(o.total_spending, 0) AS spending_differs,
+           c.order_count <> coalesce(o.order_count, 0) AS orders_differ,
+           c.visit_count <> coalesce(v.visit_count, 0) AS visits_differ,
+           c.last_visit IS DISTINCT FROM v.last_visit AS last_visit_differs
+    FROM customers AS c
+    LEFT JOIN from_orders AS o ON o.customer_id = c.id
+    LEFT JOIN from_visits AS v ON v.customer_id = c.id
+)
+SELECT 1 AS rank, 'total_spending', 'the sum of their orders',
+       count(*) FILTER (WHERE spending_differs),
+       (list(id ORDER BY id) FILTER (WHERE spending_differs))[1:$shown]
+FROM compared
+UNION ALL
+SELECT 2, 'order_count', 'the number of their orders',
+       count(*) FILTER (WHERE orders_differ),
+       (list(id ORDER BY id) FILTER (WHERE orders_differ))[1:$shown]
+FROM compared
+UNION ALL
+SELECT 3, 'visit_count', 'the number of their visits',
+       count(*) FILTER (WHERE visits_differ),
+       (list(id ORDER BY id) FILTER (WHERE visits_differ))[1:$shown]
+FROM compared
+UNION ALL
+SELECT 4, 'last_visit', 'the time of their latest visit',
+       count(*) FILTER (WHERE last_visit_differs),
+       (list(id ORDER BY id) FILTER (WHERE last_visit_differs))[1:$shown]
+FROM compared
+ORDER BY rank
+"""
+
+_ORDER_AMOUNTS_SQL = """
+SELECT count(*), (list(o.id ORDER BY o.id))[1:$shown]
+FROM orders AS o
+LEFT JOIN (
+    SELECT order_id, sum(quantity * unit_price) AS items_total
+    FROM order_items GROUP BY order_id
+) AS i ON i.order_id = o.id
+WHERE o.amount <> coalesce(i.items_total, 0)
+"""
+
+# Rows that point at a customer (or an order, a campaign) that is not there.
+# order_items has no id of its own: its rows are named by their order's id
+# (the rank keeps the sentences in this order).
+_ORPHANS_SQL = """
+SELECT 1 AS rank, 'order', 'orders', 'Customer', count(*), (list(t.id ORDER BY t.id))[1:$shown]
+FROM orders AS t ANTI JOIN customers AS c ON c.id = t.customer_id
+UNION ALL
+SELECT 2, 'order''s items', 'orders'' items', 'Customer', count(DISTINCT t.order_id),
+       (list(DISTINCT t.order_id ORDER BY t.order_id))[1:$shown]
+FROM order_items AS t ANTI JOIN customers AS c ON c.id = t.customer_id
+UNION ALL
+SELECT 3, 'order''s items', 'orders'' items', 'Order', count(DISTINCT t.order_id),
+       (list(DISTINCT t.order_id ORDER BY t.order_id))[1:$shown]
+FROM order_items AS t ANTI JOIN orders AS o ON o.id = t.order_id
+UNION ALL
+SELECT 4, 'visit', 'visits', 'Customer', count(*), (list(t.id ORDER BY t.id))[1:$shown]
+FROM visits AS t ANTI JOIN customers AS c ON c.id = t.customer_id
+UNION ALL
+SELECT 5, 'campaign send', 'campaign sends', 'Customer', count(*),
+       (list(t.id ORDER BY t.id))[1:$shown]
+FROM campaign_sends AS t ANTI JOIN customers AS c ON c.id = t.customer_id
+UNION ALL
+SELECT 6, 'campaign send', 'campaign sends', 'Campaign', count(*),
+       (list(t.id ORDER BY t.id))[1:$shown]
+FROM campaign_sends AS t ANTI JOIN campaigns AS c ON c.id = t.campaign_id
+UNION ALL
+SELECT 7, 'message', 'messages', 'Customer', count(*), (list(t.id ORDER BY t.id))[1:$shown]
+FROM messages AS t ANTI JOIN customers AS c ON c.id = t.customer_id
+ORDER BY rank
+"""
+
+_DUPLICATE_EMAILS_SQL = """
+SELECT count(*), (list(email_key ORDER BY email_key))[1:$shown]
+FROM (SELECT email_key FROM customers GROUP BY email_key HAVING count(*) > 1)
+"""
+
+# The id columns filled from a sequence (DEFAULT nextval('...')), read from the
+# catalogue so a table added by a later migration is covered too, and the next
+# value of each sequence: DuckDB reports the last value it gave out (NULL
+# before the first) and its start.
+_ID_SEQUENCES_SQL = """
+SELECT c.table_name, c.column_name, s.sequence_name,
+       coalesce(s.last_value + s.increment_by, s.start_value) AS next_id
+FROM duckdb_columns() AS c
+LEFT JOIN duckdb_sequences() AS s
+       ON s.database_name = c.database_name AND s.schema_name = c.schema_name
+      AND s.sequence_name = regexp_extract(c.column_default, 'nextval\\(''([^'']+)''\\)', 1)
+WHERE c.database_name = current_database() AND c.schema_name = 'main'
+  AND c.column_default LIKE 'nextval(%'
+ORDER BY c.table_name
+"""
+
+
+@dataclass(frozen=True)
+class IdSequence:
+    """An id column filled from a sequence, the highest id in it and the sequence's next value."""
+
+    table: str
+    column: str
+    sequence: str | None  # None when the column names a sequence that does not exist
+    next_id: int | None
+    max_id: int | None
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def id_sequences(cur: Con) -> list[IdSequence]:
+    """Every sequence-filled id column with its highest id and the sequence's next value.
+
+    Runs on ``cur`` itself, so inside the caller's transaction when it has one.
+    """
+    found = []
+    for table, column, sequence, next_id in cur.execute(_ID_SEQUENCES_SQL).fetchall():
+        # Names from DuckDB's own catalogue, quoted: no user text reaches this SQL.
+        row = cur.execute(f"SELECT max({_quoted(column)}) FROM {_quoted(table)}").fetchone()  # noqa: S608
+        found.append(IdSequence(table, column, sequence, next_id, row[0] if row else None))
+    return found
+
+
+def _many(count: int, one: str, many: str) -> str:
+    return f"1 {one}" if count == 1 else f"{count:,} {many}"
+
+
+def _examples(values: list[object], count: int) -> str:
+    more = ", ..." if count > len(values) else ""
+    return ", ".join(str(value) for value in values) + more
+
+
+def database_problems(con: Con) -> list[str]:
+    """Every broken invariant of the database, each as a sentence; empty when all hold.
+
+    Reads every order, visit and item once (seconds at a million customers):
+    for restores and checks by hand, not for a page.
+    """
+    cur = con.cursor()
+    shown = {"shown": _SHOWN_IDS}
+    problems = []
+    for _, figure, meaning, count, ids in cur.execute(_FIGURES_SQL, shown).fetchall():
+        if count:
+            problems.append(
+                f"The stored {figure} of {_many(count, 'customer', 'customers')}"
+                f" differs from {meaning}"
+                f" (customer ids {_examples(ids, count)})."
+            )
+    count, ids = cur.execute(_ORDER_AMOUNTS_SQL, shown).fetchone() or (0, [])
+    if count:
+        problems.append(
+            f"The amount of {_many(count, 'order', 'orders')} differs from the sum of their items"
+            f" (order ids {_examples(ids, count)})."
+        )
+    for _, one, many, parent, count, ids in cur.execute(_ORPHANS_SQL, shown).fetchall():
+        if count:
+            problems.append(
+                f"{parent} not found for {_many(count, one, many)} (ids {_examples(ids, count)})."
+            )
+    count, keys = cur.execute(_DUPLICATE_EMAILS_SQL, shown).fetchone() or (0, [])
+    if count:
+        problems.append(
+            f"{_many(count, 'email address', 'email addresses')} belong to more than one customer"
+            f" ({_examples(keys, count)})."
+        )
+    for ids in id_sequences(cur):
+        if ids.sequence is None or ids.next_id is None:
+            problems.append(f"The sequence behind {ids.table}.{ids.column} is missing.")
+        elif ids.max_id is not None and ids.next_id <= ids.max_id:
+            problems.append(
+                f"The sequence {ids.sequence} would hand out {ids.table} id {ids.next_id},"
+                f" but ids up to {ids.max_id} are taken."
+            )
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m crm.checks",
+        description="Check a Customer Hub database's invariants; exit status 1 if any is broken.",
+    )
+    parser.add_argument("--db", type=Path, required=True, help="database file to check")
+    args = parser.parse_args(argv)
+    if not args.db.exists():
+        print(f"error: {args.db} does not exist.", file=sys.stderr)
+        return 2
+    try:
+        con = db.connect(args.db)
+    except DatabaseInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        problems = database_problems(con)
+    finally:
+        con.close()
+    for problem in problems:
+        print(problem)
+    if not problems:
+        print(f"{args.db}: no problems found.")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
