@@ -148,3 +148,48 @@ def test_the_picture_dialog_previews_the_upload_before_it_is_saved(
         expect(dialog).to_be_hidden()
     # Dismissed without Save: the profile still shows initials.
     expect(page.locator(".crm-head .ch-avatar img")).to_have_count(0)
+
+
+# --- Item 17: merge-field chips insert at the cursor and never stay selected ---------
+
+
+def test_a_merge_field_chip_inserts_at_the_cursor_and_the_cursor_follows_it(
+    page: Page, seeded: duckdb.DuckDBPyConnection, screenshots: Path
+) -> None:
+    cid, name = customer(seeded, 3)
+    first, city = seeded.execute(
+        "SELECT first_name, city FROM customers WHERE id = ?", [cid]
+    ).fetchone()
+    open_customer(page, cid, name)
+    dialog = open_dialog(page, "Send message")
+    message = dialog.get_by_role("textbox", name="Message")
+    # An instruction, not sample text that looks written.
+    assert (
+        message.get_attribute("placeholder") == "Write the message here, or start from the example."
+    )
+    message.fill("Hello there")
+    message.press("Home")
+    for _ in range(6):
+        message.press("ArrowRight")  # the cursor after "Hello "
+    chips = dialog.get_by_role("group", name="Insert a merge field at the cursor")
+    chips.get_by_role("button", name="City", exact=True).click()
+    expect(message).to_have_value("Hello [City] there")
+    expect(message).to_be_focused()
+    page.keyboard.type(",")  # typing goes on right after the field
+    expect(message).to_have_value("Hello [City], there")
+    # A second field at the very start, chosen with the keyboard this time.
+    message.press("Control+Home")
+    chip = chips.get_by_role("button", name="First Name", exact=True)
+    chip.focus()
+    page.keyboard.press("Enter")
+    expect(message).to_have_value("[First Name] Hello [City], there")
+    # The chips are plain buttons: nothing stays selected.
+    expect(chips.locator("[aria-pressed], [aria-checked], [aria-selected]")).to_have_count(0)
+    message.blur()
+    settled(page)
+    preview = dialog.get_by_test_id("stText").filter(has_text="Hello")
+    expect(preview).to_have_text(f"{first} Hello {city}, there")
+    page.screenshot(path=screenshots / "message-dialog-desktop.png")
+    page.set_viewport_size(PHONE)
+    settled(page)
+    page.screenshot(path=screenshots / "message-dialog-phone.png")

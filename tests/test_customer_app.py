@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -290,11 +291,61 @@ def test_a_draft_stays_with_its_customer(dbc: Any) -> None:
     assert _count(dbc, "messages", first) + _count(dbc, "messages", second) == sent
 
 
-def test_inserting_a_merge_field_appends_it(dbc: Any) -> None:
+def _chip(at: AppTest, field: str, text: str, start: int, end: int | None = None) -> None:
+    """What a click on a merge-field chip sends (actions.INSERT), then a run.
+
+    AppTest cannot click inside the chips component; the browser test does.
+    """
+    at.session_state[actions.INSERT] = {
+        "field": field,
+        "text": text,
+        "start": start,
+        "end": start if end is None else end,
+    }
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "expected", "caret"),
+    [
+        ("Hello there", 5, 5, "Hello [City] there", 12),  # a space before, not after
+        ("Hello there", 6, 6, "Hello [City] there", 12),  # a space after, not before
+        ("Hello there", 6, 11, "Hello [City]", 12),  # the selection is replaced
+        ("", 0, 0, "[City]", 6),
+        ("Hi!", 99, 99, "Hi! [City]", 10),  # a position past the end means the end
+        ("Since (soon)", 7, 7, "Since ([City] soon)", 13),  # no space after "("
+    ],
+)
+def test_a_merge_field_chip_inserts_at_the_cursor(
+    dbc: Any, text: str, start: int, end: int, expected: str, caret: int
+) -> None:
     at = _message_dialog(_busy_customer(dbc))
-    at.text_area(key=actions.BODY).input("Hello").run()
-    at.pills(key=actions.INSERT).set_value("City").run()
-    assert at.text_area(key=actions.BODY).value == "Hello [City]"
+    _chip(at, "City", text, start, end)
+    assert at.text_area(key=actions.BODY).value == expected
+    # The chips are told where the cursor goes: just after the field.
+    (chips,) = [c for c in at.get("bidi_component") if c.key == actions.CHIPS]
+    assert json.loads(chips.proto.json)["caret"] == caret
+
+
+def test_a_chip_for_an_unknown_field_changes_nothing(dbc: Any) -> None:
+    at = _message_dialog(_busy_customer(dbc))
+    _chip(at, "Password", "Hello", 5)
+    assert at.text_area(key=actions.BODY).value == ""
+    assert not at.exception
+
+
+def test_the_message_box_holds_an_instruction_not_an_example(dbc: Any) -> None:
+    """The grey example text looked like a message; Send then said it was empty."""
+    at = _message_dialog(_busy_customer(dbc))
+    box = at.text_area(key=actions.BODY)
+    assert box.value == ""
+    assert box.placeholder == actions.BODY_PLACEHOLDER
+    assert templates.EXAMPLE not in box.placeholder and "[" not in box.placeholder
+    # The example is one click away, as real text that can be edited and sent.
+    _click(at, "msg_use_example")
+    assert at.text_area(key=actions.BODY).value == templates.EXAMPLE
+    assert not [b for b in at.button if b.key == "msg_use_example"]
 
 
 def test_unknown_field_and_empty_message_are_refused_with_nothing_sent(dbc: Any) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import duckdb
 import streamlit as st
@@ -26,13 +27,20 @@ from crm.ui.dialogs import DialogKind
 from crm.ui.profile import HOME, avatar_html
 
 Con = duckdb.DuckDBPyConnection
+_HERE = Path(__file__).parent
 
 MESSAGE: DialogKind = "message"
 CAMPAIGN: DialogKind = "campaign"
 PICTURE: DialogKind = "picture"
 
 # Widget keys, shared with the tests.
-BODY, SUBJECT, CHANNEL, INSERT = "msg_body", "msg_subject", "msg_channel", "msg_insert"
+BODY, SUBJECT, CHANNEL = "msg_body", "msg_subject", "msg_channel"
+# The merge-field chips component, and the insertion a click on a chip asked for:
+# {"field": "City", "text": <the box's text>, "start": 5, "end": 5} (tests set it too).
+CHIPS, INSERT = "msg_chips", "_msg_insert"
+_INSERTED = "_msg_inserted"  # (the new text, the cursor after the field), for one redraw
+_INSERTIONS = "_msg_insertions"  # how many so far: the chips show each insertion once
+BODY_PLACEHOLDER = "Write the message here, or start from the example."
 CAMPAIGN_MODE, CAMPAIGN_PICK = "campaign_mode", "campaign_pick"
 NEW_NAME, NEW_CHANNEL, NEW_TEMPLATE = "campaign_name", "campaign_channel", "campaign_template"
 UPLOAD = "avatar_upload"
@@ -80,14 +88,62 @@ def _with_customer(kind: DialogKind, form: Callable[[Customer], None], what: str
 # --- Personalised message -------------------------------------------------------
 
 
-def _insert_field() -> None:
-    """Pills callback: append the chosen merge field to the message, then unselect it."""
-    label = st.session_state.get(INSERT)
-    if label:
-        body = st.session_state.get(BODY, "")
-        spacer = "" if not body or body.endswith((" ", "\n")) else " "
-        st.session_state[BODY] = f"{body}{spacer}[{label}]"
-    st.session_state[INSERT] = None
+_chips = st.components.v2.component(
+    "merge_field_chips",
+    css=(_HERE / "merge_fields.css").read_text(encoding="utf-8"),
+    js=(_HERE / "merge_fields.js").read_text(encoding="utf-8"),
+)
+_FIELD_LABELS = [merge.label for merge in templates.FIELDS]
+
+
+def _queue_insert() -> None:
+    """Chips callback: keep the click for the message form, which is drawn next."""
+    asked = st.session_state[CHIPS].get("insert")
+    if asked is not None:
+        st.session_state[INSERT] = asked
+
+
+def _take_insert() -> None:
+    """Insert the merge field a chip asked for where the cursor was; call before the
+    message box is drawn. A space keeps it apart from the words beside it."""
+    asked = st.session_state.pop(INSERT, None)
+    if not isinstance(asked, dict) or asked.get("field") not in _FIELD_LABELS:
+        return
+    text = str(asked.get("text") or "")
+    start = min(max(int(asked.get("start") or 0), 0), len(text))
+    end = min(max(int(asked.get("end") or start), start), len(text))
+    before, after = text[:start], text[end:]
+    token = f"[{asked['field']}]"
+    if before and not before[-1].isspace() and before[-1] not in "([{“‘\"'":
+        token = f" {token}"
+    caret = len(before) + len(token)
+    if after and after[0].isalnum():
+        token = f"{token} "
+    st.session_state[BODY] = f"{before}{token}{after}"
+    st.session_state[_INSERTIONS] = st.session_state.get(_INSERTIONS, 0) + 1
+    st.session_state[_INSERTED] = (st.session_state[BODY], caret)
+
+
+def _merge_field_chips() -> None:
+    text, caret = st.session_state.pop(_INSERTED, (None, None))
+    _chips(
+        data={
+            "label": "Insert a merge field at the cursor",
+            "fields": _FIELD_LABELS,
+            "target": BODY,
+            "seq": st.session_state.get(_INSERTIONS, 0),
+            "text": text,
+            "caret": caret,
+        },
+        key=CHIPS,
+        on_insert_change=_queue_insert,
+    )
+
+
+def _use_example() -> None:
+    """Button callback: start from the example, unless something was written meanwhile."""
+    if not str(st.session_state.get(BODY, "")).strip():
+        st.session_state[BODY] = templates.EXAMPLE
 
 
 def _preview(customer: Customer, subject: str, body: str) -> None:
@@ -138,28 +194,29 @@ def _message_form(customer: Customer) -> None:
     )
     subject = ""
     if channel == "Email":
-        subject = st.text_input(
-            "Subject",
-            key=SUBJECT,
-            placeholder="A little something for you, [First Name]",
-        )
-    st.pills(
-        "Insert a merge field",
-        [field.label for field in templates.FIELDS],
-        key=INSERT,
-        on_change=_insert_field,
-        help="Adds the field at the end of the message. You can also type it, e.g. [City].",
-    )
+        # Placeholders are instructions, never sample text: grey sample text was
+        # taken for a written message, and Send then said it was empty.
+        subject = st.text_input("Subject", key=SUBJECT, placeholder="Optional subject line")
+    _take_insert()
+    _merge_field_chips()
     body = st.text_area(
         "Message",
         key=BODY,
         height=150,
-        placeholder=templates.EXAMPLE,
+        placeholder=BODY_PLACEHOLDER,
         help=(
             f"Merge fields: {templates.FIELD_LIST}. A field with no value uses a phrase "
             "such as “your last visit”; choose your own with [Last Visit|a while]."
         ),
     )
+    if not body.strip():
+        st.button(
+            "Start from the example",
+            key="msg_use_example",
+            icon=":material/edit_note:",
+            type="tertiary",
+            on_click=_use_example,
+        )
     _preview(customer, subject or "", body)
     if st.button("Send message", type="primary", icon=":material/send:", key="msg_send"):
         try:
@@ -253,7 +310,7 @@ def _campaign_form(customer: Customer) -> None:
             "Message template",
             key=NEW_TEMPLATE,
             height=110,
-            placeholder=templates.EXAMPLE,
+            placeholder="Optional: the message every customer in the campaign gets",
             help=f"Optional. Merge fields: {templates.FIELD_LIST}.",
         )
         submitted = st.form_submit_button("Create and add", type="primary", key="campaign_create")
