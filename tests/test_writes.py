@@ -175,8 +175,8 @@ def test_update_keeps_search_in_step(con: duckdb.DuckDBPyConnection) -> None:
     )
     from crm.models import CustomerFilter
 
-    found = queries.find_customers(con, CustomerFilter(search="zyxw"))
-    assert list(found["id"]) == [cid]
+    found = queries.customer_page(con, CustomerFilter(search="zyxw")).rows
+    assert [row.id for row in found] == [cid]
 
 
 def test_update_to_anothers_email_is_refused(con: duckdb.DuckDBPyConnection) -> None:
