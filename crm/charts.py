@@ -1,8 +1,8 @@
 """Altair charts for one customer: pure functions from small frames to charts.
 
 The frames come from ``crm.purchases`` (monthly spending, top items and
-categories, built from the customer's order rows) and ``crm.models.
-CampaignRates``; these functions only describe how to draw them. No colours
+categories, built from the customer's order rows), the rates from a
+``CampaignRates`` record; these functions only describe how to draw them. No colours
 are hard-coded: Streamlit's chart theme picks them, and its text and grid
 colours follow the light or dark theme. Each builder still returns a valid
 chart for an empty frame (a chart with a sentence instead of marks), though
