@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm import queries
+from crm import formatting, queries, writes
 from crm.ui import cards, dialogs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,3 +110,25 @@ def test_first_name_last_name_and_email_are_marked_required(
         run(at)
     required = {t.label for t in at.text_input if t.key != "seg_search" and t.proto.required}
     assert required == {"First name", "Last name", "Email"}
+
+
+# --- Item 13: an edit saved after someone deleted the customer --------------------
+
+
+def test_an_edit_saved_after_someone_deleted_the_customer_says_it_was_not_saved(
+    at: AppTest, con: Con
+) -> None:
+    row = con.execute("SELECT min(id) FROM customers").fetchone()
+    assert row is not None
+    customer_id = int(row[0])
+    run(at)
+    at.session_state[cards.PENDING] = ("edit", customer_id)  # a click on a card's Edit
+    run(at)
+    writes.delete_customer(con, customer_id)  # another user, on another connection
+    field(at, "City").input("Mine")
+    at.button(key="dialog_save").click()
+    run(at)
+    assert [w.value for w in at.warning] == [formatting.escape_markdown(dialogs.NOT_SAVED_GONE)]
+    assert [b.key for b in at.button if b.key and b.key.startswith("dialog_")] == ["dialog_close"]
+    assert queries.get_customer(con, customer_id) is None
+    assert [t.value for t in at.toast] == []
