@@ -240,7 +240,7 @@ def read_manifest(zip_path: Path | str) -> Manifest:
             f"{path} does not hold the app's tables"
             + (f"; missing: {_names(missing)}" if missing else "")
             + (f"; unknown: {_names(unknown)}" if unknown else "")
-            + ". Nothing was changed."
+            + "; nothing was changed."
         )
     if set(manifest.sequences) != sequences:
         raise BadBackup(
@@ -258,7 +258,7 @@ def read_manifest(zip_path: Path | str) -> Manifest:
             + (f"; unexpected: {_names(strange)}" if strange else "")
             + (f"; missing: {_names(absent)}" if absent else "")
             + ("; some files are in it twice" if len(names) > len(set(names)) else "")
-            + ". Nothing was changed."
+            + "; nothing was changed."
         )
     return manifest
 

@@ -194,8 +194,8 @@ def database_problems(con: Con) -> list[str]:
     count, keys = cur.execute(_DUPLICATE_EMAILS_SQL, shown).fetchone() or (0, [])
     if count:
         problems.append(
-            f"{_many(count, 'email address', 'email addresses')} belong to more than one customer"
-            f" ({_examples(keys, count)})."
+            f"{_many(count, 'email address is', 'email addresses are')} used by more than"
+            f" one customer ({_examples(keys, count)})."
         )
     for ids in id_sequences(cur):
         if ids.sequence is None or ids.next_id is None:
