@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -18,7 +19,16 @@ from typing import Annotated, Any, TypeVar
 import pandas as pd
 from annotated_types import MaxLen
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from crm.errors import ValidationFailed
@@ -209,6 +219,148 @@ class OrderCreate(_Strict):
     items: Annotated[list[OrderItemCreate], Field(min_length=1, max_length=500)]
 
 
+# --- Saved segments (crm.saved_segments reads them, crm.writes writes them) ----------
+
+SEGMENT_NAME_MAX = NAME_MAX
+SEGMENT_DESCRIPTION_MAX = 500
+# A segment's filters are URL query parameters (crm.segments). The longest
+# value today is a search of 416 characters; a list (several countries)
+# holds at most this many values of this length.
+SEGMENT_PARAMS_MAX = 40
+SEGMENT_VALUE_MAX = 1_000
+SEGMENT_VALUES_MAX = 500
+_PARAM_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def _one_form(value: str) -> str:
+    """The name in Unicode's composed form: "Café" typed with a combining accent
+    and with "é" look the same, so the unique check must see one name."""
+    return unicodedata.normalize("NFC", value)
+
+
+def _one_line_ending(value: Any) -> Any:
+    """Line breaks as "\\n": a description pasted from Windows has "\\r\\n"."""
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
+def _visible_lines(value: str) -> str:
+    """``_visible_text`` for text with line breaks: each line is checked for
+    hidden characters, and the whole must show something."""
+    lines = value.split("\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            _visible_text(line)
+        except PydanticCustomError as problem:
+            if len(lines) == 1 or problem.type != "invisible_character":
+                raise
+            context = dict(problem.context or {})
+            context["where"] = f"{context['where']} on line {number}"
+            raise PydanticCustomError(problem.type, problem.message_template, context) from None
+    if value and not any(_draws_ink(ch) for ch in value):
+        raise PydanticCustomError("no_visible_character", "has no visible character")
+    return value
+
+
+def _filter_problem(kind: str, message: str, **context: Any) -> PydanticCustomError:
+    return PydanticCustomError(kind, message, context)
+
+
+def _segment_filters(value: Any) -> dict[str, str | list[str]]:
+    """Filters shaped like URL query parameters: short lower-case names, each
+    with a text or a list of texts. Which names exist and what they mean is
+    crm.segments' business (crm.writes stores the filters as it reads them).
+
+    The whole check is one function so every problem is reported against
+    "Filters", in words, never against pydantic's path into the mapping.
+    """
+    if not isinstance(value, Mapping):
+        raise _filter_problem("filters_type", "must be URL query parameters")
+    if len(value) > SEGMENT_PARAMS_MAX:
+        raise _filter_problem(
+            "too_many_filters", "at most {limit} filters", limit=SEGMENT_PARAMS_MAX
+        )
+    checked: dict[str, str | list[str]] = {}
+    for name, given in value.items():
+        if not isinstance(name, str) or not _PARAM_NAME.match(name):
+            shown = str(name) if len(str(name)) <= 24 else str(name)[:24] + "…"
+            raise _filter_problem("filter_name", "“{name}” is not a filter name", name=shown)
+        values = [given] if isinstance(given, str) else given
+        if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
+            raise _filter_problem("filter_type", "“{name}” must be text", name=name)
+        if len(values) > SEGMENT_VALUES_MAX:
+            raise _filter_problem(
+                "filter_values",
+                "“{name}” has {count} values, at most {limit}",
+                name=name,
+                count=len(values),
+                limit=SEGMENT_VALUES_MAX,
+            )
+        texts = [text.strip() for text in values]
+        for text in texts:
+            if len(text) > SEGMENT_VALUE_MAX:
+                raise _filter_problem(
+                    "filter_value",
+                    "“{name}” is {length} characters long, at most {limit}",
+                    name=name,
+                    length=len(text),
+                    limit=SEGMENT_VALUE_MAX,
+                )
+            try:
+                _visible_lines(text)
+            except PydanticCustomError as problem:
+                raise _filter_problem(
+                    "filter_text", "“{name}” {problem}", name=name, problem=problem.message()
+                ) from None
+        checked[name] = texts[0] if isinstance(given, str) else texts
+    return checked
+
+
+_SegmentName = Annotated[
+    str,
+    Field(min_length=1, max_length=SEGMENT_NAME_MAX),
+    _VISIBLE,
+    AfterValidator(_one_form),
+]
+_SegmentDescription = Annotated[
+    str,
+    Field(max_length=SEGMENT_DESCRIPTION_MAX),
+    BeforeValidator(_one_line_ending),
+    AfterValidator(_visible_lines),
+]
+SegmentFilters = Annotated[dict[str, str | list[str]], PlainValidator(_segment_filters)]
+
+
+class SegmentBase(_Strict):
+    """A saved segment's name (unique in any case, checked by crm.writes) and description."""
+
+    name: _SegmentName
+    description: _SegmentDescription = ""
+
+
+class SegmentCreate(SegmentBase):
+    """A new saved segment: the current filters under a name (Save segment)."""
+
+    filters: SegmentFilters
+
+
+class SegmentRename(SegmentBase):
+    """A new name and description for a segment read at ``version``."""
+
+    version: Annotated[int, Field(ge=1)]
+
+
+class SegmentFiltersUpdate(_Strict):
+    """A segment, read at ``version``, made to keep the current filters instead."""
+
+    filters: SegmentFilters
+    version: Annotated[int, Field(ge=1)]
+
+
+SEGMENT_FIELD_MAX: dict[str, int] = max_lengths(SegmentBase)
+
+
 def _sentence(field: str, error: dict[str, Any]) -> str:
     label = FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
     kind = error.get("type", "")
@@ -387,6 +539,25 @@ class CampaignRates:
     failure_rate: float | None
     open_rate: float | None
     click_rate: float | None
+
+
+@dataclass(frozen=True)
+class SavedSegment:
+    """One saved segment (``crm.saved_segments`` selects these fields by name).
+
+    ``filters`` are its URL query parameters without the page: applied afresh
+    each time (``crm.saved_segments.segment_filter``), so it follows the data.
+    """
+
+    id: int
+    name: str
+    description: str
+    filters: dict[str, str | list[str]]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    created_by: str | None
+    updated_by: str | None
 
 
 def customer_form_values(customer: Customer) -> dict[str, Any]:

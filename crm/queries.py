@@ -358,3 +358,14 @@ def campaign_choices(con: Con) -> list[tuple[int, str, str, datetime, int]]:
         .fetchall()
     )
     return [(int(i), str(n), str(ch), created, int(sent)) for i, n, ch, created, sent in rows]
+
+
+def count_segment(con: Con, f: CustomerFilter, now: datetime | None = None) -> int:
+    """How many customers the segment ``f`` holds (a saved segment's live size).
+
+    The overview's own predicate, so a saved segment counts what opening it
+    shows; no sums and no page, so DuckDB keeps nothing but the count.
+    """
+    sql = f"SELECT count(*) FROM customers WHERE {_SEGMENT_WHERE}"  # noqa: S608 - a constant
+    row = con.cursor().execute(sql, _segment_params(f, _now(now))).fetchone()
+    return int(row[0]) if row else 0

@@ -16,7 +16,7 @@ from decimal import Decimal
 import duckdb
 
 from crm.db import transaction
-from crm.errors import ConflictError, DuplicateError, NotFound, ValidationFailed
+from crm.errors import ConflictError, CrmError, DuplicateError, NotFound, ValidationFailed
 from crm.models import (
     CampaignCreate,
     CustomerBase,
@@ -24,7 +24,11 @@ from crm.models import (
     CustomerUpdate,
     MessageCreate,
     OrderCreate,
+    SegmentCreate,
+    SegmentFiltersUpdate,
+    SegmentRename,
 )
+from crm.saved_segments import copy_name, encode_filters
 
 Con = duckdb.DuckDBPyConnection
 
@@ -359,3 +363,179 @@ def record_visit(con: Con, customer_id: int, visited_at: datetime, channel: str 
         assert row is not None
         _refresh_figures(cur, customer_id)
     return int(row[0])
+
+
+# --- Saved segments ------------------------------------------------------------------
+#
+# Every change says in its own WHERE clause which version it was made on
+# ("WHERE id = $id AND version = $version"): a stale write matches no row and
+# changes nothing, whichever connection or process made the newer one, so the
+# check does not depend on this process's write lock (issue 11: several app
+# instances on one database). A write racing another one's open transaction
+# is refused by DuckDB itself (TransactionException, tests/test_saved_segments.py).
+
+SEGMENT_CONFLICT = (
+    "This segment was changed by someone else since you opened it. "
+    "Reload to see their changes, then try again."
+)
+SEGMENT_GONE = "This segment no longer exists; someone may have deleted it."
+
+
+def _segment_name_taken(name: str) -> ValidationFailed:
+    return ValidationFailed({"name": f"There is already a segment called “{name}”."})
+
+
+@contextmanager
+def _segment_write(con: Con, name: str | None = None) -> Iterator[Con]:
+    """A transaction whose DuckDB errors become the segment's sentences: the
+    unique name index refusing ``name`` (when another transaction saved it
+    first, DuckDB says so at COMMIT, as a TransactionException), and a
+    write-write conflict with another transaction."""
+    try:
+        with transaction(con) as cur:
+            yield cur
+    except duckdb.ConstraintException:
+        if name is None:
+            raise
+        raise _segment_name_taken(name) from None
+    except duckdb.TransactionException as exc:
+        if name is not None and "duplicate key" in str(exc):
+            raise _segment_name_taken(name) from None
+        raise ConflictError(SEGMENT_CONFLICT) from exc
+
+
+def _check_segment_name(cur: Con, name: str, segment_id: int | None = None) -> None:
+    """Refuse ``name`` when another segment has it in any case (quoting that one's name)."""
+    rows = cur.execute(
+        "SELECT id, name FROM segments WHERE lower(name) = lower($name)", {"name": name}
+    ).fetchall()
+    for owner, existing in rows:
+        if owner != segment_id:
+            raise _segment_name_taken(str(existing))
+
+
+def _missing_or_changed(cur: Con, segment_id: int) -> CrmError:
+    """Why a versioned write matched no row: the segment is gone, or it moved on."""
+    row = cur.execute("SELECT 1 FROM segments WHERE id = $id", {"id": segment_id}).fetchone()
+    return NotFound(SEGMENT_GONE) if row is None else ConflictError(SEGMENT_CONFLICT)
+
+
+def create_segment(con: Con, data: SegmentCreate, *, by: str | None = None) -> int:
+    """Save filters under a new name; returns the segment's id.
+
+    A name another segment has in any case is refused in words and nothing
+    is written. ``by`` is who saved it (None until sign-in exists).
+    """
+    with _segment_write(con, data.name) as cur:
+        _check_segment_name(cur, data.name)
+        row = cur.execute(
+            """
+            INSERT INTO segments (name, description, filters, created_by, updated_by)
+            VALUES ($name, $description, $filters, $by, $by)
+            RETURNING id
+            """,
+            {
+                "name": data.name,
+                "description": data.description,
+                "filters": encode_filters(data.filters),
+                "by": by,
+            },
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def rename_segment(con: Con, segment_id: int, data: SegmentRename, *, by: str | None = None) -> int:
+    """Give a segment read at ``data.version`` a new name and description; returns
+    the new version. ConflictError when it changed since, NotFound when it was
+    deleted, ValidationFailed for a name another segment has."""
+    with _segment_write(con, data.name) as cur:
+        _check_segment_name(cur, data.name, segment_id)
+        row = cur.execute(
+            """
+            UPDATE segments
+            SET name = $name, description = $description, version = version + 1,
+                updated_at = current_localtimestamp(), updated_by = $by
+            WHERE id = $id AND version = $version
+            RETURNING version
+            """,
+            {
+                "name": data.name,
+                "description": data.description,
+                "by": by,
+                "id": segment_id,
+                "version": data.version,
+            },
+        ).fetchone()
+        if row is None:
+            raise _missing_or_changed(cur, segment_id)
+    return int(row[0])
+
+
+def update_segment_filters(
+    con: Con, segment_id: int, data: SegmentFiltersUpdate, *, by: str | None = None
+) -> int:
+    """Make a segment read at ``data.version`` keep ``data.filters`` (the overview's
+    current ones); returns the new version. ConflictError or NotFound as for a rename."""
+    with _segment_write(con) as cur:
+        row = cur.execute(
+            """
+            UPDATE segments
+            SET filters = $filters, version = version + 1,
+                updated_at = current_localtimestamp(), updated_by = $by
+            WHERE id = $id AND version = $version
+            RETURNING version
+            """,
+            {
+                "filters": encode_filters(data.filters),
+                "by": by,
+                "id": segment_id,
+                "version": data.version,
+            },
+        ).fetchone()
+        if row is None:
+            raise _missing_or_changed(cur, segment_id)
+    return int(row[0])
+
+
+def duplicate_segment(con: Con, segment_id: int, *, by: str | None = None) -> int:
+    """Copy a segment as it is now under the first free "Name (copy)", "Name (copy 2)", ...;
+    returns the copy's id. No version: a copy changes nothing of the original."""
+    with _segment_write(con) as cur:
+        original = cur.execute(
+            "SELECT name, description, filters FROM segments WHERE id = $id", {"id": segment_id}
+        ).fetchone()
+        if original is None:
+            raise NotFound(SEGMENT_GONE)
+        name, description, filters = original
+        # Every name: saved segments are a list people keep by hand (tens,
+        # not thousands), and DuckDB's lower() must decide what is taken,
+        # as it does for the unique index.
+        taken = {str(n) for (n,) in cur.execute("SELECT lower(name) FROM segments").fetchall()}
+        row = cur.execute(
+            """
+            INSERT INTO segments (name, description, filters, created_by, updated_by)
+            VALUES ($name, $description, $filters, $by, $by)
+            RETURNING id
+            """,
+            {
+                "name": copy_name(str(name), taken),
+                "description": description,
+                "filters": filters,
+                "by": by,
+            },
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def delete_segment(con: Con, segment_id: int, version: int) -> None:
+    """Delete a segment read at ``version``; ConflictError when it changed since
+    (nobody deletes what they have not seen), NotFound when it is already gone."""
+    with _segment_write(con) as cur:
+        row = cur.execute(
+            "DELETE FROM segments WHERE id = $id AND version = $version RETURNING id",
+            {"id": segment_id, "version": version},
+        ).fetchone()
+        if row is None:
+            raise _missing_or_changed(cur, segment_id)
