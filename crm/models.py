@@ -519,6 +519,10 @@ class Customer:
     order_count: int
     visit_count: int
     last_visit: datetime | None
+    # Defaults only so records built by hand (tests, previews) need not name
+    # them; get_customer always fills them from the row.
+    first_order_at: datetime | None = None
+    last_order_at: datetime | None = None
 
     @property
     def name(self) -> str:

@@ -29,6 +29,7 @@ from crm.models import (
     SegmentRename,
 )
 from crm.saved_segments import copy_name, encode_filters
+from crm.scores import rescore_customer
 
 Con = duckdb.DuckDBPyConnection
 
@@ -264,18 +265,25 @@ def record_message(con: Con, customer_id: int, data: MessageCreate) -> int:
 
 
 def _refresh_figures(cur: Con, customer_id: int) -> None:
-    """Recompute one customer's figures from their own rows (index lookups only)."""
+    """Recompute one customer's figures from their own rows (index lookups only).
+
+    The order figures feed the customer's scores (crm.scores), so a new, edited
+    or deleted order changes them, and the stored RFM group, in the same transaction.
+    """
     cur.execute(
         """
         UPDATE customers SET
-            total_spending = (SELECT coalesce(sum(amount), 0) FROM orders WHERE customer_id = ?),
-            order_count = (SELECT count(*) FROM orders WHERE customer_id = ?),
-            visit_count = (SELECT count(*) FROM visits WHERE customer_id = ?),
-            last_visit = (SELECT max(visited_at) FROM visits WHERE customer_id = ?)
-        WHERE id = ?
+            total_spending = (SELECT coalesce(sum(amount), 0) FROM orders WHERE customer_id = $id),
+            order_count = (SELECT count(*) FROM orders WHERE customer_id = $id),
+            first_order_at = (SELECT min(ordered_at) FROM orders WHERE customer_id = $id),
+            last_order_at = (SELECT max(ordered_at) FROM orders WHERE customer_id = $id),
+            visit_count = (SELECT count(*) FROM visits WHERE customer_id = $id),
+            last_visit = (SELECT max(visited_at) FROM visits WHERE customer_id = $id)
+        WHERE id = $id
         """,
-        [customer_id] * 5,
+        {"id": customer_id},
     )
+    rescore_customer(cur, customer_id)
 
 
 def _insert_items(cur: Con, order_id: int, customer_id: int, data: OrderCreate) -> Decimal:

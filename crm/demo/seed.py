@@ -48,6 +48,7 @@ from crm.demo.pools import (
     Country,
 )
 from crm.errors import DatabaseInUse
+from crm.scores import refresh_boundaries
 
 Con = duckdb.DuckDBPyConnection
 
@@ -716,7 +717,9 @@ SELECT
     sum(amount_cents) AS spent_cents,
     count(order_id) AS order_count,
     count(*) AS visit_count,
-    max(event_at) AS last_visit
+    max(event_at) AS last_visit,
+    min(event_at) FILTER (WHERE is_order) AS first_order_at,
+    max(event_at) FILTER (WHERE is_order) AS last_order_at
 FROM seed_events
 GROUP BY customer_id
 """
@@ -815,14 +818,14 @@ _CUSTOMERS_SQL = """
 INSERT INTO customers (
     id, first_name, last_name, email, email_key, phone, street, city, state, zip, country,
     created_at, updated_at, version, search_text,
-    total_spending, order_count, visit_count, last_visit
+    total_spending, order_count, visit_count, last_visit, first_order_at, last_order_at
 )
 SELECT
     p.id, p.first_name, p.last_name, p.email, lower(p.email), p.phone, p.street, p.city,
     p.state, p.zip, p.country, make_timestamp(p.created_us), make_timestamp(p.updated_us), 1,
     lower(p.first_name || ' ' || p.last_name || ' ' || p.email),
     seed_cents_to_decimal(coalesce(f.spent_cents, 0)), coalesce(f.order_count, 0),
-    coalesce(f.visit_count, 0), f.last_visit
+    coalesce(f.visit_count, 0), f.last_visit, f.first_order_at, f.last_order_at
 FROM seed_people p
 LEFT JOIN seed_figures f ON f.customer_id = p.id
 ORDER BY p.id
@@ -1216,6 +1219,8 @@ def seed_connection(
             cur.execute("DROP TABLE IF EXISTS " + table)
         bar.begin("commit")
     bar.end()
+    with bar.stage("scores"):
+        refresh_boundaries(con)
     with bar.stage("checkpoint"):
         con.execute("CHECKPOINT")
     return _summary(con, time.perf_counter() - started)
