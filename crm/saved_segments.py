@@ -185,13 +185,14 @@ def live_sizes(
 ) -> dict[int, SegmentSize]:
     """Each segment's size by id: one scan of the customers per segment.
 
-    One statement per segment, one after another. Measured at 1,000,000
-    customers (benchmarks' database, 2 shared cores): counting 10 segments
-    of the overview's filter mix in one statement with a FILTER clause per
-    segment was no faster (the per-row predicates are the cost, and they lose
-    DuckDB's filter pushdown into the scan), and 10 threads were slower
-    (every DuckDB query already uses every core). Callers cache the result
-    until the next write.
+    A scan costs what the overview's count of that filter costs: at 1,000,000
+    customers (benchmarks' database, 2 busy cores) 3-11 ms for figures and
+    dates, 65-70 ms for a search. Ten segments of the overview's mix took
+    155-354 ms (median 237) one after another; in one statement with a
+    FILTER clause per segment 156-513 ms (median 275: the per-row predicates
+    are the cost, and they lose DuckDB's filter pushdown into the scan); on
+    ten threads 167-395 ms (median 311: every DuckDB query already uses every
+    core). So callers cache the sizes until the next write.
     """
     total = queries.count_all_customers(con)
     sizes = {}
