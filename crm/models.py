@@ -345,9 +345,12 @@ class SegmentCreate(SegmentBase):
     filters: SegmentFilters
 
 
-class SegmentRename(SegmentBase):
-    """A new name and description for a segment read at ``version``."""
+class SegmentRename(_Strict):
+    """A new name (and description) for a segment read at ``version``. Without a
+    description the segment keeps its own; "" clears it."""
 
+    name: _SegmentName
+    description: _SegmentDescription | None = None
     version: Annotated[int, Field(ge=1)]
 
 

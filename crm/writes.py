@@ -402,14 +402,21 @@ def _segment_write(con: Con, name: str | None = None) -> Iterator[Con]:
     try:
         with transaction(con) as cur:
             yield cur
-    except duckdb.ConstraintException:
-        if name is None:
+    except duckdb.ConstraintException as exc:
+        if name is None or not _duplicate_key(exc):
             raise
         raise _segment_name_taken(name) from None
     except duckdb.TransactionException as exc:
-        if name is not None and "duplicate key" in str(exc):
+        if name is not None and _duplicate_key(exc):
             raise _segment_name_taken(name) from None
         raise ConflictError(SEGMENT_CONFLICT) from exc
+
+
+def _duplicate_key(error: duckdb.Error) -> bool:
+    # DuckDB's words for a unique index refusing a row: 'Duplicate key "lower(name):
+    # vip" violates unique constraint' at the INSERT, or '... constraint violation:
+    # duplicate key "vip"' at COMMIT. The id comes from a sequence, so it is the name.
+    return "duplicate key" in str(error).lower()
 
 
 def _check_segment_name(cur: Con, name: str, segment_id: int | None = None) -> None:
@@ -454,15 +461,16 @@ def create_segment(con: Con, data: SegmentCreate, *, by: str | None = None) -> i
 
 
 def rename_segment(con: Con, segment_id: int, data: SegmentRename, *, by: str | None = None) -> int:
-    """Give a segment read at ``data.version`` a new name and description; returns
-    the new version. ConflictError when it changed since, NotFound when it was
-    deleted, ValidationFailed for a name another segment has."""
+    """Give a segment read at ``data.version`` a new name (and description, when
+    given); returns the new version. ConflictError when it changed since,
+    NotFound when it was deleted, ValidationFailed for a name another segment has."""
     with _segment_write(con, data.name) as cur:
         _check_segment_name(cur, data.name, segment_id)
         row = cur.execute(
             """
             UPDATE segments
-            SET name = $name, description = $description, version = version + 1,
+            SET name = $name, description = coalesce($description, description),
+                version = version + 1,
                 updated_at = current_localtimestamp(), updated_by = $by
             WHERE id = $id AND version = $version
             RETURNING version

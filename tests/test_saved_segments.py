@@ -49,8 +49,11 @@ def _segment(con: Con, segment_id: int) -> SavedSegment:
     return segment
 
 
-def _rename(name: str, version: int, description: str = "") -> SegmentRename:
-    return parse(SegmentRename, {"name": name, "description": description, "version": version})
+def _rename(name: str, version: int, description: str | None = None) -> SegmentRename:
+    data = {"name": name, "version": version}
+    return parse(
+        SegmentRename, data if description is None else {**data, "description": description}
+    )
 
 
 def _refilter(filters: dict[str, Any], version: int) -> SegmentFiltersUpdate:
@@ -165,9 +168,12 @@ def test_rename_changes_name_and_description_and_the_version(con: Con) -> None:
     assert renamed.filters == created.filters and renamed.created_at == created.created_at
     assert renamed.updated_at > created.updated_at
     assert (renamed.created_by, renamed.updated_by) == (None, "bo@example.com")
-    # Its own name in another case is no clash.
+    # Its own name in another case is no clash; without a description it keeps its own.
     assert writes.rename_segment(con, sid, _rename("LAPSED BUYERS", 2)) == 3
-    assert _segment(con, sid).name == "LAPSED BUYERS"
+    kept = _segment(con, sid)
+    assert (kept.name, kept.description) == ("LAPSED BUYERS", "Nothing in 90 days")
+    assert writes.rename_segment(con, sid, _rename("Lapsed", 3, description="")) == 4
+    assert _segment(con, sid).description == ""
 
 
 def test_rename_to_another_segments_name_is_refused(con: Con) -> None:
