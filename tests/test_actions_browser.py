@@ -193,3 +193,36 @@ def test_a_merge_field_chip_inserts_at_the_cursor_and_the_cursor_follows_it(
     page.set_viewport_size(PHONE)
     settled(page)
     page.screenshot(path=screenshots / "message-dialog-phone.png")
+
+
+# --- Item 22: the campaign picker shows each campaign's date and sends --------------
+
+
+def test_the_campaign_picker_shows_when_each_campaign_was_made_and_if_it_went_out(
+    page: Page, seeded: duckdb.DuckDBPyConnection, screenshots: Path
+) -> None:
+    cid, name = customer(seeded, 4)
+    # The campaign most sent to; tests only ever queue sends, which do not count as sent.
+    title, channel, created, sent = seeded.execute(
+        "SELECT c.name, c.channel, c.created_at, count(*) FROM campaigns c"
+        " JOIN campaign_sends s ON s.campaign_id = c.id"
+        " WHERE s.status IN ('Delivered', 'Failed')"
+        " GROUP BY ALL ORDER BY count(*) DESC, c.name LIMIT 1"
+    ).fetchone()
+    expected = (
+        f"{title} ({channel}) · created {created:%b} {created.day}, {created.year} · {sent:,} sent"
+    )
+    for size, label in [(DESKTOP, "desktop"), (PHONE, "phone")]:
+        open_customer(page, cid, name, size)
+        dialog = open_dialog(page, "Add to campaign")
+        dialog.get_by_role("combobox").click()
+        options = page.get_by_role("option")
+        expect(options.filter(has_text=expected)).to_have_count(1)
+        page.screenshot(path=screenshots / f"campaign-picker-{label}.png")
+        options.filter(has_text=expected).click()
+        # Cut short in the box on a phone: the facts are repeated in full below it.
+        facts = expected.split(" · created ", 1)[1]
+        expect(dialog.get_by_text(f"Created {facts}", exact=True)).to_be_visible()
+        page.screenshot(path=screenshots / f"campaign-picked-{label}.png")
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()

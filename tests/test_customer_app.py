@@ -829,6 +829,10 @@ def test_the_campaign_picker_shows_each_campaigns_date_and_sends(dbc: Any) -> No
     assert any(label.endswith(" sent") for label in expected)
     at = _click(_open(cid), "open_campaign")
     assert at.selectbox(key=actions.CAMPAIGN_PICK).options == expected
+    # The chosen campaign's facts also show in full under the box (options are cut on a phone).
+    at.selectbox(key=actions.CAMPAIGN_PICK).set_value(rows[1][0]).run()
+    facts = expected[1].split(" · created ", 1)[1].removesuffix(" · already in")
+    assert [c.value for c in at.caption if c.value.startswith("Created ")] == [f"Created {facts}"]
 
 
 # --- The picture dialog previews the processed upload before Save (item 22) -----------

@@ -251,8 +251,8 @@ def add_to_new_campaign(
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _campaign_choices(path: str, writes_seen: int) -> dict[int, str]:
-    """Campaign id -> "Spring sale (Email) · created Mar 3, 2026 · 1,204 sent", newest first.
+def _campaign_choices(path: str, writes_seen: int) -> dict[int, tuple[str, str]]:
+    """Campaign id -> ("Spring sale (Email)", "Mar 3, 2026 · 1,204 sent"), newest first.
 
     Counting the sends reads all of campaign_sends (3.8 million rows, 75-190 ms
     at a million customers), so the labels are kept until the next write
@@ -262,7 +262,8 @@ def _campaign_choices(path: str, writes_seen: int) -> dict[int, str]:
     for campaign_id, name, channel, created, sent in queries.campaign_choices(connection()):
         went = f"{formatting.number(sent)} sent" if sent else "not sent yet"
         labels[campaign_id] = (
-            f"{name} ({channel}) · created {formatting.short_date(created)} · {went}"
+            f"{name} ({channel})",
+            f"{formatting.short_date(created)} · {went}",
         )
     return labels
 
@@ -277,7 +278,9 @@ def _campaign_form(customer: Customer) -> None:
 
         def label(campaign_id: int) -> str:
             # Options are plain text, not Markdown: the name shows as typed.
-            return f"{choices[campaign_id]}{' · already in' if campaign_id in member_of else ''}"
+            title, facts = choices[campaign_id]
+            already = " · already in" if campaign_id in member_of else ""
+            return f"{title} · created {facts}{already}"
 
         picked = st.selectbox(
             "Campaign",
@@ -287,6 +290,9 @@ def _campaign_form(customer: Customer) -> None:
             index=None,
             placeholder="Choose a campaign",
         )
+        if picked is not None:
+            # The options are cut short on a phone: the chosen one's facts in full.
+            st.caption(f"Created {choices[int(picked)][1]}")
         if st.button(
             "Add to campaign", type="primary", key="campaign_add", disabled=picked is None
         ):
