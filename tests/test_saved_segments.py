@@ -233,7 +233,7 @@ def test_a_copys_name_is_cut_to_fit_and_counts_case_insensitively() -> None:
     assert saved_segments.copy_name("(copy)", set()) == "(copy) (copy)"
 
 
-def test_a_copy_of_a_segment_whose_name_is_taken_by_copies_of_the_full_length(con: Con) -> None:
+def test_copies_of_a_name_at_the_limit_are_cut_to_fit(con: Con) -> None:
     sid = _create(con, "y" * 80)
     copies = [writes.duplicate_segment(con, sid) for _ in range(3)]
     names = [_segment(con, c).name for c in copies]
