@@ -418,21 +418,24 @@ def scores_for(customer: OrderFigures, boundaries: Boundaries, today: date) -> C
 # last_order_at to a DATE cost about twice as much as the comparison.
 
 
-R_SCORE_SQL = """CASE WHEN last_order_at >= $score_recency_4 THEN 5
+R_SCORE_SQL = """CASE WHEN order_count = 0 THEN NULL
+    WHEN last_order_at >= $score_recency_4 THEN 5
     WHEN last_order_at >= $score_recency_3 THEN 4
     WHEN last_order_at >= $score_recency_2 THEN 3
     WHEN last_order_at >= $score_recency_1 THEN 2 ELSE 1 END"""
-F_SCORE_SQL = """CASE WHEN order_count > $score_frequency_4 THEN 5
+F_SCORE_SQL = """CASE WHEN order_count = 0 THEN NULL
+    WHEN order_count > $score_frequency_4 THEN 5
     WHEN order_count > $score_frequency_3 THEN 4
     WHEN order_count > $score_frequency_2 THEN 3
     WHEN order_count > $score_frequency_1 THEN 2 ELSE 1 END"""
-M_SCORE_SQL = """CASE WHEN total_spending > $score_monetary_4 THEN 5
+M_SCORE_SQL = """CASE WHEN order_count = 0 THEN NULL
+    WHEN total_spending > $score_monetary_4 THEN 5
     WHEN total_spending > $score_monetary_3 THEN 4
     WHEN total_spending > $score_monetary_2 THEN 3
     WHEN total_spending > $score_monetary_1 THEN 2 ELSE 1 END"""
-# The cell of the map, 1-25 (row R, column FM: 5 * (R - 1) + FM); NULL without orders.
-RFM_CELL_SQL = f"""CASE WHEN order_count > 0 THEN
-    5 * ({R_SCORE_SQL}) + (({F_SCORE_SQL}) + ({M_SCORE_SQL}) + 1) // 2 - 5 END"""
+# Each 1-5, NULL without orders. The cell of the map, 1-25 (row R, column
+# FM: 5 * (R - 1) + FM), picks the group from the map as a list.
+RFM_CELL_SQL = f"5 * ({R_SCORE_SQL}) + (({F_SCORE_SQL}) + ({M_SCORE_SQL}) + 1) // 2 - 5"
 _GRID_SQL = (
     "[" + ", ".join("'" + cell.replace("'", "''") + "'" for row in _GRID for cell in row) + "]"
 )

@@ -11,8 +11,10 @@ ALTER TABLE customers ADD COLUMN last_order_at TIMESTAMP;
 -- group filter cost 8-14 ms this way, 130-330 ms computing it). Kept current
 -- with the cut points below: by crm.writes for the customer whose orders
 -- change, by crm.scores.refresh_boundaries for everyone whose group the new
--- cut points move. NULL until the cut points are first computed.
+-- cut points move. NULL until the cut points are first computed; a new
+-- customer has no orders yet.
 ALTER TABLE customers ADD COLUMN rfm_group VARCHAR;
+ALTER TABLE customers ALTER COLUMN rfm_group SET DEFAULT 'No orders';
 
 -- A database written before this migration: its customers' dates from their orders.
 UPDATE customers
