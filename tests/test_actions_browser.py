@@ -8,13 +8,14 @@ count from the start) never share one.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 from PIL import Image
-from playwright.sync_api import Locator, Page, Request, expect
+from playwright.sync_api import Browser, Locator, Page, Request, expect
 
 pytestmark = pytest.mark.browser
 
@@ -226,3 +227,39 @@ def test_the_campaign_picker_shows_when_each_campaign_was_made_and_if_it_went_ou
         page.screenshot(path=screenshots / f"campaign-picked-{label}.png")
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
+
+
+# --- Item 13: saving an edit after another user deleted the customer ---------------
+
+
+def test_an_edit_saved_after_another_user_deleted_the_customer_says_it_was_not_saved(
+    page: Page,
+    browser: Browser,
+    live_server: str,
+    seeded: duckdb.DuckDBPyConnection,
+    screenshots: Path,
+) -> None:
+    cid, name = customer(seeded, 5)
+    open_customer(page, cid, name)
+    mine = open_dialog(page, "Edit")
+    mine.get_by_label("City").fill("Not saved")
+    # Another user, in their own browser session, deletes the customer meanwhile.
+    other = browser.new_page(base_url=live_server)
+    open_customer(other, cid, name)
+    theirs = open_dialog(other, "Delete")
+    theirs.get_by_role("button", name="Delete customer").click()
+    expect(toast(other, f"Deleted {name}")).to_be_visible(timeout=20_000)
+    other.close()
+
+    mine.get_by_role("button", name="Save").click()
+    settled(page)
+    # (Escaped text carries invisible word joiners after ":".)
+    said = re.compile(r"Your changes were not saved:\W*this customer was deleted")
+    expect(mine.get_by_role("alert").filter(has_text=said)).to_be_visible()
+    expect(page.get_by_role("heading", name="Customer not found")).to_be_attached()
+    page.screenshot(path=screenshots / "edit-after-delete-desktop.png")
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=screenshots / "edit-after-delete-phone.png")
+    mine.locator(".st-key-dialog_close button").click()
+    expect(mine).to_be_hidden()
+    expect(page.get_by_role("heading", name="Customer not found")).to_be_visible()
