@@ -16,6 +16,11 @@ loads each table's Parquet into the columns the app knows, moves the
 sequences past the restored ids, and swaps the result in for the target the
 way ``crm.demo.seed --force`` does: under DuckDB's lock on the old file, so
 a database another process has open is never replaced.
+
+Measured at a million customers on a busy 2-core machine: a backup takes
+about 30 s and 443 MB; a restore 94-135 s, of which the invariant checks
+(crm.checks) take 9-60 s. DuckDB's own IMPORT DATABASE of the same tables
+took 100 s, so building from the migrations costs nothing extra.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from crm import checks, db
-from crm.demo.seed import _locked, _remove_database
+from crm.demo.seed import _locked, _remove_database  # seed --force's lock-and-swap
 from crm.errors import CrmError, DatabaseInUse
 
 Con = duckdb.DuckDBPyConnection
@@ -78,10 +83,6 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _tables(cur: Con) -> list[str]:
     """The database's own tables, the allow-list of names a backup may contain."""
     rows = cur.execute(
@@ -114,7 +115,7 @@ def _next_ids(cur: Con) -> dict[str, int]:
 
 
 def _row_count(cur: Con, table: str) -> int:
-    row = cur.execute(f"SELECT count(*) FROM {_quoted(table)}").fetchone()  # noqa: S608 - a table of the schema
+    row = cur.execute("SELECT count(*) FROM query_table($table)", {"table": table}).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -133,13 +134,17 @@ def create_backup(con: Con, target_zip: Path | str) -> Manifest:
     target = Path(target_zip)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".backup-") as folder:
+    # The export goes to a folder of the system's own temporary directory, so
+    # its path (written into the statement: EXPORT takes no bound parameters)
+    # holds no text from the caller.
+    with tempfile.TemporaryDirectory(prefix="crm-backup-") as folder:
         export = Path(folder) / "export"
         cur = con.cursor()
         cur.execute("BEGIN TRANSACTION")
         try:
-            # zstd: the Parquet files come out about a third smaller than with
-            # DuckDB's default (snappy), so the zip stores them as they are.
+            # zstd: at a million customers the tables take 443 MB against
+            # 728 MB with DuckDB's default (snappy); the zip stores them as
+            # they are (compressed Parquet does not deflate further).
             cur.execute(
                 f"EXPORT DATABASE {_sql_string(str(export))} (FORMAT parquet, COMPRESSION zstd)"
             )
@@ -263,14 +268,16 @@ def read_manifest(zip_path: Path | str) -> Manifest:
     return manifest
 
 
-def _check_free_space(path: Path, zip_path: Path, needed: int) -> None:
-    # The unpacked tables plus the database built from them (about as large
-    # again, measured: see the report in the module's tests): refuse early
-    # rather than fill the disk half way.
+def _check_free_space(path: Path, zip_path: Path, unpacked: int) -> None:
+    # The unpacked tables stay until the database built from them is complete.
+    # Measured at a million customers: 443 MB of Parquet became a 1.18 GB
+    # database, so about 1 + 2.7 times the unpacked size; refuse early rather
+    # than fill the disk half way.
+    needed = 4 * unpacked
     free = shutil.disk_usage(path).free
-    if free < 3 * needed:
+    if free < needed:
         raise BadBackup(
-            f"Restoring {zip_path} needs about {3 * needed / 1e9:.1f} GB free in {path},"
+            f"Restoring {zip_path} needs about {needed / 1e9:.1f} GB free in {path},"
             f" which has {free / 1e9:.1f} GB; nothing was changed."
         )
 
@@ -315,13 +322,12 @@ def _load(con: Con, manifest: Manifest, files: dict[str, Path], zip_path: Path) 
                     f"The table {table} in {zip_path} has other columns than the app's"
                     f" ({', '.join(found)}); nothing was changed."
                 )
-            names = ", ".join(_quoted(column) for column in columns)
             try:
-                tx.execute(
-                    f"INSERT INTO {_quoted(table)} ({names})"  # noqa: S608 - names from the schema
-                    f" SELECT {names} FROM read_parquet($file)",
-                    {"file": str(file)},
-                )
+                # The relation API names the columns and the table as values,
+                # in the order of the app's schema: no SQL is built from names.
+                tx.read_parquet(str(file)).select(
+                    *(duckdb.ColumnExpression(column) for column in columns)
+                ).insert_into(table)
             except duckdb.Error as error:  # a type that does not fit, a duplicate key, ...
                 raise BadBackup(
                     f"The table {table} in {zip_path} does not fit the app's schema ({error});"
@@ -350,8 +356,8 @@ def _advance_sequences(cur: Con, manifest: Manifest) -> None:
         wanted = max(manifest.sequences[ids.sequence], (ids.max_id or 0) + 1)
         if wanted > ids.next_id:
             cur.execute(
-                f"SELECT max(nextval({_sql_string(ids.sequence)})) FROM range($draws)",  # noqa: S608
-                {"draws": wanted - ids.next_id},
+                "SELECT max(nextval($sequence)) FROM range($draws)",
+                {"sequence": ids.sequence, "draws": wanted - ids.next_id},
             )
 
 

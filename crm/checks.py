@@ -110,7 +110,7 @@ SELECT count(*), (list(email_key ORDER BY email_key))[1:$shown]
 FROM (SELECT email_key FROM customers GROUP BY email_key HAVING count(*) > 1)
 """
 
-# The id columns filled from a sequence (DEFAULT nextval('...')), read from the
+# The id columns (all named id) filled from a sequence (DEFAULT nextval('...')), read from the
 # catalogue so a table added by a later migration is covered too, and the next
 # value of each sequence: DuckDB reports the last value it gave out (NULL
 # before the first) and its start.
@@ -122,7 +122,7 @@ LEFT JOIN duckdb_sequences() AS s
        ON s.database_name = c.database_name AND s.schema_name = c.schema_name
       AND s.sequence_name = regexp_extract(c.column_default, 'nextval\\(''([^'']+)''\\)', 1)
 WHERE c.database_name = current_database() AND c.schema_name = 'main'
-  AND c.column_default LIKE 'nextval(%'
+  AND c.column_name = 'id' AND c.column_default LIKE 'nextval(%'
 ORDER BY c.table_name
 """
 
@@ -138,10 +138,6 @@ class IdSequence:
     max_id: int | None
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def id_sequences(cur: Con) -> list[IdSequence]:
     """Every sequence-filled id column with its highest id and the sequence's next value.
 
@@ -149,8 +145,8 @@ def id_sequences(cur: Con) -> list[IdSequence]:
     """
     found = []
     for table, column, sequence, next_id in cur.execute(_ID_SEQUENCES_SQL).fetchall():
-        # Names from DuckDB's own catalogue, quoted: no user text reaches this SQL.
-        row = cur.execute(f"SELECT max({_quoted(column)}) FROM {_quoted(table)}").fetchone()  # noqa: S608
+        # The table's name is a bound value: query_table looks it up.
+        row = cur.execute("SELECT max(id) FROM query_table($table)", {"table": table}).fetchone()
         found.append(IdSequence(table, column, sequence, next_id, row[0] if row else None))
     return found
 
