@@ -66,10 +66,13 @@ FORM_ROWS: tuple[tuple[str, ...], ...] = (
     ("city", "state"),
     ("zip", "country"),
 )
-# Streamlit marks a required input "(required)" beside its label and sets
-# aria-required for screen readers; the browser will not submit it empty. The
-# models check every field again on save.
-REQUIRED = frozenset({"first_name", "last_name", "email"})
+# The fields the model requires (first name, last name, email). Streamlit marks
+# their inputs "(required)" beside the label and sets aria-required for screen
+# readers; the browser will not submit them empty. The model checks every field
+# again on save, and sets every length limit: the inputs have none.
+REQUIRED = frozenset(
+    name for name, info in CustomerCreate.model_fields.items() if info.is_required()
+)
 NOT_SAVED_GONE = (
     "Your changes were not saved: this customer was deleted, perhaps by someone else, "
     "after you opened the form."
