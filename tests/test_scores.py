@@ -326,8 +326,25 @@ def test_first_and_last_order_of_a_new_customer(con: duckdb.DuckDBPyConnection) 
 
 def test_refresh_rewrites_the_groups_its_cut_points_move(con: duckdb.DuckDBPyConnection) -> None:
     expected = _expected(con, TODAYS[0])
-    con.execute("UPDATE customers SET rfm_group = 'Champions' WHERE id % 3 = 0")
-    scores.refresh_boundaries(con)
+    real = scores.read_boundaries(con)
+    assert real is not None
+    # As if the stored cut points had been computed earlier, elsewhere, with
+    # every stored group agreeing with them (as writes and refreshes keep them).
+    old = replace(
+        real,
+        recency=tuple(d - timedelta(days=40) for d in real.recency),  # type: ignore[operator]
+        frequency=tuple(f + 2 for f in real.frequency),  # type: ignore[operator]
+        monetary=tuple(m * Decimal("0.8") for m in real.monetary),  # type: ignore[operator]
+    )
+    con.execute("DELETE FROM score_boundaries")
+    con.execute(
+        "INSERT INTO score_boundaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [old.computed_at, old.customers, *old.recency, *old.frequency, *old.monetary],
+    )
+    con.execute(f"UPDATE customers SET rfm_group = {scores.RFM_GROUP_SQL}", scores.rfm_params(old))
+    stale = _stored(con)["rfm_group"].loc[expected.index]
+    assert (stale != expected["group"]).sum() > 30
+    assert scores.refresh_boundaries(con).recency == real.recency
     assert _stored(con)["rfm_group"].loc[expected.index].tolist() == expected["group"].tolist()
 
 
