@@ -197,8 +197,8 @@ def read_manifest(zip_path: Path | str) -> Manifest:
     """The manifest of the backup at ``zip_path`` once the zip is found fit to restore.
 
     Raises ``BadBackup`` with a sentence saying what is wrong: no such file,
-    not a zip, no or a foreign manifest, another schema version, tables or
-    files other than the app's, or not enough free space to unpack it.
+    not a zip, no or a foreign manifest, another schema version, or tables,
+    sequences or files other than the app's.
     """
     path = Path(zip_path)
     if not path.is_file():

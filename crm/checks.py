@@ -27,7 +27,8 @@ _SHOWN_IDS = 5
 
 _FIGURES_SQL = """
 WITH from_orders AS (
-    SELECT customer_id, sum(amount) AS total_spending, count(*) AS order_count
+    SELECT customer_id, sum(amount) AS total_spending, count(*) AS order_count,
+           min(ordered_at) AS first_order_at, max(ordered_at) AS last_order_at
     FROM orders GROUP BY customer_id
 ), from_visits AS (
     SELECT customer_id, count(*) AS visit_count, max(visited_at) AS last_visit
@@ -37,7 +38,9 @@ WITH from_orders AS (
            c.total_spending <> coalesce(o.total_spending, 0) AS spending_differs,
            c.order_count <> coalesce(o.order_count, 0) AS orders_differ,
            c.visit_count <> coalesce(v.visit_count, 0) AS visits_differ,
-           c.last_visit IS DISTINCT FROM v.last_visit AS last_visit_differs
+           c.last_visit IS DISTINCT FROM v.last_visit AS last_visit_differs,
+           c.first_order_at IS DISTINCT FROM o.first_order_at AS first_order_differs,
+           c.last_order_at IS DISTINCT FROM o.last_order_at AS last_order_differs
     FROM customers AS c
     LEFT JOIN from_orders AS o ON o.customer_id = c.id
     LEFT JOIN from_visits AS v ON v.customer_id = c.id
@@ -60,6 +63,16 @@ UNION ALL
 SELECT 4, 'last_visit', 'the time of their latest visit',
        count(*) FILTER (WHERE last_visit_differs),
        (list(id ORDER BY id) FILTER (WHERE last_visit_differs))[1:$shown]
+FROM compared
+UNION ALL
+SELECT 5, 'first_order_at', 'the time of their first order',
+       count(*) FILTER (WHERE first_order_differs),
+       (list(id ORDER BY id) FILTER (WHERE first_order_differs))[1:$shown]
+FROM compared
+UNION ALL
+SELECT 6, 'last_order_at', 'the time of their latest order',
+       count(*) FILTER (WHERE last_order_differs),
+       (list(id ORDER BY id) FILTER (WHERE last_order_differs))[1:$shown]
 FROM compared
 ORDER BY rank
 """

@@ -21,12 +21,12 @@ def test_a_seeded_database_has_no_problems(con: duckdb.DuckDBPyConnection) -> No
 
 
 def test_each_stored_figure_that_differs_is_named(con: duckdb.DuckDBPyConnection) -> None:
-    # Four customers with orders and visits, one figure broken on each.
+    # Six customers with orders and visits, one figure broken on each.
     customers = [
         row[0]
         for row in con.execute(
             "SELECT customer_id FROM orders INTERSECT SELECT customer_id FROM visits"
-            " ORDER BY 1 LIMIT 4"
+            " ORDER BY 1 LIMIT 6"
         ).fetchall()
     ]
     breaks = {
@@ -34,11 +34,13 @@ def test_each_stored_figure_that_differs_is_named(con: duckdb.DuckDBPyConnection
         "order_count": "order_count = order_count + 1",
         "visit_count": "visit_count = visit_count + 2",
         "last_visit": "last_visit = last_visit - INTERVAL 1 DAY",
+        "first_order_at": "first_order_at = first_order_at - INTERVAL 1 DAY",
+        "last_order_at": "last_order_at = NULL",
     }
     for customer, change in zip(customers, breaks.values(), strict=True):
         con.execute(f"UPDATE customers SET {change} WHERE id = $id", {"id": customer})
     problems = checks.database_problems(con)
-    assert len(problems) == 4, problems
+    assert len(problems) == 6, problems
     for problem, figure, customer in zip(problems, breaks, customers, strict=True):
         assert problem.startswith(f"The stored {figure} of 1 customer differs from"), problem
         assert problem.endswith(f"(customer ids {customer})."), problem
