@@ -243,11 +243,13 @@ def _span(a: Any, b: Any) -> tuple[Any, Any]:
 
 
 def rescore_customer(cur: Con, customer_id: int) -> None:
-    """Store one customer's group from their figures and the stored cut points.
+    """Store one customer's rhythm figures, and group from the stored cut points
+    (none while no cut points exist, as for everyone then).
 
-    For a write transaction that changed the customer's orders (``cur`` is its
-    cursor); NULL while no cut points exist, as for everyone then.
+    For a write transaction that changed the customer's order figures (``cur``
+    is its cursor).
     """
+    cur.execute(_STORE_RHYTHM + " AND id = $id", {"id": customer_id})
     row = cur.execute(f"SELECT {_BOUNDARY_COLUMNS} FROM score_boundaries").fetchone()  # noqa: S608
     if row is None:
         return
@@ -255,6 +257,14 @@ def rescore_customer(cur: Con, customer_id: int) -> None:
         f"UPDATE customers SET rfm_group = {RFM_GROUP_SQL} WHERE id = $id",  # noqa: S608
         {**rfm_params(_boundaries(row)), "id": customer_id},
     )
+
+
+def score_everyone(con: Con, now: datetime | None = None) -> Boundaries:
+    """Store every customer's rhythm figures, then compute the cut points and groups
+    afresh: for a database filled in bulk (``crm.demo.seed``)."""
+    with transaction(con) as cur:
+        cur.execute(_STORE_RHYTHM)
+    return refresh_boundaries(con, now)
 
 
 def customers_with_orders(con: Con) -> int:
@@ -457,19 +467,34 @@ _GRID_SQL = (
 )
 RFM_GROUP_SQL = f"coalesce({_GRID_SQL}[{RFM_CELL_SQL}], '{NO_ORDERS}')"
 
-_LAST_DAY_SQL = "CAST(last_order_at AS DATE)"
-DAYS_SINCE_ORDER_SQL = f"(CAST($score_today AS DATE) - {_LAST_DAY_SQL})"
-# NULL with fewer than two orders.
-AVERAGE_GAP_DAYS_SQL = f"""CASE WHEN order_count > 1 THEN greatest(1,
-    (2 * ({_LAST_DAY_SQL} - CAST(first_order_at AS DATE)) + order_count - 1)
-    // (2 * (order_count - 1))) END"""
+DAYS_SINCE_ORDER_SQL = "(CAST($score_today AS DATE) - CAST(last_order_at AS DATE))"
+# The rhythm reads two stored figures, ``order_gap_days`` and
+# ``expected_order_on`` (= last order date + gap; both NULL below two
+# orders), kept by ``rescore_customer``. With late = today - expected (= d -
+# gap): On track is late <= 0, Due 2 x late <= gap (2d <= 3 gap), Overdue
+# late <= 2 x gap (d <= 3 gap). At a million customers a rhythm filter on the
+# page query cost 114 ms median (25 ms best) this way and 311 ms (96 ms)
+# computing the gap from the order dates, against 84 ms (32 ms) without it,
+# on a busy 2-core machine.
 RHYTHM_STATUS_SQL = f"""CASE
     WHEN order_count = 0 THEN '{NO_ORDERS}'
     WHEN order_count = 1 THEN '{ONE_ORDER}'
-    WHEN {DAYS_SINCE_ORDER_SQL} <= {AVERAGE_GAP_DAYS_SQL} THEN 'On track'
-    WHEN 2 * {DAYS_SINCE_ORDER_SQL} <= 3 * {AVERAGE_GAP_DAYS_SQL} THEN 'Due'
-    WHEN {DAYS_SINCE_ORDER_SQL} <= 3 * {AVERAGE_GAP_DAYS_SQL} THEN 'Overdue'
+    WHEN expected_order_on >= $score_today THEN 'On track'
+    WHEN 2 * ($score_today - expected_order_on) <= order_gap_days THEN 'Due'
+    WHEN $score_today - expected_order_on <= 2 * order_gap_days THEN 'Overdue'
     ELSE 'Lapsed' END"""
+_GAP_SQL = """greatest(1,
+    (2 * (CAST(last_order_at AS DATE) - CAST(first_order_at AS DATE)) + order_count - 1)
+    // (2 * (order_count - 1)))"""
+# Every customer's rhythm figures from their order figures; a caller may add
+# "AND id = $id".
+_STORE_RHYTHM = f"""
+    UPDATE customers SET
+        order_gap_days = CASE WHEN order_count > 1 THEN {_GAP_SQL} END,
+        expected_order_on = CASE WHEN order_count > 1
+            THEN CAST(last_order_at AS DATE) + CAST({_GAP_SQL} AS INTEGER) END
+    WHERE TRUE
+"""  # noqa: S608 - module constants
 
 
 # Filters for a segment query over ``customers``, switched off by a NULL list,

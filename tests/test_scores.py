@@ -169,7 +169,8 @@ def _sql_scores(con: duckdb.DuckDBPyConnection, today: date) -> pd.DataFrame:
             f"""
             SELECT id, {scores.R_SCORE_SQL} AS r, {scores.F_SCORE_SQL} AS f,
                    {scores.M_SCORE_SQL} AS m, {scores.RFM_GROUP_SQL} AS "group",
-                   {scores.RHYTHM_STATUS_SQL} AS rhythm, {scores.AVERAGE_GAP_DAYS_SQL} AS gap,
+                   {scores.RHYTHM_STATUS_SQL} AS rhythm, order_gap_days AS gap,
+                   expected_order_on,
                    {scores.DAYS_SINCE_ORDER_SQL} AS since
             FROM customers
             """,
@@ -209,6 +210,7 @@ def test_every_customers_scores_match_brute_force(
             assert row["since"] == want["since"] == got.days_since_order, cid
         if want["rhythm"] not in ("One order", "No orders"):
             assert row["gap"] == want["gap"] == got.average_gap_days, cid
+            assert row["expected_order_on"].date() == want["expected_on"], cid
             assert got.expected_on == want["expected_on"], cid
             assert got.days_over == max(0, want["since"] - want["gap"]), cid
 
@@ -280,8 +282,10 @@ def _check_against_brute_force(con: duckdb.DuckDBPyConnection, cid: int) -> scor
         assert got.group == GROUP_BY_CELL[(r, math.floor(Fraction(f + m, 2) + Fraction(1, 2)))]
     else:
         assert got.group == "No orders" and got.rhythm == "No orders"
-    stored = con.execute("SELECT rfm_group FROM customers WHERE id = ?", [cid]).fetchone()
-    assert stored == (got.group,)
+    stored = con.execute(
+        "SELECT rfm_group, order_gap_days, expected_order_on FROM customers WHERE id = ?", [cid]
+    ).fetchone()
+    assert stored == (got.group, got.average_gap_days, got.expected_on)
     return got
 
 
@@ -402,12 +406,14 @@ def test_migration_fills_order_dates_of_an_older_database(tmp_path: Path) -> Non
 
     con = db.connect(path)
     rows = con.execute(
-        "SELECT id, first_order_at, last_order_at, rfm_group FROM customers ORDER BY id"
+        "SELECT id, first_order_at, last_order_at, order_gap_days, expected_order_on, rfm_group"
+        " FROM customers ORDER BY id"
     ).fetchall()
+    # Customer 1: Dec 24 to Mar 1 is 67 days over 2 gaps, 33.5 rounded up to 34.
     assert rows == [
-        (1, datetime(2025, 12, 24, 18), datetime(2026, 3, 1, 9), None),
-        (2, datetime(2026, 2, 2, 2), datetime(2026, 2, 2, 2), None),
-        (3, None, None, None),
+        (1, datetime(2025, 12, 24, 18), datetime(2026, 3, 1, 9), 34, date(2026, 4, 4), None),
+        (2, datetime(2026, 2, 2, 2), datetime(2026, 2, 2, 2), None, None, None),
+        (3, None, None, None, None, None),
     ]
     # No cut points yet: the first read computes them and stores everyone's group.
     assert scores.read_boundaries(con) is None

@@ -48,7 +48,7 @@ from crm.demo.pools import (
     Country,
 )
 from crm.errors import DatabaseInUse
-from crm.scores import refresh_boundaries
+from crm.scores import score_everyone
 
 Con = duckdb.DuckDBPyConnection
 
@@ -1220,7 +1220,7 @@ def seed_connection(
         bar.begin("commit")
     bar.end()
     with bar.stage("scores"):
-        refresh_boundaries(con)
+        score_everyone(con)
     with bar.stage("checkpoint"):
         con.execute("CHECKPOINT")
     return _summary(con, time.perf_counter() - started)

@@ -26,6 +26,23 @@ FROM (
 ) AS dates
 WHERE customers.id = dates.customer_id;
 
+-- The buying rhythm, stored so a segment filters on it with a comparison per
+-- row instead of date arithmetic (crm.scores.RHYTHM_STATUS_SQL): the average
+-- days between orders, rounded half up, at least 1, and the day the next
+-- order is expected; NULL below two orders. Kept by crm.writes with the
+-- order figures.
+ALTER TABLE customers ADD COLUMN order_gap_days INTEGER;
+ALTER TABLE customers ADD COLUMN expected_order_on DATE;
+
+UPDATE customers
+SET order_gap_days = greatest(1,
+        (2 * (CAST(last_order_at AS DATE) - CAST(first_order_at AS DATE)) + order_count - 1)
+        // (2 * (order_count - 1)))
+WHERE order_count > 1;
+UPDATE customers
+SET expected_order_on = CAST(last_order_at AS DATE) + order_gap_days
+WHERE order_count > 1;
+
 -- The RFM quintile cut points among customers with orders (one row at most),
 -- recomputed now and then by crm.scores.refresh_boundaries. Recency's are
 -- last-order dates, so they do not age: a customer's R only moves when
