@@ -317,10 +317,13 @@ def _load(con: Con, manifest: Manifest, files: dict[str, Path], zip_path: Path) 
                     f"The table {table} in {zip_path} is not a readable Parquet file;"
                     " nothing was changed."
                 ) from None
-            if sorted(found) != sorted(columns):
+            missing, unknown = set(columns) - set(found), set(found) - set(columns)
+            if missing or unknown:
                 raise BadBackup(
-                    f"The table {table} in {zip_path} has other columns than the app's"
-                    f" ({', '.join(found)}); nothing was changed."
+                    f"The table {table} in {zip_path} does not have the app's columns"
+                    + (f"; missing: {_names(missing)}" if missing else "")
+                    + (f"; unknown: {_names(unknown)}" if unknown else "")
+                    + "; nothing was changed."
                 )
             try:
                 # The relation API names the columns and the table as values,

@@ -6,6 +6,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -158,6 +159,14 @@ def _rewrite(
     return target
 
 
+def _parquet(sql: str) -> bytes:
+    """The result of ``sql`` as a Parquet file's bytes."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "table.parquet"
+        duckdb.connect().execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)")
+        return path.read_bytes()
+
+
 def _edit_manifest(**changes: Any) -> Callable[[dict[str, bytes]], dict[str, bytes]]:
     def change(members: dict[str, bytes]) -> dict[str, bytes]:
         manifest = json.loads(members["manifest.json"])
@@ -205,6 +214,10 @@ BAD_ZIPS: dict[str, tuple[Callable[[dict[str, bytes]], dict[str, bytes]], str]] 
     "rows missing": (
         _edit_manifest(tables=lambda t: {**t, "orders": t["orders"] + 1}),
         "The table orders in",
+    ),
+    "a column missing": (
+        lambda m: {**m, "visits.parquet": _parquet("SELECT 1 AS id, 2 AS customer_id")},
+        "does not have the app's columns; missing: channel, order_id, visited_at;",
     ),
     "not parquet": (
         lambda m: {**m, "visits.parquet": b"plain text, not a table"},
