@@ -211,7 +211,6 @@ DETAIL_QUERIES: dict[str, Callable[[duckdb.DuckDBPyConnection, int], Any]] = {
     "order_rows": queries.order_rows,
     "line_rows": queries.line_rows,
     "campaign_history": queries.campaign_history,
-    "list_campaigns": lambda con, _cid: queries.list_campaigns(con),
 }
 # Convenience reads for one part of the page (customer_detail shares their reads).
 PART_QUERIES: dict[str, Callable[[duckdb.DuckDBPyConnection, int], Any]] = {

@@ -33,7 +33,9 @@ TIMEOUT = 60_000
 def _expected_counts(db_path: Path, terms: list[str]) -> dict[str, int]:
     con = db.connect(db_path)
     try:
-        return {t: queries.customer_page(con, CustomerFilter(search=t)).totals.customers for t in terms}
+        return {
+            t: queries.customer_page(con, CustomerFilter(search=t)).totals.customers for t in terms
+        }
     finally:
         con.close()
 

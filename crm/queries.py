@@ -315,21 +315,6 @@ def rates_from_history(history: pd.DataFrame) -> CampaignRates:
     )
 
 
-def list_campaigns(con: Con) -> pd.DataFrame:
-    """All campaigns, newest first."""
-    return (
-        con.cursor()
-        .execute(
-            """
-            SELECT id, name, channel, template, created_at
-            FROM campaigns
-            ORDER BY created_at DESC, id DESC
-            """
-        )
-        .df()
-    )
-
-
 def customer_campaign_ids(con: Con, customer_id: int) -> set[int]:
     """Ids of the campaigns the customer is already in."""
     rows = (

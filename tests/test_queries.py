@@ -349,12 +349,6 @@ def test_rates_are_none_without_sends(con: duckdb.DuckDBPyConnection) -> None:
     assert rates.sends == 0 and rates.success_rate is None and rates.open_rate is None
 
 
-def test_list_campaigns_newest_first(con: duckdb.DuckDBPyConnection) -> None:
-    campaigns = queries.list_campaigns(con)
-    assert len(campaigns) > 0
-    assert list(campaigns["created_at"]) == sorted(campaigns["created_at"], reverse=True)
-
-
 def test_order_lines_belong_to_that_customer_only(con: duckdb.DuckDBPyConnection) -> None:
     cid = _customer_with_orders(con)
     order_id = int(_purchase_history(con, cid).orders["order_id"].iloc[0])
