@@ -7,8 +7,8 @@ ALTER TABLE customers ADD COLUMN first_order_at TIMESTAMP;
 ALTER TABLE customers ADD COLUMN last_order_at TIMESTAMP;
 
 -- The customer's RFM group (crm.scores.GROUPS), stored so a segment filters
--- and counts groups without scoring a million rows on every keystroke (a
--- group filter cost 8-14 ms this way, 130-330 ms computing it). Kept current
+-- and counts groups without scoring a million rows on every keystroke (see
+-- crm/scores.py for the measurements). Kept current
 -- with the cut points below: by crm.writes for the customer whose orders
 -- change, by crm.scores.refresh_boundaries for everyone whose group the new
 -- cut points move. NULL until the cut points are first computed; a new
