@@ -529,3 +529,27 @@ def test_a_value_on_a_cut_point_takes_the_lower_score() -> None:
         replace(on_cuts, order_count=5, total_spending=Decimal("600.01")), BOUNDS, TODAY
     )
     assert (above.frequency, above.monetary) == (4, 4)
+
+
+def test_a_deleted_customer_leaves_the_mix_at_once(con: duckdb.DuckDBPyConnection) -> None:
+    today = TODAYS[0]
+    before = scores.score_mix(con, today)
+    row = con.execute(
+        "SELECT id, rfm_group FROM customers WHERE order_count > 1 ORDER BY id LIMIT 1"
+    ).fetchone()
+    assert row is not None
+    customer = queries.get_customer(con, int(row[0]))
+    boundaries = scores.read_boundaries(con)
+    assert customer is not None and boundaries is not None
+    rhythm = scores.scores_for(customer, boundaries, today).rhythm
+    writes.delete_customer(con, int(row[0]))
+    after = scores.score_mix(con, today)
+    assert after.groups == {**before.groups, row[1]: before.groups[row[1]] - 1}
+    assert after.rhythm == {**before.rhythm, rhythm: before.rhythm[rhythm] - 1}
+
+
+def test_the_note_says_when_and_over_how_many() -> None:
+    assert scores.boundaries_note(BOUNDS) == (
+        "Quintiles computed Nov 30, 2026 at 03:00 over 1,000 customers with orders;"
+        " they are recomputed daily."
+    )
