@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
@@ -438,6 +438,29 @@ class CustomerFilter:
     descending: bool = True
     page: int = 1
     page_size: int = 24
+    # The segment builder (issue 9). Lists are tuples (the filter is a cache
+    # key); an empty list, None or False filters nothing.
+    countries: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()
+    cities: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()  # bought any of them
+    products: tuple[int, ...] = ()  # bought any of them (product ids)
+    # Bought (those categories or products, or anything) in the last N days.
+    bought_days: int | None = None
+    min_orders: int | None = None
+    max_orders: int | None = None
+    min_aov: float | None = None  # average order value
+    max_aov: float | None = None
+    first_from: date | None = None  # first order on or after
+    first_to: date | None = None  # first order on or before
+    created_from: date | None = None  # record created on or after
+    created_to: date | None = None
+    in_campaign: int | None = None  # campaign id
+    not_campaign: int | None = None
+    engaged_days: int | None = None  # opened or clicked a send in the last N days
+    never_opened: bool = False  # no delivered send opened, and 3 or more delivered
+    rfm_groups: tuple[str, ...] = ()  # crm.scores.GROUPS
+    rhythm: tuple[str, ...] = ()  # crm.scores.RHYTHM_STATUSES
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 
 from crm.models import EMAIL_MAX, NAME_MAX, CustomerFilter, LastVisit, SortKey
+from crm.scores import GROUPS, RHYTHM_STATUSES
 
 # Query-parameter names (short: they end up in shared links).
 SEARCH = "q"
@@ -25,6 +27,30 @@ DAYS = "days"
 SORT = "sort"
 ORDER = "order"
 PAGE = "page"
+# The segment builder (issue 9). Lists are repeated keys: ?country=Italy&country=Spain.
+COUNTRY = "country"
+STATE = "state"
+CITY = "city"
+CATEGORY = "category"
+PRODUCT = "product"
+BOUGHT_DAYS = "bought_days"
+ORDERS_MIN = "orders_min"
+ORDERS_MAX = "orders_max"
+AOV_MIN = "aov_min"
+AOV_MAX = "aov_max"
+FIRST_FROM = "first_from"
+FIRST_TO = "first_to"
+CREATED_FROM = "created_from"
+CREATED_TO = "created_to"
+IN_CAMPAIGN = "in_campaign"
+NOT_CAMPAIGN = "not_campaign"
+ENGAGED_DAYS = "engaged_days"
+NEVER_OPENED = "never_opened"
+RFM = "rfm"
+RHYTHM = "rhythm"
+
+# Parameters that take several values, in the order they are written.
+LIST_PARAMS: tuple[str, ...] = (COUNTRY, STATE, CITY, CATEGORY, PRODUCT, RFM, RHYTHM)
 
 PARAM_NAMES: tuple[str, ...] = (
     SEARCH,
@@ -34,6 +60,26 @@ PARAM_NAMES: tuple[str, ...] = (
     VISITS_MAX,
     LAST_VISIT,
     DAYS,
+    COUNTRY,
+    STATE,
+    CITY,
+    CATEGORY,
+    PRODUCT,
+    BOUGHT_DAYS,
+    ORDERS_MIN,
+    ORDERS_MAX,
+    AOV_MIN,
+    AOV_MAX,
+    FIRST_FROM,
+    FIRST_TO,
+    CREATED_FROM,
+    CREATED_TO,
+    IN_CAMPAIGN,
+    NOT_CAMPAIGN,
+    ENGAGED_DAYS,
+    NEVER_OPENED,
+    RFM,
+    RHYTHM,
     SORT,
     ORDER,
     PAGE,
@@ -51,8 +97,15 @@ DAYS_MAX = 36_500  # a century: anything longer means "ever"
 SPEND_LIMIT = 1e12  # beyond any DECIMAL(14, 2) total
 VISITS_LIMIT = 2**31 - 1  # the INTEGER column's range
 PAGE_LIMIT = 10**7
+# A list parameter keeps at most this many values of at most this length: a
+# link is user input, and more would only make a longer link that matches the same.
+LIST_LIMIT = 200
+VALUE_MAX = 200
+ID_LIMIT = 2**63 - 1  # BIGINT ids
+AOV_LIMIT = 1e10  # beyond any DECIMAL(12, 2) order amount
 
 ParamValue = str | Sequence[str]
+Params = dict[str, str | list[str]]
 
 
 def _first(params: Mapping[str, ParamValue], name: str) -> str | None:
@@ -63,6 +116,52 @@ def _first(params: Mapping[str, ParamValue], name: str) -> str | None:
     if isinstance(value, str):
         return value.strip()
     return str(value[-1]).strip() if len(value) else None
+
+
+def _all(params: Mapping[str, ParamValue], name: str) -> list[str]:
+    """Every value of a list parameter, stripped, empty ones and repeats left out."""
+    value = params.get(name)
+    if value is None:
+        return []
+    given = [value] if isinstance(value, str) else [str(v) for v in value]
+    kept: list[str] = []
+    for text in (v.strip()[:VALUE_MAX] for v in given):
+        if text and text not in kept:
+            kept.append(text)
+    return kept[:LIST_LIMIT]
+
+
+def _named(params: Mapping[str, ParamValue], name: str, allowed: Sequence[str]) -> tuple[str, ...]:
+    """The values that name one of ``allowed`` (in any case), as ``allowed`` spells them."""
+    by_key = {a.lower(): a for a in allowed}
+    found = [by_key[v.lower()] for v in _all(params, name) if v.lower() in by_key]
+    return tuple(dict.fromkeys(found))
+
+
+def _ids(params: Mapping[str, ParamValue], name: str) -> tuple[int, ...]:
+    found = [int(v) for v in _all(params, name) if v.isdigit() and 0 < int(v) <= ID_LIMIT]
+    return tuple(dict.fromkeys(found))
+
+
+def _id(text: str | None) -> int | None:
+    if text is None or not text.isdigit() or not 0 < int(text) <= ID_LIMIT:
+        return None
+    return int(text)
+
+
+def _date(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _date_range(low: date | None, high: date | None) -> tuple[date | None, date | None]:
+    if low is not None and high is not None and low > high:
+        return high, low
+    return low, high
 
 
 def _float(text: str | None, low: float, high: float) -> float | None:
@@ -110,6 +209,20 @@ def filter_from_params(
     order = (_first(params, ORDER) or "").lower()
     descending = {"asc": False, "desc": True}.get(order, default_descending(sort))
     page = _int(_first(params, PAGE), 1, PAGE_LIMIT) or 1
+    orders_min, orders_max = _ordered(
+        _int(_first(params, ORDERS_MIN), 0, VISITS_LIMIT),
+        _int(_first(params, ORDERS_MAX), 0, VISITS_LIMIT),
+    )
+    aov_min, aov_max = _ordered(
+        _float(_first(params, AOV_MIN), 0.0, AOV_LIMIT),
+        _float(_first(params, AOV_MAX), 0.0, AOV_LIMIT),
+    )
+    first_from, first_to = _date_range(
+        _date(_first(params, FIRST_FROM)), _date(_first(params, FIRST_TO))
+    )
+    created_from, created_to = _date_range(
+        _date(_first(params, CREATED_FROM)), _date(_first(params, CREATED_TO))
+    )
     return CustomerFilter(
         search=search,
         min_spending=spend_min,
@@ -122,6 +235,26 @@ def filter_from_params(
         descending=descending,
         page=page,
         page_size=page_size,
+        countries=tuple(_all(params, COUNTRY)),
+        states=tuple(_all(params, STATE)),
+        cities=tuple(_all(params, CITY)),
+        categories=tuple(_all(params, CATEGORY)),
+        products=_ids(params, PRODUCT),
+        bought_days=_int(_first(params, BOUGHT_DAYS), 1, DAYS_MAX),
+        min_orders=None if orders_min is None else int(orders_min),
+        max_orders=None if orders_max is None else int(orders_max),
+        min_aov=aov_min,
+        max_aov=aov_max,
+        first_from=first_from,
+        first_to=first_to,
+        created_from=created_from,
+        created_to=created_to,
+        in_campaign=_id(_first(params, IN_CAMPAIGN)),
+        not_campaign=_id(_first(params, NOT_CAMPAIGN)),
+        engaged_days=_int(_first(params, ENGAGED_DAYS), 1, DAYS_MAX),
+        never_opened=_first(params, NEVER_OPENED) in ("1", "true", "yes"),
+        rfm_groups=_named(params, RFM, GROUPS),
+        rhythm=_named(params, RHYTHM, RHYTHM_STATUSES),
     )
 
 
@@ -134,9 +267,10 @@ def _number_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
 
 
-def params_from_filter(f: CustomerFilter) -> dict[str, str]:
-    """Query parameters for ``f``, leaving out every default, in a fixed order."""
-    params: dict[str, str] = {}
+def params_from_filter(f: CustomerFilter) -> Params:
+    """Query parameters for ``f``, leaving out every default, in a fixed order
+    (a list parameter as a list: Streamlit writes it as repeated keys)."""
+    params: Params = {}
     if f.search.strip():
         params[SEARCH] = f.search.strip()[:_SEARCH_IN_URL]
     if f.min_spending is not None:
@@ -151,6 +285,38 @@ def params_from_filter(f: CustomerFilter) -> dict[str, str]:
         params[LAST_VISIT] = f.last_visit.value
         if f.last_visit in (LastVisit.WITHIN, LastVisit.OLDER):
             params[DAYS] = str(f.last_visit_days)
+    lists: tuple[tuple[str, tuple[object, ...]], ...] = (
+        (COUNTRY, f.countries),
+        (STATE, f.states),
+        (CITY, f.cities),
+        (CATEGORY, f.categories),
+        (PRODUCT, f.products),
+    )
+    for name, values in lists:
+        if values:
+            params[name] = [str(v) for v in values]
+    singles: tuple[tuple[str, object], ...] = (
+        (BOUGHT_DAYS, f.bought_days),
+        (ORDERS_MIN, f.min_orders),
+        (ORDERS_MAX, f.max_orders),
+        (AOV_MIN, None if f.min_aov is None else _number_text(f.min_aov)),
+        (AOV_MAX, None if f.max_aov is None else _number_text(f.max_aov)),
+        (FIRST_FROM, f.first_from),
+        (FIRST_TO, f.first_to),
+        (CREATED_FROM, f.created_from),
+        (CREATED_TO, f.created_to),
+        (IN_CAMPAIGN, f.in_campaign),
+        (NOT_CAMPAIGN, f.not_campaign),
+        (ENGAGED_DAYS, f.engaged_days),
+        (NEVER_OPENED, "1" if f.never_opened else None),
+    )
+    for name, value in singles:
+        if value is not None:
+            params[name] = value.isoformat() if isinstance(value, date) else str(value)
+    if f.rfm_groups:
+        params[RFM] = list(f.rfm_groups)
+    if f.rhythm:
+        params[RHYTHM] = list(f.rhythm)
     if f.sort is not DEFAULT.sort:
         params[SORT] = f.sort.value
     if f.descending != default_descending(f.sort):
@@ -167,14 +333,16 @@ def without_page(f: CustomerFilter) -> CustomerFilter:
 
 def is_filtered(f: CustomerFilter) -> bool:
     """Whether ``f`` leaves anyone out (sort and page do not)."""
-    return bool(
-        f.search.strip()
-        or f.min_spending is not None
-        or f.max_spending is not None
-        or f.min_visits is not None
-        or f.max_visits is not None
-        or f.last_visit is not LastVisit.ANY
+    plain = replace(
+        f,
+        search="",
+        sort=DEFAULT.sort,
+        descending=DEFAULT.descending,
+        page=DEFAULT.page,
+        page_size=DEFAULT.page_size,
+        last_visit_days=DEFAULT.last_visit_days,
     )
+    return bool(f.search.strip()) or plain != DEFAULT
 
 
 def page_count(matches: int, page_size: int) -> int:

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 import duckdb
 
+from crm import facts
 from crm.db import transaction
 from crm.errors import ConflictError, CrmError, DuplicateError, NotFound, ValidationFailed
 from crm.models import (
@@ -164,6 +165,7 @@ def delete_customer(con: Con, customer_id: int, version: int | None = None) -> N
             "DELETE FROM customers WHERE id = ?",
         ):
             cur.execute(sql, [customer_id])
+        facts.forget(cur, customer_id)
 
 
 def set_avatar(con: Con, customer_id: int, image: bytes, mime_type: str) -> None:
@@ -229,6 +231,7 @@ def create_campaign(con: Con, data: CampaignCreate, *, first_member: int | None 
         campaign_id = int(row[0])
         if first_member is not None:
             _queue_send(cur, campaign_id, first_member)
+            facts.refresh_engagement(cur, first_member)
     return campaign_id
 
 
@@ -248,7 +251,9 @@ def add_to_campaign(con: Con, campaign_id: int, customer_id: int) -> int:
         ).fetchone()
         if exists:
             raise DuplicateError(f"This customer is already in the campaign “{campaign[0]}”.")
-        return _queue_send(cur, campaign_id, customer_id)
+        send_id = _queue_send(cur, campaign_id, customer_id)
+        facts.refresh_engagement(cur, customer_id)
+        return send_id
 
 
 def record_message(con: Con, customer_id: int, data: MessageCreate) -> int:
@@ -320,6 +325,7 @@ def add_order(con: Con, customer_id: int, data: OrderCreate) -> int:
             [customer_id, data.ordered_at, data.channel, order_id],
         )
         _refresh_figures(cur, customer_id)
+        facts.refresh_purchases(cur, customer_id)
     return order_id
 
 
@@ -346,6 +352,7 @@ def update_order(con: Con, order_id: int, data: OrderCreate) -> None:
             [data.ordered_at, data.channel, order_id],
         )
         _refresh_figures(cur, customer_id)
+        facts.refresh_purchases(cur, customer_id)
 
 
 def delete_order(con: Con, order_id: int) -> None:
@@ -356,6 +363,7 @@ def delete_order(con: Con, order_id: int) -> None:
         cur.execute("DELETE FROM visits WHERE order_id = ?", [order_id])
         cur.execute("DELETE FROM orders WHERE id = ?", [order_id])
         _refresh_figures(cur, customer_id)
+        facts.refresh_purchases(cur, customer_id)
 
 
 def record_visit(con: Con, customer_id: int, visited_at: datetime, channel: str = "web") -> int:

@@ -36,7 +36,7 @@ from typing import TextIO
 import duckdb
 from faker import Faker
 
-from crm import config
+from crm import config, facts
 from crm.db import connect, in_use_error, transaction, wal_path
 from crm.demo.pools import (
     CAMPAIGN_THEMES,
@@ -1214,6 +1214,8 @@ def seed_connection(
             _run(cur, _CAMPAIGN_SENDS_SQL, params)
         with bar.stage("messages"):
             _run(cur, _MESSAGES_SQL, params)
+        with bar.stage("segment facts"):
+            facts.fill_all(cur)
         _advance_sequences(cur)
         for table in _TEMP_TABLES:  # gigabytes at a million customers: free them before COMMIT
             cur.execute("DROP TABLE IF EXISTS " + table)
