@@ -58,14 +58,37 @@ def _module_constants(tree: ast.Module) -> set[str]:
     return names
 
 
+# Functions that return SQL text (alone, or first in a tuple) for others to format in: what
+# they return is checked like a formatted value, so what they give out can be trusted.
+SQL_FRAGMENT_FUNCTIONS = {"segment_where"}
+
+
 def _local_assignments(function: ast.AST) -> dict[str, list[ast.expr]]:
+    """What each local name may hold: its assigned values, tuple parts and appended items."""
     found: dict[str, list[ast.expr]] = {}
     for node in ast.walk(function):
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     found.setdefault(target.id, []).append(node.value)
+                elif isinstance(target, ast.Tuple):
+                    for index, part in enumerate(target.elts):
+                        if isinstance(part, ast.Name):
+                            value = ast.Subscript(node.value, ast.Constant(index))
+                            found.setdefault(part.id, []).append(value)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "append"
+            and isinstance(node.func.value, ast.Name)
+        ):
+            found.setdefault(node.func.value.id, []).extend(node.args)
     return found
+
+
+def _called_name(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
 
 
 def _trusted(expr: ast.expr, constants: set[str], local: dict[str, list[ast.expr]]) -> bool:
@@ -81,10 +104,36 @@ def _trusted(expr: ast.expr, constants: set[str], local: dict[str, list[ast.expr
         )
     if isinstance(expr, ast.IfExp):
         return _trusted(expr.body, constants, local) and _trusted(expr.orelse, constants, local)
+    if isinstance(expr, ast.List | ast.Tuple):
+        return all(_trusted(item, constants, local) for item in expr.elts)
+    if isinstance(expr, ast.Attribute):
+        # Another module's constant: scores.NO_ORDERS.
+        return isinstance(expr.value, ast.Name) and expr.attr.lstrip("_").isupper()
     if isinstance(expr, ast.Subscript):
+        if isinstance(expr.value, ast.Call):
+            # where, params = queries.segment_where(...): the text part of a fragment function.
+            return _called_name(expr.value) in SQL_FRAGMENT_FUNCTIONS
         # A lookup in an allow-list: _ORDER_BY[(sort, descending)].
         return isinstance(expr.value, ast.Name) and expr.value.id in constants
+    if isinstance(expr, ast.Call):
+        func = expr.func
+        if isinstance(func, ast.Attribute) and func.attr == "join":
+            # " AND ".join(clauses): trusted separator, trusted parts.
+            return isinstance(func.value, ast.Constant) and all(
+                _trusted(arg, constants, local) for arg in expr.args
+            )
+        return _called_name(expr) in SQL_FRAGMENT_FUNCTIONS
     return False
+
+
+def _returned_sql(function: ast.FunctionDef) -> list[ast.expr]:
+    """The SQL text a fragment function returns (the first item of a returned tuple)."""
+    texts: list[ast.expr] = []
+    for node in ast.walk(function):
+        if isinstance(node, ast.Return) and node.value is not None:
+            value = node.value
+            texts.append(value.elts[0] if isinstance(value, ast.Tuple) else value)
+    return texts
 
 
 def sql_built_from_outside_values(source: str) -> list[str]:
@@ -119,6 +168,12 @@ def sql_built_from_outside_values(source: str) -> list[str]:
                     for value in values
                     if not _trusted(value, constants, local)
                 ]
+        if isinstance(scope, ast.FunctionDef) and scope.name in SQL_FRAGMENT_FUNCTIONS:
+            problems += [
+                f"line {text.lineno}: {scope.name} returns {ast.unparse(text)}"
+                for text in _returned_sql(scope)
+                if not _trusted(text, constants, local)
+            ]
     return problems
 
 
@@ -130,15 +185,32 @@ def test_sql_check_sees_outside_values() -> None:
         "    return con.execute(sql)\n"
         "def sort(con, column):\n"
         "    return con.execute('SELECT id FROM t ORDER BY {}'.format(column))\n"
+        "def find_by(con, form):\n"
+        "    return con.execute(f'SELECT id FROM t WHERE name = {form.name}')\n"
+        "def segment_where(f):\n"
+        "    clauses = ['id > $low']\n"
+        "    clauses.append(f.search)\n"
+        "    return ' AND '.join(clauses), {}\n"
     )
-    assert sql_built_from_outside_values(bad) == ["line 2: name", "line 5: column"]
+    assert sql_built_from_outside_values(bad) == [
+        "line 2: name",
+        "line 5: column",
+        "line 7: form.name",
+        "line 11: segment_where returns ' AND '.join(clauses)",
+    ]
     good = (
         "_ORDER = {'a': 'id'}\n"
+        "_JOINS = {'a': 'id IN (SELECT id FROM u)'}\n"
+        "def segment_where(key):\n"
+        "    clauses = [WHERE]\n"
+        "    clauses.append(_JOINS[key])\n"
+        "    return ' AND '.join(clauses), {}\n"
         "WHERE = 'id > $low'\n"
         "def page(con, key, fast):\n"
         "    order = _ORDER[key]\n"
-        "    keep = 'MATERIALIZED' if fast else 'NOT MATERIALIZED'\n"
-        "    sql = f'WITH m AS {keep} (SELECT id FROM t WHERE {WHERE}) ORDER BY {order}'\n"
+        "    keep = 'MATERIALIZED' if fast else scores.NOT_MATERIALIZED\n"
+        "    where, params = segment_where(key)\n"
+        "    sql = f'WITH m AS {keep} (SELECT id FROM t WHERE {WHERE} AND {where}) ORDER BY {order}'\n"  # noqa: E501
         "    return con.execute(sql)\n"
     )
     assert sql_built_from_outside_values(good) == []
