@@ -42,7 +42,6 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from crm import checks, db
-from crm.demo.seed import _locked, _remove_database  # seed --force's lock-and-swap
 from crm.errors import CrmError, DatabaseInUse
 
 Con = duckdb.DuckDBPyConnection
@@ -388,9 +387,9 @@ def restore_backup(
     # The same order as crm.demo.seed's --force (its comment says why each
     # step is safe): lock the old file, build beside it, drop the old WAL
     # under the lock, rename the new file over it.
-    with _locked(target, force) as created:
+    with db.locked_for_replacement(target, force) as created:
         building = target.with_name(f".{target.name}.{os.getpid()}.restoring")
-        _remove_database(building)  # left by a killed run of a process with this id
+        db.remove_database(building)  # left by a killed run of a process with this id
         try:
             with tempfile.TemporaryDirectory(dir=target.parent, prefix=".restore-") as folder:
                 files = _unpack(source, manifest, Path(folder))
@@ -405,7 +404,7 @@ def restore_backup(
             db.wal_path(target).unlink(missing_ok=True)
             os.replace(building, target)
         except BaseException:
-            _remove_database(building)
+            db.remove_database(building)
             if created:
                 target.unlink()  # the empty file made to hold the lock; nobody could open it
             raise

@@ -10,7 +10,9 @@ when it grows, when the file is opened after a crash and when the program ends.
 from __future__ import annotations
 
 import atexit
+import fcntl
 import logging
+import os
 import re
 import threading
 import weakref
@@ -199,3 +201,62 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
             _committed_writes += 1
         finally:
             cur.close()
+
+
+# --- Replacing a database file (crm.demo.seed --force, crm.backup restore) ----------
+
+_IN_USE_ADVICE = "Stop that process before replacing the file; nothing was changed."
+
+
+def remove_database(target: Path) -> None:
+    """Delete a database file and its WAL; only under ``locked_for_replacement``'s lock."""
+    for path in (target, wal_path(target)):
+        path.unlink(missing_ok=True)
+
+
+def _in_use(target: Path) -> DatabaseInUse:
+    """The refusal for ``target``, naming the process that holds it as DuckDB reports it."""
+    try:
+        # Read-only: this never changes the file, even if the holder has just let go.
+        duckdb.connect(str(target), read_only=True).close()
+    except duckdb.Error as error:
+        found = in_use_error(target, error, _IN_USE_ADVICE)
+        if found is not None:
+            return found
+    return DatabaseInUse(str(target), None, _IN_USE_ADVICE)
+
+
+@contextmanager
+def locked_for_replacement(target: Path, force: bool) -> Iterator[bool]:
+    """Hold DuckDB's lock on ``target``, creating it empty if missing; yields whether it was.
+
+    DuckDB locks a database file with a POSIX record lock over the whole file
+    (fcntl F_SETLK, write lock for a writer) before it reads it or its WAL, and
+    ``fcntl.lockf`` takes the same lock: while it is held, no DuckDB process can
+    open ``target``. Without ``force`` an existing file is refused. POSIX locks
+    belong to the process and go when any of its descriptors of the file
+    closes, so nothing else here may open ``target`` while it is held.
+    """
+    while True:
+        try:
+            fd = os.open(target, os.O_RDWR | os.O_CREAT | os.O_EXCL)
+            created = True
+        except FileExistsError:
+            if not force:
+                raise FileExistsError(
+                    f"{target} already exists; use --force to replace it"
+                ) from None
+            fd = os.open(target, os.O_RDWR)
+            created = False
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise _in_use(target) from None
+        if os.fstat(fd).st_ino == os.stat(target).st_ino:
+            break
+        os.close(fd)  # another seeder put a new file there meanwhile: lock that one
+    try:
+        yield created
+    finally:
+        os.close(fd)  # releases the lock

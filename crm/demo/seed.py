@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import fcntl
 import os
 import random
 import re
@@ -36,8 +35,8 @@ from typing import TextIO
 import duckdb
 from faker import Faker
 
-from crm import config, facts
-from crm.db import connect, in_use_error, transaction, wal_path
+from crm import config, db, facts
+from crm.db import connect, transaction, wal_path
 from crm.demo.pools import (
     CAMPAIGN_THEMES,
     CATALOGUE,
@@ -1228,62 +1227,6 @@ def seed_connection(
     return _summary(con, time.perf_counter() - started)
 
 
-_IN_USE_ADVICE = "Stop that process before replacing the file; nothing was changed."
-
-
-def _remove_database(target: Path) -> None:
-    for path in (target, wal_path(target)):
-        path.unlink(missing_ok=True)
-
-
-def _in_use(target: Path) -> DatabaseInUse:
-    """The refusal for ``target``, naming the process that holds it as DuckDB reports it."""
-    try:
-        # Read-only: this never changes the file, even if the holder has just let go.
-        duckdb.connect(str(target), read_only=True).close()
-    except duckdb.Error as error:
-        found = in_use_error(target, error, _IN_USE_ADVICE)
-        if found is not None:
-            return found
-    return DatabaseInUse(str(target), None, _IN_USE_ADVICE)
-
-
-@contextmanager
-def _locked(target: Path, force: bool) -> Iterator[bool]:
-    """Hold DuckDB's lock on ``target``, creating it empty if missing; yields whether it was.
-
-    DuckDB locks a database file with a POSIX record lock over the whole file
-    (fcntl F_SETLK, write lock for a writer) before it reads it or its WAL, and
-    ``fcntl.lockf`` takes the same lock: while it is held, no DuckDB process can
-    open ``target``. Without ``force`` an existing file is refused. POSIX locks
-    belong to the process and go when any of its descriptors of the file
-    closes, so nothing else here may open ``target`` while it is held.
-    """
-    while True:
-        try:
-            fd = os.open(target, os.O_RDWR | os.O_CREAT | os.O_EXCL)
-            created = True
-        except FileExistsError:
-            if not force:
-                raise FileExistsError(
-                    f"{target} already exists; use --force to replace it"
-                ) from None
-            fd = os.open(target, os.O_RDWR)
-            created = False
-        try:
-            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise _in_use(target) from None
-        if os.fstat(fd).st_ino == os.stat(target).st_ino:
-            break
-        os.close(fd)  # another seeder put a new file there meanwhile: lock that one
-    try:
-        yield created
-    finally:
-        os.close(fd)  # releases the lock
-
-
 def seed_database(
     path: Path | str,
     customers: int,
@@ -1317,9 +1260,9 @@ def seed_database(
     # or the new, complete one. (5) Only then is the old file's lock released;
     # its data is freed when the descriptor closes. Nothing is deleted that a
     # running process has open.
-    with _locked(target, force) as created:
+    with db.locked_for_replacement(target, force) as created:
         building = target.with_name(f".{target.name}.{os.getpid()}.building")
-        _remove_database(building)  # left by a killed run of a process with this id
+        db.remove_database(building)  # left by a killed run of a process with this id
         try:
             con = connect(building)
             try:
@@ -1329,7 +1272,7 @@ def seed_database(
             wal_path(target).unlink(missing_ok=True)
             os.replace(building, target)
         except BaseException:
-            _remove_database(building)  # half a demo database would only mislead
+            db.remove_database(building)  # half a demo database would only mislead
             if created:
                 target.unlink()  # the empty file made to hold the lock; nobody could open it
             raise
