@@ -15,7 +15,7 @@ from __future__ import annotations
 import streamlit as st
 
 from crm import queries, segments
-from crm.ui import cards, dialogs, figures, filters, theme
+from crm.ui import cards, dialogs, figures, filters, saved, theme
 from crm.ui.data import cached_customer_page, connection, show_flashes
 
 theme.page_setup("Customers")
@@ -29,6 +29,7 @@ with theme.friendly_errors("the customer list"):
 
     with st.container(horizontal=True, vertical_alignment="center", key="page_header"):
         st.title("Customers", anchor=False, width="stretch")
+        saved.segments_link()
         st.button(
             "Add customer",
             key="add_customer",
@@ -37,6 +38,7 @@ with theme.friendly_errors("the customer list"):
             on_click=dialogs.open_add_dialog,
         )
 
+    saved.open_from_link()  # ?segment=12: that saved segment's filters, applied afresh
     asked = filters.segment_bar(static)
     result = cached_customer_page(asked)
     segment = filters.settle(asked, result.totals.customers)
@@ -44,6 +46,7 @@ with theme.friendly_errors("the customer list"):
         # A page past the segment's end (a link, or fewer matches now): show the last.
         result = cached_customer_page(segment)
     totals = result.totals
+    saved.render(segment)
 
     if filters.changed():
         # Customers just added stay pinned on top until the user moves on.

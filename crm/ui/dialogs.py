@@ -17,7 +17,8 @@ which only does full reruns.)
 
 ``DIALOGS`` maps each kind to the function that draws it: the add, edit and
 delete dialogs are defined here, the customer page's message, campaign and
-picture dialogs in ``crm.ui.actions``, which registers them with ``register``.
+picture dialogs in ``crm.ui.actions`` and the saved segments' in ``crm.ui.saved``,
+which register them with ``register``.
 
 An edit remembers the record's ``version`` from when the dialog opened, so a
 save after someone else's save is refused with a sentence instead of
@@ -54,7 +55,19 @@ JUST_ADDED_MAX = 6
 # Material icons, not emoji: some machines have no emoji font.
 _DONE = ":material/check_circle:"
 
-DialogKind = Literal["add", "edit", "delete", "message", "campaign", "picture"]
+DialogKind = Literal[
+    "add",
+    "edit",
+    "delete",
+    "message",
+    "campaign",
+    "picture",
+    # Saved segments' dialogs, registered by crm.ui.saved.
+    "save_segment",
+    "rename_segment",
+    "update_segment",
+    "delete_segment",
+]
 # Dialogs that work on the customer page's data: drawn only on that customer's page.
 CUSTOMER_PAGE_KINDS: frozenset[DialogKind] = frozenset({"message", "campaign", "picture"})
 
@@ -94,6 +107,9 @@ class DialogState:
     orders: int = 0
     visits: int = 0
     then_go_to: str | None = None
+    # A saved segment's dialog: which segment, and the filters it would keep.
+    segment_id: int | None = None
+    filters: dict[str, str | list[str]] = field(default_factory=dict)
     # Set when a save was refused because the record changed or vanished.
     problem: str | None = None
     gone: bool = False
