@@ -17,7 +17,7 @@ import pytest
 from db_holder import held_open
 
 from crm import db, templates
-from crm.demo.seed import SeedSummary, main, seed_database
+from crm.demo.seed import SeedSummary, main, seed_connection, seed_database
 from crm.models import CustomerCreate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -456,3 +456,30 @@ def test_force_replaces_a_crashed_database_and_its_stale_wal(
         assert _one(con, "SELECT count(*) FROM customers WHERE first_name = 'Stale'") == 0
     finally:
         con.close()
+
+
+def test_seeding_fits_in_a_small_memory_without_spilling(tmp_path: Path) -> None:
+    # DuckDB 1.5.6 once planned the people statement as every country's first x last
+    # names x streets x cities (680 million rows, whatever the number of customers) and
+    # spilled 64 GB to disk. Bounded here, such a plan fails in seconds instead of
+    # filling the disk. (2.0.1 planned it well: this guards runs on 1.5.6.)
+    con = db.connect(tmp_path / "small.duckdb")
+    try:
+        con.execute("SET memory_limit = '256MB'")
+        con.execute("SET max_temp_directory_size = '16MB'")
+        summary = seed_connection(con, CUSTOMERS, seed=SEED, as_of=AS_OF)
+    finally:
+        con.close()
+    assert summary.customers == CUSTOMERS
+
+
+def test_progress_counts_every_stage_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The bar's "n/N" ends at N/N: every stage the seeder runs is one of its stages."""
+    seed_database(tmp_path / "crm.duckdb", customers=50, seed=3, progress=True)
+    err = capsys.readouterr().err
+    counts = [line.split("]")[1].split()[0] for line in err.splitlines() if "]" in line]
+    done, total = counts[-1].split("/")
+    assert done == total
+    assert all(int(c.split("/")[0]) <= int(total) for c in counts)

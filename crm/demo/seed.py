@@ -215,7 +215,9 @@ _STAGES = (
     "customers",
     "campaigns",
     "messages",
+    "segment facts",
     "commit",
+    "scores",
     "checkpoint",
 )
 
@@ -449,24 +451,29 @@ _MACROS = (
 )
 
 _LOAD_SQL = {
+    # Each pool holds every country's entries one after the other, keyed by position
+    # alone; a country's entries start at its first_at, last_at, street_at, city_at.
     "countries": """
         CREATE TEMP TABLE seed_countries AS SELECT
-            unnest($ci) AS ci, unnest($name) AS name, unnest($n_first) AS n_first,
-            unnest($n_last) AS n_last, unnest($n_streets) AS n_streets,
-            unnest($n_cities) AS n_cities, unnest($email_domains) AS email_domains,
+            unnest($ci) AS ci, unnest($name) AS name,
+            unnest($first_at) AS first_at, unnest($n_first) AS n_first,
+            unnest($last_at) AS last_at, unnest($n_last) AS n_last,
+            unnest($street_at) AS street_at, unnest($n_streets) AS n_streets,
+            unnest($city_at) AS city_at, unnest($n_cities) AS n_cities,
+            unnest($email_domains) AS email_domains,
             unnest($mobile_patterns) AS mobile_patterns""",
     "first_names": """
         CREATE TEMP TABLE seed_first_names AS
-        SELECT unnest($ci) AS ci, unnest($k) AS k, unnest($value) AS name""",
+        SELECT unnest($pos) AS pos, unnest($value) AS name""",
     "last_names": """
         CREATE TEMP TABLE seed_last_names AS
-        SELECT unnest($ci) AS ci, unnest($k) AS k, unnest($value) AS name""",
+        SELECT unnest($pos) AS pos, unnest($value) AS name""",
     "streets": """
         CREATE TEMP TABLE seed_streets AS
-        SELECT unnest($ci) AS ci, unnest($k) AS k, unnest($value) AS pattern""",
+        SELECT unnest($pos) AS pos, unnest($value) AS pattern""",
     "cities": """
         CREATE TEMP TABLE seed_cities AS SELECT
-            unnest($ci) AS ci, unnest($k) AS k, unnest($city) AS city, unnest($state) AS state,
+            unnest($pos) AS pos, unnest($city) AS city, unnest($state) AS state,
             unnest($zip_pattern) AS zip_pattern, unnest($landline_pattern) AS landline_pattern""",
     "segments": """
         CREATE TEMP TABLE seed_segments AS SELECT
@@ -748,13 +755,18 @@ WITH drawn AS (
     CROSS JOIN seed_lists l
 ),
 countried AS (
-    -- Pool positions first, so the pools below are plain equi-joins on (ci, k).
+    -- Pool positions first, so each pool below is joined on its own key column. Not
+    -- on (ci, k): DuckDB 1.5 estimates a table made in the open transaction at 0
+    -- rows, and with ci shared by all four pools it first joined them with one
+    -- another on ci alone, each country's first x last names x streets x cities
+    -- (680 million rows, whatever the number of customers): 64 GB of temporary
+    -- files. A key no two pools share leaves only joins through the customer.
     SELECT
         d.*, c.name AS country, c.mobile_patterns, c.email_domains,
-        floor(d.u_first * c.n_first)::BIGINT AS k_first,
-        floor(d.u_last * c.n_last)::BIGINT AS k_last,
-        floor(d.u_street * c.n_streets)::BIGINT AS k_street,
-        floor(d.u_city * c.n_cities)::BIGINT AS k_city
+        c.first_at + floor(d.u_first * c.n_first)::BIGINT AS pos_first,
+        c.last_at + floor(d.u_last * c.n_last)::BIGINT AS pos_last,
+        c.street_at + floor(d.u_street * c.n_streets)::BIGINT AS pos_street,
+        c.city_at + floor(d.u_city * c.n_cities)::BIGINT AS pos_city
     FROM drawn d
     JOIN seed_countries c ON c.ci = d.ci
 ),
@@ -777,10 +789,10 @@ placed AS (
             ELSE d.global_domain
         END AS domain
     FROM countried d
-    JOIN seed_first_names f ON f.ci = d.ci AND f.k = d.k_first
-    JOIN seed_last_names l ON l.ci = d.ci AND l.k = d.k_last
-    JOIN seed_streets s ON s.ci = d.ci AND s.k = d.k_street
-    JOIN seed_cities t ON t.ci = d.ci AND t.k = d.k_city
+    JOIN seed_first_names f ON f.pos = d.pos_first
+    JOIN seed_last_names l ON l.pos = d.pos_last
+    JOIN seed_streets s ON s.pos = d.pos_street
+    JOIN seed_cities t ON t.pos = d.pos_city
 ),
 spelled AS (
     SELECT *, seed_ascii(first_name) AS first_ascii, seed_ascii(last_name) AS last_ascii
@@ -926,6 +938,16 @@ _SEQUENCES = (
     ("message_id_seq", "SELECT max(id) FROM messages"),
 )
 
+# DuckDB 1.5 has neither setval nor ALTER SEQUENCE ... RESTART: there a sequence
+# moves only by drawing the values the seed used, about 0.35 s a million (1.5.6).
+_HAS_SETVAL_SQL = "SELECT count(*) > 0 FROM duckdb_functions() WHERE function_name = 'setval'"
+_SEQUENCE_DRAWN_SQL = """
+SELECT coalesce(last_value, start_value - 1)
+FROM duckdb_sequences()
+WHERE database_name = current_database() AND schema_name = 'main' AND sequence_name = $name
+"""
+_DRAW_SQL = "SELECT max(nextval($name)) FROM range($count)"
+
 _COUNTS_SQL = """
 SELECT
     (SELECT count(*) FROM customers), (SELECT count(*) FROM products),
@@ -947,49 +969,52 @@ def _run(cur: Con, sql: str, params: Mapping[str, object] | None = None) -> None
 # --- Stages ------------------------------------------------------------------------
 
 
+def _starts(sizes: Sequence[int]) -> list[int]:
+    """Where each of runs of these sizes, laid one after the other, starts."""
+    starts, at = [], 0
+    for size in sizes:
+        starts.append(at)
+        at += size
+    return starts
+
+
 def _load_people(cur: Con, pools: Sequence[_PeoplePool]) -> None:
+    parts = {
+        "first_names": [p.first_names for p in pools],
+        "last_names": [p.last_names for p in pools],
+        "streets": [p.street_patterns for p in pools],
+    }
+    cities = [city for p in pools for city in p.country.cities]
     _run(
         cur,
         _LOAD_SQL["countries"],
         {
             "ci": list(range(len(pools))),
             "name": [p.country.name for p in pools],
+            "first_at": _starts([len(p.first_names) for p in pools]),
             "n_first": [len(p.first_names) for p in pools],
+            "last_at": _starts([len(p.last_names) for p in pools]),
             "n_last": [len(p.last_names) for p in pools],
+            "street_at": _starts([len(p.street_patterns) for p in pools]),
             "n_streets": [len(p.street_patterns) for p in pools],
+            "city_at": _starts([len(p.country.cities) for p in pools]),
             "n_cities": [len(p.country.cities) for p in pools],
             "email_domains": [list(p.country.email_domains) for p in pools],
             "mobile_patterns": [list(p.country.mobile_patterns) for p in pools],
         },
     )
-    parts = {
-        "first_names": [p.first_names for p in pools],
-        "last_names": [p.last_names for p in pools],
-        "streets": [p.street_patterns for p in pools],
-    }
     for table, values in parts.items():
-        _run(
-            cur,
-            _LOAD_SQL[table],
-            {
-                "ci": [ci for ci, vs in enumerate(values) for _ in vs],
-                "k": [k for vs in values for k in range(len(vs))],
-                "value": [v for vs in values for v in vs],
-            },
-        )
-    cities = [
-        (ci, k, city) for ci, p in enumerate(pools) for k, city in enumerate(p.country.cities)
-    ]
+        flat = [v for vs in values for v in vs]
+        _run(cur, _LOAD_SQL[table], {"pos": list(range(len(flat))), "value": flat})
     _run(
         cur,
         _LOAD_SQL["cities"],
         {
-            "ci": [ci for ci, _, _ in cities],
-            "k": [k for _, k, _ in cities],
-            "city": [c.name for _, _, c in cities],
-            "state": [c.state for _, _, c in cities],
-            "zip_pattern": [c.zip_pattern for _, _, c in cities],
-            "landline_pattern": [c.landline_pattern for _, _, c in cities],
+            "pos": list(range(len(cities))),
+            "city": [c.name for c in cities],
+            "state": [c.state for c in cities],
+            "zip_pattern": [c.zip_pattern for c in cities],
+            "landline_pattern": [c.landline_pattern for c in cities],
         },
     )
 
@@ -1133,10 +1158,28 @@ def _parameters(
 
 
 def _advance_sequences(cur: Con) -> None:
+    found = cur.execute(_HAS_SETVAL_SQL).fetchone()
+    has_setval = found is not None and bool(found[0])
     for sequence, max_sql in _SEQUENCES:
         row = cur.execute(max_sql).fetchone()
-        if row is not None and row[0] is not None:
-            cur.execute("SELECT setval(?, ?)", [sequence, int(row[0])])
+        if row is None or row[0] is None:
+            continue
+        highest = int(row[0])
+        if has_setval:
+            cur.execute("SELECT setval(?, ?)", [sequence, highest])
+            continue
+        found = cur.execute(_SEQUENCE_DRAWN_SQL, {"name": sequence}).fetchone()
+        drawn = int(found[0]) if found is not None else 0
+        # 1.5 reports the next value as the last one for a sequence not drawn since the
+        # file was opened, so this may be one too high: draw at least one, then go on
+        # from the value really drawn.
+        while True:
+            got = cur.execute(_DRAW_SQL, {"name": sequence, "count": max(1, highest - drawn)})
+            last = got.fetchone()
+            assert last is not None
+            drawn = int(last[0])
+            if drawn >= highest:
+                break
 
 
 def _summary(con: Con, seconds: float) -> SeedSummary:
