@@ -3,9 +3,10 @@
 What each customer bought (``customer_products``, ``customer_categories``,
 with the last time) and how they take the campaigns (``delivered_sends``,
 ``opened_sends``, ``last_engaged_at`` on the customer row). ``crm.writes``
-calls ``refresh_purchases`` and ``refresh_engagement`` inside the transaction
-that changes a customer's orders or sends, so a filter never sees stale
-facts; the seeder calls ``fill_all`` once.
+calls ``refresh_purchases`` inside the transaction that changes a customer's
+orders, so a filter never sees stale facts; the seeder calls ``fill_all``
+once. The app's only send write queues a send (no delivery, no opens), which
+changes no engagement figure; "in campaign X" reads the sends themselves.
 """
 
 from __future__ import annotations
@@ -36,17 +37,6 @@ _REFRESH_PURCHASES = (
     GROUP BY cp.customer_id, p.category
     """,
 )
-
-_REFRESH_ENGAGEMENT = """
-    UPDATE customers SET
-        delivered_sends = (SELECT count(*) FROM campaign_sends
-                           WHERE customer_id = $id AND status = 'Delivered'),
-        opened_sends = (SELECT count(*) FROM campaign_sends
-                        WHERE customer_id = $id AND status = 'Delivered' AND opens > 0),
-        last_engaged_at = (SELECT max(sent_at) FROM campaign_sends
-                           WHERE customer_id = $id AND (opens > 0 OR clicks > 0))
-    WHERE id = $id
-"""
 
 # Everyone at once (the seeder), as migration 006 backfills them: pairs
 # sorted by product and by category so a filter reads only that one's row
@@ -91,11 +81,6 @@ def refresh_purchases(cur: Con, customer_id: int) -> None:
     transaction)."""
     for sql in _REFRESH_PURCHASES:
         cur.execute(sql, {"id": customer_id})
-
-
-def refresh_engagement(cur: Con, customer_id: int) -> None:
-    """The customer's delivered, opened and last engaged send, from their sends."""
-    cur.execute(_REFRESH_ENGAGEMENT, {"id": customer_id})
 
 
 def forget(cur: Con, customer_id: int) -> None:

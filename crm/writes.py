@@ -231,7 +231,6 @@ def create_campaign(con: Con, data: CampaignCreate, *, first_member: int | None 
         campaign_id = int(row[0])
         if first_member is not None:
             _queue_send(cur, campaign_id, first_member)
-            facts.refresh_engagement(cur, first_member)
     return campaign_id
 
 
@@ -251,9 +250,7 @@ def add_to_campaign(con: Con, campaign_id: int, customer_id: int) -> int:
         ).fetchone()
         if exists:
             raise DuplicateError(f"This customer is already in the campaign “{campaign[0]}”.")
-        send_id = _queue_send(cur, campaign_id, customer_id)
-        facts.refresh_engagement(cur, customer_id)
-        return send_id
+        return _queue_send(cur, campaign_id, customer_id)
 
 
 def record_message(con: Con, customer_id: int, data: MessageCreate) -> int:

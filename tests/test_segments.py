@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 import pytest
 
@@ -143,3 +144,110 @@ def test_every_sort_has_one_option() -> None:
     for option in segments.SORT_OPTIONS:
         f = CustomerFilter(sort=option.key, descending=option.descending)
         assert segments.sort_option(f) == option
+
+
+# --- The segment builder's parameters (issue 9) ------------------------------------
+
+BUILDER_SEGMENTS = [
+    (CustomerFilter(countries=("Italy", "Spain")), {"country": ["Italy", "Spain"]}),
+    (
+        CustomerFilter(countries=("Italy",), states=("Lazio",)),
+        {"country": ["Italy"], "state": ["Lazio"]},
+    ),
+    (CustomerFilter(cities=("Rome", "Côte d'Or & Co")), {"city": ["Rome", "Côte d'Or & Co"]}),
+    (CustomerFilter(categories=("Coffee", "Tea")), {"category": ["Coffee", "Tea"]}),
+    (CustomerFilter(products=(12, 3)), {"product": ["12", "3"]}),
+    (CustomerFilter(bought_days=30), {"bought_days": "30"}),
+    (
+        CustomerFilter(categories=("Coffee",), bought_days=90),
+        {"category": ["Coffee"], "bought_days": "90"},
+    ),
+    (CustomerFilter(min_orders=2, max_orders=5), {"orders_min": "2", "orders_max": "5"}),
+    (CustomerFilter(min_aov=12.5, max_aov=80.0), {"aov_min": "12.50", "aov_max": "80"}),
+    (
+        CustomerFilter(first_from=date(2024, 1, 1), first_to=date(2024, 6, 30)),
+        {"first_from": "2024-01-01", "first_to": "2024-06-30"},
+    ),
+    (CustomerFilter(created_from=date(2025, 2, 3)), {"created_from": "2025-02-03"}),
+    (CustomerFilter(created_to=date(2025, 2, 3)), {"created_to": "2025-02-03"}),
+    (CustomerFilter(in_campaign=4), {"in_campaign": "4"}),
+    (CustomerFilter(not_campaign=9), {"not_campaign": "9"}),
+    (CustomerFilter(engaged_days=60), {"engaged_days": "60"}),
+    (CustomerFilter(never_opened=True), {"never_opened": "1"}),
+    (
+        CustomerFilter(rfm_groups=("At risk", "Can't lose them")),
+        {"rfm": ["At risk", "Can't lose them"]},
+    ),
+    (CustomerFilter(rhythm=("Overdue", "Lapsed")), {"rhythm": ["Overdue", "Lapsed"]}),
+]
+
+
+@pytest.mark.parametrize(("segment", "params"), BUILDER_SEGMENTS)
+def test_builder_round_trip(segment: CustomerFilter, params: dict[str, object]) -> None:
+    assert segments.params_from_filter(segment) == params
+    assert segments.filter_from_params(params) == segment
+    assert segments.is_filtered(segment)
+
+
+def test_every_builder_parameter_at_once_round_trips() -> None:
+    combined = CustomerFilter(page=3)
+    for segment, _ in BUILDER_SEGMENTS:
+        changed = {
+            name: getattr(segment, name)
+            for name in segment.__dataclass_fields__
+            if getattr(segment, name) != getattr(CustomerFilter(), name)
+        }
+        combined = replace(combined, **changed)
+    params = segments.params_from_filter(combined)
+    assert set(params) == set(segments.PARAM_NAMES) - {
+        "q",
+        "spend_min",
+        "spend_max",
+        "visits_min",
+        "visits_max",
+        "last",
+        "days",
+        "sort",
+        "order",
+    }
+    assert segments.filter_from_params(params) == combined
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"country": ["", "  Italy ", "Italy"]}, CustomerFilter(countries=("Italy",))),
+        ({"country": "Italy"}, CustomerFilter(countries=("Italy",))),
+        (
+            {"product": ["12", "abc", "-3", "0", "1.5", "99999999999999999999"]},
+            CustomerFilter(products=(12,)),
+        ),
+        ({"bought_days": "0"}, CustomerFilter(bought_days=1)),
+        ({"bought_days": "soon"}, CustomerFilter()),
+        ({"orders_min": "9", "orders_max": "2"}, CustomerFilter(min_orders=2, max_orders=9)),
+        ({"orders_min": "-4"}, CustomerFilter(min_orders=0)),
+        ({"aov_min": "nan"}, CustomerFilter()),
+        ({"first_from": "2024-13-40"}, CustomerFilter()),
+        (
+            {"first_from": "2024-06-01", "first_to": "2024-01-01"},
+            CustomerFilter(first_from=date(2024, 1, 1), first_to=date(2024, 6, 1)),
+        ),
+        ({"created_to": "yesterday"}, CustomerFilter()),
+        ({"in_campaign": "x"}, CustomerFilter()),
+        ({"not_campaign": "0"}, CustomerFilter()),
+        ({"engaged_days": "-1"}, CustomerFilter(engaged_days=1)),
+        ({"never_opened": "0"}, CustomerFilter()),
+        ({"never_opened": "maybe"}, CustomerFilter()),
+        ({"rfm": ["champions", "Kings", "LOST"]}, CustomerFilter(rfm_groups=("Champions", "Lost"))),
+        ({"rhythm": ["due", "sometimes"]}, CustomerFilter(rhythm=("Due",))),
+        ({"country": ["x"] * 500}, CustomerFilter(countries=("x",))),
+        (
+            {"city": ["c" + str(i) for i in range(500)]},
+            CustomerFilter(cities=tuple(f"c{i}" for i in range(segments.LIST_LIMIT))),
+        ),
+    ],
+)
+def test_bad_builder_values_are_dropped(
+    params: dict[str, str | list[str]], expected: CustomerFilter
+) -> None:
+    assert segments.filter_from_params(params) == expected
