@@ -12,12 +12,29 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from crm import avatars, formatting
+from crm import avatars, formatting, scores
 from crm.models import CardRow, Customer
 
 CUSTOMER_PATH = "Customer"  # the customer page's URL path (pages/Customer.py)
 # Stored pictures are re-encoded on upload; anything else falls back to initials.
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
+# The RFM group's label colour by what the group asks of a marketer: keep
+# (green), grow (blue), watch (amber), win back (rose), let rest (slate).
+# crm/ui/card_grid.css draws each tone; every group has one.
+RFM_TONES: dict[str, str] = {
+    "Champions": "keep",
+    "Loyal": "keep",
+    "Potential loyalist": "grow",
+    "New": "grow",
+    "Promising": "grow",
+    "Need attention": "watch",
+    "About to sleep": "watch",
+    "At risk": "win-back",
+    "Can't lose them": "win-back",
+    "Hibernating": "rest",
+    "Lost": "rest",
+    scores.NO_ORDERS: "none",
+}
 
 
 def picture_uri(image: bytes | None, mime: str | None) -> str | None:
@@ -47,4 +64,19 @@ def card_view(row: CardRow | Customer, today: date) -> dict[str, Any]:
             formatting.days_ago(last_visit, today) if last_visit else "no visits yet"
         ),
         "last_visit_title": last_visit.strftime("%Y-%m-%d %H:%M") if last_visit else "",
+        **rfm_label(row.rfm_group),
+    }
+
+
+def rfm_label(group: str | None) -> dict[str, str]:
+    """The card's RFM group label: its text, colour tone and meaning (a tooltip).
+
+    No label (empty texts) before the quintiles were first computed.
+    """
+    if group is None:
+        return {"rfm_group": "", "rfm_tone": "", "rfm_title": ""}
+    return {
+        "rfm_group": group,
+        "rfm_tone": RFM_TONES.get(group, "none"),
+        "rfm_title": f"RFM group: {group}. {scores.GROUP_MEANINGS.get(group, '')}".strip(),
     }

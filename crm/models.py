@@ -496,6 +496,9 @@ class CardRow:
     last_visit: datetime | None
     avatar: bytes | None
     avatar_type: str | None
+    # The stored RFM group (crm.scores); None only before the quintiles were
+    # first computed. A default so records built by hand need not name it.
+    rfm_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -549,6 +552,7 @@ class Customer:
     # them; get_customer always fills them from the row.
     first_order_at: datetime | None = None
     last_order_at: datetime | None = None
+    rfm_group: str | None = None
 
     @property
     def name(self) -> str:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from crm import avatars, card_view
-from crm.models import CardRow, Customer
+from crm import avatars, card_view, queries, scores
+from crm.models import CardRow, Customer, CustomerFilter
 
 TODAY = date(2026, 11, 25)
 ROW = CardRow(
@@ -91,3 +93,66 @@ def test_a_whole_customer_makes_the_same_card_as_its_card_row() -> None:
         order_count=7,
     )
     assert card_view.card_view(customer, TODAY) == card_view.card_view(ROW, TODAY)
+
+
+# --- The RFM group's label (issue 9) ------------------------------------------------------
+
+# Written out here, not read from card_view: what each group's label looks like.
+EXPECTED_TONES = {
+    "Champions": "keep",
+    "Loyal": "keep",
+    "Potential loyalist": "grow",
+    "New": "grow",
+    "Promising": "grow",
+    "Need attention": "watch",
+    "About to sleep": "watch",
+    "At risk": "win-back",
+    "Can't lose them": "win-back",
+    "Hibernating": "rest",
+    "Lost": "rest",
+    "No orders": "none",
+}
+
+
+def test_every_rfm_group_gets_its_label_tone_and_meaning() -> None:
+    assert set(EXPECTED_TONES) == set(scores.GROUPS)
+    for group, tone in EXPECTED_TONES.items():
+        view = card_view.card_view(_row(rfm_group=group), TODAY)
+        assert view["rfm_group"] == group
+        assert view["rfm_tone"] == tone
+        assert view["rfm_title"] == f"RFM group: {group}. {scores.GROUP_MEANINGS[group]}"
+
+
+def test_no_label_before_the_quintiles_were_computed() -> None:
+    view = card_view.card_view(_row(rfm_group=None), TODAY)
+    assert (view["rfm_group"], view["rfm_tone"], view["rfm_title"]) == ("", "", "")
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_every_label_tone_is_drawn_and_readable_wcag_aa() -> None:
+    css = (Path(card_view.__file__).parent / "ui" / "card_grid.css").read_text(encoding="utf-8")
+    rules = {
+        tone: (colour, background)
+        for tone, colour, background in re.findall(
+            r"\.rfm\.tone-([\w-]+) \{ color: (#[0-9a-f]{6}); background: (#[0-9a-f]{6});", css
+        )
+    }
+    assert set(rules) == set(EXPECTED_TONES.values())
+    for tone, (colour, background) in rules.items():
+        light, dark = sorted((_luminance(colour), _luminance(background)), reverse=True)
+        ratio = (light + 0.05) / (dark + 0.05)
+        assert ratio >= 4.5, (tone, round(ratio, 2))
+
+
+def test_a_card_from_the_page_query_carries_the_stored_group(con: Any) -> None:
+    page = queries.customer_page(con, CustomerFilter())
+    stored = dict(con.execute("SELECT id, rfm_group FROM customers").fetchall())
+    assert page.rows
+    for row in page.rows:
+        assert card_view.card_view(row, TODAY)["rfm_group"] == (stored[row.id] or "")
+    assert {row.rfm_group for row in page.rows} - {None}  # the seeded data is scored

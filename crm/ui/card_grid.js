@@ -17,6 +17,8 @@ const ICONS = {
 };
 const SVG = "http://www.w3.org/2000/svg";
 const PICTURE = /^data:image\/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/=]+$/;
+// The RFM label's colour tones (crm/card_view.py RFM_TONES; card_grid.css).
+const TONES = new Set(["keep", "grow", "watch", "win-back", "rest", "none"]);
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -81,6 +83,14 @@ function action(name, label, card) {
   return button;
 }
 
+function rfmLabel(card) {
+  const tone = TONES.has(card.rfm_tone) ? card.rfm_tone : "none";
+  const label = el("span", `rfm tone-${tone}`, card.rfm_group);
+  if (card.rfm_title) label.title = card.rfm_title;
+  label.setAttribute("aria-label", `RFM group: ${card.rfm_group}`);
+  return label;
+}
+
 function cardElement(card) {
   const article = el("article", "card");
   article.dataset.id = String(card.id);
@@ -91,7 +101,10 @@ function cardElement(card) {
   link.href = card.href;
   link.dataset.action = "open";
   link.dataset.id = String(card.id);
-  head.appendChild(link);
+  const who = el("div", "who");
+  who.appendChild(link);
+  if (card.rfm_group) who.appendChild(rfmLabel(card));
+  head.appendChild(who);
   article.appendChild(head);
   article.appendChild(line("mail", card.email, "Email"));
   article.appendChild(line("call", card.phone, "Phone"));
