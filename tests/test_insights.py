@@ -1,0 +1,227 @@
+"""crm.insights against brute force in pandas over the raw tables of the seeded database.
+
+The expectations come from the orders, order lines, products and customer
+rows themselves (spending, orders, dates and categories from the orders, not
+from the figures stored on the customer), with the segment picked in pandas,
+for everyone, a filtered segment and an empty one.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from decimal import Decimal
+
+import duckdb
+import pandas as pd
+import pytest
+
+from crm import insights, scores, writes
+from crm.models import CustomerFilter, OrderCreate, OrderItemCreate
+
+Con = duckdb.DuckDBPyConnection
+NOW = datetime.combine(date.today(), datetime.min.time()).replace(hour=12)
+TODAY = NOW.date()
+
+
+def _table(con: Con, sql: str) -> pd.DataFrame:
+    return con.execute(sql).df()
+
+
+@pytest.fixture
+def raw(con: Con) -> dict[str, pd.DataFrame]:
+    customers = _table(con, "SELECT id, country, rfm_group, total_spending FROM customers")
+    orders = _table(con, "SELECT id, customer_id, ordered_at, amount FROM orders")
+    lines = _table(
+        con,
+        "SELECT i.customer_id, p.category"
+        " FROM order_items i JOIN products p ON p.id = i.product_id",
+    )
+    return {"customers": customers, "orders": orders, "lines": lines}
+
+
+def _italy_ish(raw: dict[str, pd.DataFrame]) -> tuple[CustomerFilter, set[int]]:
+    """A filtered segment: the second most common country, spending at least $100
+    (spending from the orders)."""
+    customers, orders = raw["customers"], raw["orders"]
+    country = customers["country"].value_counts().index[1]
+    spent = orders.groupby("customer_id")["amount"].sum().astype(float)
+    ids = {
+        int(i)
+        for i, c in zip(customers["id"], customers["country"], strict=True)
+        if c == country and spent.get(i, 0.0) >= 100
+    }
+    return CustomerFilter(countries=(str(country),), min_spending=100), ids
+
+
+def _segments(raw: dict[str, pd.DataFrame]) -> dict[str, tuple[CustomerFilter, set[int]]]:
+    everyone = {int(i) for i in raw["customers"]["id"]}
+    return {
+        "everyone": (CustomerFilter(), everyone),
+        "filtered": _italy_ish(raw),
+        "empty": (CustomerFilter(search="no customer is called this"), set()),
+    }
+
+
+def _step(highest: float) -> int:
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if step * factor * 20 >= highest:
+                return step * factor
+        step *= 10
+
+
+def _gap(orders: int, first: date, last: date) -> int:
+    exact = Decimal((last - first).days) / (orders - 1)
+    return max(1, int(exact.quantize(Decimal(1), rounding="ROUND_HALF_UP")))
+
+
+def _status(orders: int, first: date, last: date) -> str:
+    if orders == 0:
+        return "No orders"
+    if orders == 1:
+        return "One order"
+    gap, days = _gap(orders, first, last), (TODAY - last).days
+    if days <= gap:
+        return "On track"
+    if days <= 1.5 * gap:
+        return "Due"
+    if days <= 3 * gap:
+        return "Overdue"
+    return "Lapsed"
+
+
+@pytest.mark.parametrize("which", ["everyone", "filtered", "empty"])
+def test_every_figure_matches_brute_force(
+    con: Con, raw: dict[str, pd.DataFrame], which: str
+) -> None:
+    f, ids = _segments(raw)[which]
+    if which == "filtered":
+        assert 0 < len(ids) < len(raw["customers"])
+    customers = raw["customers"][raw["customers"]["id"].isin(ids)]
+    orders = raw["orders"][raw["orders"]["customer_id"].isin(ids)]
+    got = insights.insights(con, f, NOW)
+    segment = got.segment
+
+    # Headline.
+    head = segment.headline
+    assert head.customers == len(ids)
+    assert got.everyone.headline.customers == len(raw["customers"])
+    assert got.share == pytest.approx(len(ids) / len(raw["customers"]))
+    spending = Decimal(str(orders["amount"].astype(float).sum().round(2)))
+    assert head.spending == spending
+    assert head.orders == len(orders)
+    if ids:
+        assert float(head.average_spending or 0) == pytest.approx(float(spending) / len(ids))
+        assert float(head.average_order_value or 0) == pytest.approx(float(spending) / len(orders))
+        last = orders.groupby("customer_id")["ordered_at"].max()
+        days = pd.Series([(TODAY - moment.date()).days for moment in last])
+        assert head.median_days_since_order == pytest.approx(float(days.median()))
+    else:
+        assert (head.average_spending, head.average_order_value) == (None, None)
+        assert head.median_days_since_order is None
+
+    # Spending histogram: every band from $0 to the top spender.
+    spent = orders.groupby("customer_id")["amount"].sum().astype(float)
+    spent = spent.reindex(sorted(ids), fill_value=0.0)
+    if ids:
+        step = _step(float(spent.max()))
+        bands = (spent // step).astype(int).value_counts()
+        expected = [
+            (b * step, (b + 1) * step, int(bands.get(b, 0))) for b in range(bands.index.max() + 1)
+        ]
+    else:
+        expected = []
+    assert list(segment.spending.itertuples(index=False, name=None)) == expected
+
+    # Countries, most first then by name.
+    counts = customers["country"].value_counts()
+    expected_countries = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    assert list(segment.countries.itertuples(index=False, name=None)) == expected_countries
+
+    # RFM groups (stored) and rhythm statuses (from the orders), every name present.
+    groups = customers["rfm_group"].fillna("No orders").value_counts()
+    assert list(segment.rfm.itertuples(index=False, name=None)) == [
+        (g, int(groups.get(g, 0))) for g in scores.GROUPS
+    ]
+    per = orders.groupby("customer_id")["ordered_at"].agg(["count", "min", "max"])
+    statuses = pd.Series(
+        [
+            _status(int(per.loc[i, "count"]), per.loc[i, "min"].date(), per.loc[i, "max"].date())
+            if i in per.index
+            else "No orders"
+            for i in sorted(ids)
+        ],
+        dtype=object,
+    ).value_counts()
+    assert list(segment.rhythm.itertuples(index=False, name=None)) == [
+        (s, int(statuses.get(s, 0))) for s in scores.RHYTHM_STATUSES
+    ]
+
+    # Revenue by month: the 24 calendar months ending with this one.
+    months = []
+    for back in range(23, -1, -1):
+        index = TODAY.year * 12 + TODAY.month - 1 - back
+        months.append(datetime(index // 12, index % 12 + 1, 1))
+    key = orders["ordered_at"].dt.year * 12 + orders["ordered_at"].dt.month - 1
+    by_month = orders.assign(key=key).groupby("key")["amount"].agg(["sum", "count"])
+    expected_months = [
+        (
+            m,
+            float(by_month["sum"].get(m.year * 12 + m.month - 1, 0)),
+            int(by_month["count"].get(m.year * 12 + m.month - 1, 0)),
+        )
+        for m in months
+    ]
+    got_months = list(got.months.itertuples(index=False, name=None))
+    assert [(m.to_pydatetime(), n) for m, _, n in got_months] == [
+        (m, n) for m, _, n in expected_months
+    ]
+    assert [a for _, a, _ in got_months] == pytest.approx([a for _, a, _ in expected_months])
+
+    # Top categories: by customers who bought them, then by name.
+    lines = raw["lines"][raw["lines"]["customer_id"].isin(ids)]
+    buyers = lines.drop_duplicates().groupby("category")["customer_id"].count()
+    top = sorted(buyers.items(), key=lambda item: (-item[1], item[0]))[:5]
+    assert list(got.categories.itertuples(index=False, name=None)) == top
+
+
+def test_a_write_moves_the_figures(con: Con, raw: dict[str, pd.DataFrame]) -> None:
+    """An order added to a customer of the segment shows in its figures (nothing kept)."""
+    f, ids = _italy_ish(raw)
+    before = insights.insights(con, f, NOW)
+    customer_id = min(ids)
+    product = con.execute("SELECT id FROM products ORDER BY id LIMIT 1").fetchone()
+    assert product is not None
+    order = OrderCreate(
+        ordered_at=NOW,
+        items=[OrderItemCreate(product_id=int(product[0]), quantity=2, unit_price=Decimal("9.50"))],
+    )
+    writes.add_order(con, customer_id, order)
+    after = insights.insights(con, f, NOW)
+    assert after.segment.headline.orders == before.segment.headline.orders + 1
+    assert after.months["orders"].iloc[-1] == before.months["orders"].iloc[-1] + 1
+
+
+def test_the_histogram_step_is_the_smallest_that_fits() -> None:
+    assert insights.histogram_step(0) == 1
+    assert insights.histogram_step(20) == 1
+    assert insights.histogram_step(21) == 2
+    assert insights.histogram_step(3958.09) == 200
+    assert insights.histogram_step(4000) == 200
+    assert insights.histogram_step(4000.01) == 500
+
+
+def test_first_month_counts_back_across_years() -> None:
+    assert insights.first_month(date(2026, 11, 30)) == date(2024, 12, 1)
+    assert insights.first_month(date(2026, 1, 1)) == date(2024, 2, 1)
+    assert insights.first_month(date(2026, 12, 31), months=12) == date(2026, 1, 1)
+
+
+def test_everyone_profile_is_reused_when_given(con: Con, raw: dict[str, pd.DataFrame]) -> None:
+    f, _ = _italy_ish(raw)
+    everyone = insights.profile(con, CustomerFilter(), NOW)
+    got = insights.insights(con, f, NOW, everyone=everyone)
+    assert got.everyone is everyone
+    assert math.isclose(got.share, got.segment.headline.customers / len(raw["customers"]))
