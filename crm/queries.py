@@ -449,3 +449,50 @@ def count_segment(con: Con, f: CustomerFilter, now: datetime | None = None) -> i
     sql = f"SELECT count(*) FROM customers WHERE {where}"  # noqa: S608 - allow-listed text
     row = con.cursor().execute(sql, params).fetchone()
     return int(row[0]) if row else 0
+
+
+# --- Choices of the segment builder's location filter -----------------------------
+
+
+def country_counts(con: Con) -> list[tuple[str, int]]:
+    """Every country customers live in, with how many, most first."""
+    rows = (
+        con.cursor()
+        .execute(
+            "SELECT country, count(*) AS n FROM customers WHERE country <> ''"
+            " GROUP BY country ORDER BY n DESC, country"
+        )
+        .fetchall()
+    )
+    return [(str(country), int(n)) for country, n in rows]
+
+
+def state_counts(con: Con, countries: list[str]) -> list[tuple[str, int]]:
+    """The states or regions of those countries, with how many customers, most first."""
+    rows = (
+        con.cursor()
+        .execute(
+            "SELECT state, count(*) AS n FROM customers"
+            " WHERE list_contains($countries, country) AND state <> ''"
+            " GROUP BY state ORDER BY n DESC, state",
+            {"countries": countries},
+        )
+        .fetchall()
+    )
+    return [(str(state), int(n)) for state, n in rows]
+
+
+def city_counts(con: Con, countries: list[str], states: list[str]) -> list[tuple[str, int]]:
+    """The cities of those countries (and of those states, if any), with how many customers."""
+    rows = (
+        con.cursor()
+        .execute(
+            "SELECT city, count(*) AS n FROM customers"
+            " WHERE list_contains($countries, country) AND city <> ''"
+            " AND (len($states) = 0 OR list_contains($states, state))"
+            " GROUP BY city ORDER BY n DESC, city",
+            {"countries": countries, "states": states},
+        )
+        .fetchall()
+    )
+    return [(str(city), int(n)) for city, n in rows]

@@ -468,3 +468,143 @@ def describe_last_visit(f: CustomerFilter) -> str:
     if f.last_visit is LastVisit.WITHIN:
         return f"Last {f.last_visit_days} days"
     return f"Not in {f.last_visit_days}+ days"
+
+
+# --- Applied filters as chips --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chip:
+    """One applied filter, shown as a removable chip: ``id`` names what removing it drops."""
+
+    id: str
+    label: str
+
+
+def _span(low: str | None, high: str | None, *, dates: bool = False) -> str:
+    if low is not None and high is not None:
+        return f"{low} – {high}" if dates else f"{low}–{high}"
+    if low is not None:
+        return f"from {low}" if dates else f"{low}+"
+    return f"until {high}" if dates else f"up to {high}"
+
+
+def _money(value: float | None) -> str | None:
+    if value is None:
+        return None
+    return f"${value:,.0f}" if float(value).is_integer() else f"${value:,.2f}"
+
+
+def _count(value: int | None) -> str | None:
+    return None if value is None else f"{value:,}"
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.strftime("%b %-d, %Y")
+
+
+def chips(
+    f: CustomerFilter,
+    products: Mapping[int, str] | None = None,
+    campaigns: Mapping[int, str] | None = None,
+) -> list[Chip]:
+    """Every filter ``f`` applies (search, sort and page aside), in the bar's order,
+    named in words; products and campaigns by name when ``products``/``campaigns`` know them."""
+    products = products or {}
+    campaigns = campaigns or {}
+    found: list[Chip] = []
+    if f.min_spending is not None or f.max_spending is not None:
+        found.append(
+            Chip(SPEND_MIN, "Spending: " + _span(_money(f.min_spending), _money(f.max_spending)))
+        )
+    if f.min_visits is not None or f.max_visits is not None:
+        found.append(
+            Chip(VISITS_MIN, "Visits: " + _span(_count(f.min_visits), _count(f.max_visits)))
+        )
+    if f.last_visit is not LastVisit.ANY:
+        found.append(Chip(LAST_VISIT, "Last visit: " + describe_last_visit(f)))
+    for name, label, values in (
+        (COUNTRY, "Country", f.countries),
+        (STATE, "State", f.states),
+        (CITY, "City", f.cities),
+        (CATEGORY, "Category", f.categories),
+    ):
+        found.extend(Chip(f"{name}={v}", f"{label}: {v}") for v in values)
+    found.extend(Chip(f"{PRODUCT}={p}", f"Product: {products.get(p, f'#{p}')}") for p in f.products)
+    if f.bought_days is not None:
+        found.append(Chip(BOUGHT_DAYS, f"Bought in the last {f.bought_days:,} days"))
+    if f.min_orders is not None or f.max_orders is not None:
+        found.append(
+            Chip(ORDERS_MIN, "Orders: " + _span(_count(f.min_orders), _count(f.max_orders)))
+        )
+    if f.min_aov is not None or f.max_aov is not None:
+        found.append(Chip(AOV_MIN, "Average order: " + _span(_money(f.min_aov), _money(f.max_aov))))
+    if f.first_from is not None or f.first_to is not None:
+        found.append(
+            Chip(
+                FIRST_FROM,
+                "First order: " + _span(_day(f.first_from), _day(f.first_to), dates=True),
+            )
+        )
+    if f.created_from is not None or f.created_to is not None:
+        found.append(
+            Chip(
+                CREATED_FROM,
+                "Added: " + _span(_day(f.created_from), _day(f.created_to), dates=True),
+            )
+        )
+    if f.in_campaign is not None:
+        name = campaigns.get(f.in_campaign, f"#{f.in_campaign}")
+        found.append(Chip(IN_CAMPAIGN, f"In campaign: {name}"))
+    if f.not_campaign is not None:
+        name = campaigns.get(f.not_campaign, f"#{f.not_campaign}")
+        found.append(Chip(NOT_CAMPAIGN, f"Not in campaign: {name}"))
+    if f.engaged_days is not None:
+        found.append(Chip(ENGAGED_DAYS, f"Opened or clicked in the last {f.engaged_days:,} days"))
+    if f.never_opened:
+        found.append(Chip(NEVER_OPENED, "Never opened (3+ delivered)"))
+    found.extend(Chip(f"{RFM}={g}", f"RFM: {g}") for g in f.rfm_groups)
+    found.extend(Chip(f"{RHYTHM}={s}", f"Rhythm: {s}") for s in f.rhythm)
+    return found
+
+
+# What removing a chip that is a whole range or condition drops: its parameters.
+_CHIP_PARAMS: dict[str, tuple[str, ...]] = {
+    SPEND_MIN: (SPEND_MIN, SPEND_MAX),
+    VISITS_MIN: (VISITS_MIN, VISITS_MAX),
+    LAST_VISIT: (LAST_VISIT, DAYS),
+    BOUGHT_DAYS: (BOUGHT_DAYS,),
+    ORDERS_MIN: (ORDERS_MIN, ORDERS_MAX),
+    AOV_MIN: (AOV_MIN, AOV_MAX),
+    FIRST_FROM: (FIRST_FROM, FIRST_TO),
+    CREATED_FROM: (CREATED_FROM, CREATED_TO),
+    IN_CAMPAIGN: (IN_CAMPAIGN,),
+    NOT_CAMPAIGN: (NOT_CAMPAIGN,),
+    ENGAGED_DAYS: (ENGAGED_DAYS,),
+    NEVER_OPENED: (NEVER_OPENED,),
+}
+
+
+def without_chip(f: CustomerFilter, chip_id: str) -> CustomerFilter:
+    """``f`` without the one filter the chip ``chip_id`` shows, on its first page."""
+    params = params_from_filter(without_page(f))
+    name, _, value = chip_id.partition("=")
+    if name in LIST_PARAMS:
+        kept = [v for v in params.get(name, []) if v != value]
+        params[name] = kept
+    else:
+        for dropped in _CHIP_PARAMS.get(name, ()):
+            params.pop(dropped, None)
+    return filter_from_params(params, page_size=f.page_size)
+
+
+def narrowed(f: CustomerFilter, param: str, value: str) -> CustomerFilter:
+    """``f`` with ``value`` added to the list parameter ``param`` (or ``param`` set to
+    ``value`` when it takes one value), on its first page; an unusable value is dropped."""
+    params = params_from_filter(without_page(f))
+    if param in LIST_PARAMS:
+        current = params.get(param, [])
+        params[param] = [*([current] if isinstance(current, str) else current), value]
+    elif param in PARAM_NAMES and param != PAGE:
+        params[param] = value
+    return filter_from_params(params, page_size=f.page_size)

@@ -884,3 +884,202 @@ def test_user_text_in_the_empty_state_is_shown_as_typed(at: AppTest, con: Con) -
     caption = " ".join(c.value for c in at.caption)
     assert f"contains “{formatting.escape_markdown(hostile)}”" in caption
     assert "http://" not in caption and "*x*" not in caption
+
+
+# --- The segment builder (issue 9) ---------------------------------------------------
+
+
+def _values(app: AppTest, name: str) -> list[str]:
+    """A list parameter's values (AppTest shows one value of a repeated key as a string)."""
+    value = app.query_params[name]
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _label(button: Any) -> str:
+    """A button's label as shown (its Markdown escapes taken out)."""
+    return str(button.label).replace("\\", "").replace("\u2060", "")
+
+
+def _matched(app: AppTest) -> int:
+    """The count the summary shows ("**1,234** of ...")."""
+    return int(summary(app).split("**")[1].replace(",", ""))
+
+
+def _ids_where(con: Con, sql: str, params: list[Any]) -> set[int]:
+    return {int(r[0]) for r in con.execute(sql, params).fetchall()}
+
+
+def _top_two_countries(con: Con) -> list[str]:
+    rows = con.execute(
+        "SELECT country FROM customers GROUP BY country ORDER BY count(*) DESC, country LIMIT 2"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def _a_category(con: Con) -> str:
+    row = con.execute(
+        "SELECT p.category FROM order_items i JOIN products p ON p.id = i.product_id"
+        " GROUP BY p.category ORDER BY count(DISTINCT i.customer_id), p.category LIMIT 1"
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _bought_category(con: Con, category: str) -> set[int]:
+    return _ids_where(
+        con,
+        "SELECT DISTINCT i.customer_id FROM order_items i JOIN products p ON p.id = i.product_id"
+        " WHERE p.category = ?",
+        [category],
+    )
+
+
+def _in_countries(con: Con, countries: list[str]) -> set[int]:
+    return _ids_where(con, "SELECT id FROM customers WHERE list_contains(?, country)", [countries])
+
+
+def test_builder_filters_through_the_widgets_reach_the_url(at: AppTest, con: Con) -> None:
+    countries = _top_two_countries(con)
+    category = _a_category(con)
+    run(at)
+    at.multiselect(key="seg_country").set_value(countries)
+    run(at)
+    assert at.query_params["country"] == countries
+    assert _matched(at) == len(_in_countries(con, countries))
+    at.multiselect(key="seg_category").set_value([category])
+    run(at)
+    expected = _in_countries(con, countries) & _bought_category(con, category)
+    assert _matched(at) == len(expected)
+    assert _values(at, "category") == [category]
+    at.number_input(key="seg_orders_min").set_value(2)
+    run(at)
+    many = _ids_where(con, "SELECT customer_id FROM orders GROUP BY 1 HAVING count(*) >= 2", [])
+    assert _matched(at) == len(expected & many)
+    assert at.query_params["orders_min"] == "2"
+    at.multiselect(key="seg_rhythm").set_value(["One order"])
+    run(at)
+    once = _ids_where(con, "SELECT customer_id FROM orders GROUP BY 1 HAVING count(*) = 1", [])
+    assert _matched(at) == len(expected & many & once) == 0
+    assert _values(at, "rhythm") == ["One order"]
+
+
+def test_builder_filters_from_a_link_fill_the_widgets(at: AppTest, con: Con) -> None:
+    countries = _top_two_countries(con)
+    category = _a_category(con)
+    campaign = int(con.execute("SELECT min(id) FROM campaigns").fetchone()[0])  # type: ignore[index]
+    params = {
+        "country": countries,
+        "category": category,
+        "not_campaign": str(campaign),
+        "first_from": "2000-01-01",
+        "rfm": ["Champions", "Loyal", "Lost", "At risk", "No orders", "New"],
+    }
+    at.query_params.update(params)
+    run(at)
+    assert at.multiselect(key="seg_country").value == countries
+    assert at.multiselect(key="seg_category").value == [category]
+    assert at.selectbox(key="seg_not_campaign").value == campaign
+    assert str(at.date_input(key="seg_first_from").value) == "2000-01-01"
+    members = _ids_where(
+        con, "SELECT customer_id FROM campaign_sends WHERE campaign_id = ?", [campaign]
+    )
+    groups = _ids_where(
+        con,
+        "SELECT id FROM customers WHERE coalesce(rfm_group, 'No orders') IN"
+        " ('Champions', 'Loyal', 'Lost', 'At risk', 'No orders', 'New')",
+        [],
+    )
+    expected = (_in_countries(con, countries) & _bought_category(con, category) & groups) - members
+    assert 0 < _matched(at) == len(expected)
+    assert {k: at.query_params[k] for k in params if k != "category"} == {
+        k: v for k, v in params.items() if k != "category"
+    }
+    assert _values(at, "category") == [category]
+
+
+def test_bad_builder_link_values_are_dropped(at: AppTest, con: Con) -> None:
+    at.query_params.update(
+        {
+            "country": ["Atlantis"],
+            "product": ["abc", "999999"],
+            "in_campaign": "424242",
+            "orders_min": "x",
+            "first_to": "2024-02-31",
+            "rfm": "Kings",
+        }
+    )
+    run(at)
+    assert _matched(at) == count(con)
+    assert not any(k in at.query_params for k in ("country", "product", "in_campaign", "rfm"))
+
+
+def test_a_typed_bad_range_gets_a_sentence_and_changes_nothing(at: AppTest, con: Con) -> None:
+    at.query_params.update({"orders_min": "2"})
+    run(at)
+    before = _matched(at)
+    at.number_input(key="seg_orders_max").set_value(1)
+    run(at)
+    assert "is above the maximum" in " ".join(w.value for w in at.warning)
+    assert _matched(at) == before
+    assert at.query_params["orders_min"] == "2" and "orders_max" not in at.query_params
+    assert at.number_input(key="seg_orders_max").value is None
+    at.number_input(key="seg_aov_min").set_value(-5.0)
+    run(at)
+    assert "never below 0" in " ".join(w.value for w in at.warning)
+    assert "aov_min" not in at.query_params
+
+
+def _chip(app: AppTest, label: str) -> Any:
+    return next(
+        b for b in app.button if b.key and b.key.startswith("chip_") and _label(b).startswith(label)
+    )
+
+
+def test_a_chip_removes_only_its_filter(at: AppTest, con: Con) -> None:
+    countries = _top_two_countries(con)
+    category = _a_category(con)
+    at.query_params.update({"country": countries, "category": category, "orders_min": "2"})
+    run(at)
+    labels = [_label(b) for b in at.button if b.key and b.key.startswith("chip_")]
+    assert labels == [
+        f"Country: {countries[0]} ✕",
+        f"Country: {countries[1]} ✕",
+        f"Category: {category} ✕",
+        "Orders: 2+ ✕",
+    ]
+    _chip(at, f"Country: {countries[0]}").click()
+    run(at)
+    assert _values(at, "country") == [countries[1]]
+    assert _values(at, "category") == [category] and at.query_params["orders_min"] == "2"
+    assert at.multiselect(key=filters.widget_key("seg_country", 1)).value == [countries[1]]
+    many = _ids_where(con, "SELECT customer_id FROM orders GROUP BY 1 HAVING count(*) >= 2", [])
+    expected = _in_countries(con, countries[1:]) & _bought_category(con, category) & many
+    assert _matched(at) == len(expected)
+    _chip(at, "Orders:").click()
+    run(at)
+    assert "orders_min" not in at.query_params and _values(at, "country") == [countries[1]]
+
+
+def test_clear_filters_clears_every_builder_filter(at: AppTest, con: Con) -> None:
+    at.query_params.update(
+        {
+            "country": _top_two_countries(con),
+            "category": _a_category(con),
+            "engaged_days": "400",
+            "never_opened": "1",
+            "aov_min": "1",
+            "created_from": "2001-01-01",
+            "rhythm": "Lapsed",
+            "bought_days": "900",
+            "sort": "name",
+        }
+    )
+    run(at)
+    at.button(key="clear_filters").click()
+    run(at)
+    assert at.query_params == {"sort": "name"}
+    assert _matched(at) == count(con)
+    assert not [b for b in at.button if b.key and b.key.startswith("chip_")]
+    gen = 1
+    assert at.multiselect(key=filters.widget_key("seg_country", gen)).value == []
+    assert at.checkbox(key=filters.widget_key("seg_never_opened", gen)).value is False

@@ -251,3 +251,59 @@ def test_bad_builder_values_are_dropped(
     params: dict[str, str | list[str]], expected: CustomerFilter
 ) -> None:
     assert segments.filter_from_params(params) == expected
+
+
+def test_chips_name_each_applied_filter_and_remove_only_it() -> None:
+    f = CustomerFilter(
+        min_spending=100.0,
+        countries=("Italy", "Spain"),
+        products=(7,),
+        min_orders=2,
+        max_orders=5,
+        first_from=date(2024, 1, 1),
+        in_campaign=3,
+        never_opened=True,
+        rhythm=("Due",),
+        sort=SortKey.NAME,
+        descending=False,
+        page=4,
+    )
+    found = segments.chips(f, products={7: "Espresso"}, campaigns={3: "Spring"})
+    assert [c.label for c in found] == [
+        "Spending: $100+",
+        "Country: Italy",
+        "Country: Spain",
+        "Product: Espresso",
+        "Orders: 2–5",
+        "First order: from Jan 1, 2024",
+        "In campaign: Spring",
+        "Never opened (3+ delivered)",
+        "Rhythm: Due",
+    ]
+    by_label = {c.label: c.id for c in found}
+    assert segments.without_chip(f, by_label["Country: Italy"]) == replace(
+        f, countries=("Spain",), page=1
+    )
+    assert segments.without_chip(f, by_label["Orders: 2–5"]) == replace(
+        f, min_orders=None, max_orders=None, page=1
+    )
+    assert segments.without_chip(f, by_label["Never opened (3+ delivered)"]) == replace(
+        f, never_opened=False, page=1
+    )
+    everything_removed = f
+    for chip in found:
+        everything_removed = segments.without_chip(everything_removed, chip.id)
+    assert not segments.is_filtered(everything_removed)
+    assert segments.chips(CustomerFilter(search="ana", page=3)) == []
+
+
+def test_narrowed_adds_a_value_and_starts_at_page_one() -> None:
+    f = CustomerFilter(countries=("Italy",), min_orders=2, page=5)
+    assert segments.narrowed(f, "country", "Spain") == replace(
+        f, countries=("Italy", "Spain"), page=1
+    )
+    assert segments.narrowed(f, "country", "Italy") == replace(f, page=1)
+    assert segments.narrowed(f, "rfm", "at risk") == replace(f, rfm_groups=("At risk",), page=1)
+    assert segments.narrowed(f, "rfm", "Kings") == replace(f, page=1)
+    assert segments.narrowed(f, "orders_max", "9") == replace(f, max_orders=9, page=1)
+    assert segments.narrowed(f, "nonsense", "1") == replace(f, page=1)
