@@ -28,7 +28,14 @@ import duckdb
 from crm import queries
 from crm.errors import NotFound
 from crm.models import SEGMENT_NAME_MAX, CustomerFilter, SavedSegment
-from crm.segments import DEFAULT, ParamValue, filter_from_params, params_from_filter, without_page
+from crm.segments import (
+    DEFAULT,
+    Params,
+    ParamValue,
+    filter_from_params,
+    params_from_filter,
+    without_page,
+)
 
 Con = duckdb.DuckDBPyConnection
 
@@ -43,7 +50,7 @@ _COPY_SUFFIX = re.compile(r" \(copy(?: \d+)?\)$")
 # --- The stored form of a segment's filters --------------------------------------
 
 
-def filters_of(f: CustomerFilter) -> dict[str, str]:
+def filters_of(f: CustomerFilter) -> Params:
     """The filters to save for the segment the overview shows: its query parameters
     without the page (what ``SegmentCreate.filters`` takes)."""
     return params_from_filter(without_page(f))
