@@ -15,7 +15,7 @@ from __future__ import annotations
 import streamlit as st
 
 from crm import queries, segments
-from crm.ui import cards, dialogs, figures, filters, saved, theme
+from crm.ui import cards, dialogs, figures, filters, insights, saved, theme
 from crm.ui.data import cached_customer_page, connection, show_flashes
 
 theme.page_setup("Customers")
@@ -38,6 +38,7 @@ with theme.friendly_errors("the customer list"):
             on_click=dialogs.open_add_dialog,
         )
 
+    insights.take_pending()  # a bar clicked in Insights: narrow the segment to it
     saved.open_from_link()  # ?segment=12: that saved segment's filters, applied afresh
     asked = filters.segment_bar(static)
     result = cached_customer_page(asked)
@@ -63,6 +64,7 @@ with theme.friendly_errors("the customer list"):
     # of everyone (at most a minute old) is the "of N".
     everyone = static.customers if segments.is_filtered(segment) else totals.customers
     cards.summary(totals, max(everyone, totals.customers), first, last)
+    insights.render(segment)
 
     if totals.customers == 0:
         cards.empty_state(

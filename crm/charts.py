@@ -232,3 +232,171 @@ def campaign_rates_chart(rates: CampaignRates) -> alt.LayerChart | alt.Chart:
         title=alt.Title("Campaign engagement", anchor="start"),
         height=BAR_STEP,
     )
+
+
+# --- Insights: the make-up of a segment of customers (crm.insights) -------------------
+
+# The click selection of the Insights bar charts. Streamlit hands a click back
+# as ``{"selection": {PICK: [{<field>: <value>}]}}`` (``on_select``), which
+# crm.ui.insights turns into a narrower segment.
+PICK = "pick"
+# Bars not picked fade while one is picked (opacity, so the theme keeps its colours).
+_FADED = 0.35
+
+
+def _pick(field: str) -> alt.Parameter:
+    return alt.selection_point(name=PICK, fields=[field], on="click")
+
+
+def _count_bars(
+    data: pd.DataFrame,
+    *,
+    label_title: str,
+    value_title: str,
+    title: str,
+    order: list[str] | None,
+    tooltip: list[alt.Tooltip],
+) -> alt.LayerChart:
+    """Horizontal bars of customers per ``name`` (largest first, or in ``order``),
+    each labelled with its count, a click picking the bar's ``name``."""
+    pick = _pick("name")
+    sort: list[str] | alt.EncodingSortField = (
+        order if order is not None else alt.EncodingSortField(field="customers", order="descending")
+    )
+    base = alt.Chart(data).encode(
+        y=alt.Y("name:N", title=label_title, sort=sort, axis=alt.Axis(labelLimit=160)),
+        x=alt.X("customers:Q", title=value_title, axis=alt.Axis(tickMinStep=1)),
+        tooltip=tooltip,
+    )
+    bars = (
+        base.mark_bar(cornerRadiusTopRight=2, cornerRadiusBottomRight=2, cursor="pointer")
+        .encode(opacity=alt.when(pick).then(alt.value(1.0)).otherwise(alt.value(_FADED)))
+        .add_params(pick)
+    )
+    text = base.mark_text(align="left", dx=4, color=LABEL_COLOUR).encode(
+        text=alt.Text("customers:Q", format=",d")
+    )
+    return alt.LayerChart(
+        layer=[bars, text], title=alt.Title(title, anchor="start"), height=BAR_STEP
+    )
+
+
+def _share_tooltip(label: str) -> list[alt.Tooltip]:
+    return [
+        alt.Tooltip("name:N", title=label),
+        alt.Tooltip("customers:Q", title="Customers", format=","),
+        alt.Tooltip("share:Q", title="Share of this segment", format=".1%"),
+        alt.Tooltip("share_of_all:Q", title="Share of all customers", format=".1%"),
+    ]
+
+
+def countries_chart(countries: pd.DataFrame) -> alt.LayerChart | alt.Chart:
+    """Customers per country, largest first (``name``, ``customers``, ``share``,
+    ``share_of_all``); a click picks the country."""
+    if countries.empty:
+        return empty_chart("No customers in this segment")
+    return _count_bars(
+        countries,
+        label_title="Country",
+        value_title="Customers",
+        title="Customers by country · top 10",
+        order=None,
+        tooltip=_share_tooltip("Country"),
+    )
+
+
+def rfm_mix_chart(groups: pd.DataFrame) -> alt.LayerChart | alt.Chart:
+    """Customers per RFM group, best group first (``name``, ``customers``, ``share``,
+    ``share_of_all``, ``meaning``); a click picks the group."""
+    if groups.empty:
+        return empty_chart("No customers in this segment")
+    return _count_bars(
+        groups,
+        label_title="RFM group",
+        value_title="Customers",
+        title="Customers by RFM group",
+        order=list(groups["name"]),
+        tooltip=[*_share_tooltip("Group"), alt.Tooltip("meaning:N", title="Means")],
+    )
+
+
+def rhythm_mix_chart(statuses: pd.DataFrame) -> alt.LayerChart | alt.Chart:
+    """Customers per buying-rhythm status, healthiest first (``name``, ``customers``,
+    ``share``, ``share_of_all``); a click picks the status."""
+    if statuses.empty:
+        return empty_chart("No customers in this segment")
+    return _count_bars(
+        statuses,
+        label_title="Buying rhythm",
+        value_title="Customers",
+        title="Customers by buying rhythm",
+        order=list(statuses["name"]),
+        tooltip=_share_tooltip("Status"),
+    )
+
+
+def categories_chart(categories: pd.DataFrame) -> alt.LayerChart | alt.Chart:
+    """The categories the most customers bought (``name``, ``customers``, ``share``:
+    of the segment's customers); a click picks the category."""
+    if categories.empty:
+        return empty_chart("Nobody in this segment has bought anything")
+    return _count_bars(
+        categories,
+        label_title="Category",
+        value_title="Customers who bought it",
+        title="Top categories · customers who bought",
+        order=None,
+        tooltip=[
+            alt.Tooltip("name:N", title="Category"),
+            alt.Tooltip("customers:Q", title="Customers who bought it", format=","),
+            alt.Tooltip("share:Q", title="Share of this segment", format=".1%"),
+        ],
+    )
+
+
+def spending_histogram_chart(bands: pd.DataFrame) -> alt.Chart:
+    """Customers per total-spending band (``low``, ``high``, ``customers``), each bar
+    spanning its band on a money axis."""
+    if bands.empty:
+        return empty_chart("No customers in this segment")
+    chart: alt.Chart = (
+        alt.Chart(bands, title=alt.Title("Customers by total spending", anchor="start"))
+        .mark_bar(binSpacing=1)
+        .encode(
+            x=alt.X(
+                "low:Q",
+                bin="binned",
+                title="Total spending",
+                axis=alt.Axis(format=MONEY_AXIS, labelOverlap=True),
+            ),
+            x2="high:Q",
+            y=alt.Y("customers:Q", title="Customers", axis=alt.Axis(tickMinStep=1)),
+            tooltip=[
+                alt.Tooltip("low:Q", title="From", format=MONEY_AXIS),
+                alt.Tooltip("high:Q", title="Up to (not incl.)", format=MONEY_AXIS),
+                alt.Tooltip("customers:Q", title="Customers", format=","),
+            ],
+        )
+        .properties(height=HEIGHT)
+    )
+    return chart
+
+
+def revenue_by_month_chart(monthly: pd.DataFrame) -> alt.Chart:
+    """The segment's revenue per month (``month``, ``amount``, ``orders``), bars centred
+    over their months as in ``spending_over_time``."""
+    if monthly.empty or not monthly["orders"].any():
+        return empty_chart("No orders in the last 24 months")
+    chart: alt.Chart = (
+        spending_over_time(monthly)
+        .encode(
+            y=alt.Y("amount:Q", title="Revenue", axis=alt.Axis(format=MONEY_AXIS)),
+            tooltip=[
+                alt.Tooltip("yearmonth(month):T", title="Month", format="%B %Y"),
+                alt.Tooltip("amount:Q", title="Revenue", format=MONEY),
+                alt.Tooltip("orders:Q", title="Orders", format=","),
+            ],
+        )
+        .properties(title=alt.Title("Revenue by month · last 24 months", anchor="start"))
+    )
+    return chart

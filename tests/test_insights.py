@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
+import altair as alt
 import duckdb
 import pandas as pd
 import pytest
 
-from crm import insights, scores, writes
+from crm import charts, insights, scores, writes
 from crm.models import CustomerFilter, OrderCreate, OrderItemCreate
 
 Con = duckdb.DuckDBPyConnection
@@ -225,3 +227,100 @@ def test_everyone_profile_is_reused_when_given(con: Con, raw: dict[str, pd.DataF
     got = insights.insights(con, f, NOW, everyone=everyone)
     assert got.everyone is everyone
     assert math.isclose(got.share, got.segment.headline.customers / len(raw["customers"]))
+
+
+# --- Chart specs ---------------------------------------------------------------------
+
+
+def _spec(chart: object) -> dict[str, object]:
+    assert isinstance(chart, alt.TopLevelMixin)
+    spec: dict[str, object] = chart.to_dict()
+    return spec
+
+
+def _colours(spec: object) -> list[str]:
+    """Every colour value in a spec (none may be hard-coded but currentColor)."""
+    found: list[str] = []
+    if isinstance(spec, dict):
+        for key, value in spec.items():
+            if key in ("color", "fill", "stroke") and isinstance(value, str):
+                found.append(value)
+            found += _colours(value)
+    elif isinstance(spec, list):
+        for value in spec:
+            found += _colours(value)
+    return found
+
+
+@pytest.fixture
+def everyone_insights(con: Con) -> insights.Insights:
+    return insights.insights(con, CustomerFilter(), NOW)
+
+
+@pytest.mark.parametrize(
+    ("builder", "title", "frame"),
+    [
+        (charts.countries_chart, "Customers by country · top 10", "countries"),
+        (charts.rfm_mix_chart, "Customers by RFM group", "rfm"),
+        (charts.rhythm_mix_chart, "Customers by buying rhythm", "rhythm"),
+        (charts.categories_chart, "Top categories · customers who bought", "categories"),
+    ],
+)
+def test_pickable_charts_select_a_bar_by_name(
+    everyone_insights: insights.Insights, builder: Any, title: str, frame: str
+) -> None:
+    data = (
+        everyone_insights.categories
+        if frame == "categories"
+        else getattr(everyone_insights.segment, frame)
+    )
+    data = data.assign(share=0.5, share_of_all=0.5, meaning="")
+    spec = _spec(builder(data))
+    assert spec["title"] == {"text": title, "anchor": "start"}
+    (param,) = spec["params"]  # type: ignore[misc]
+    assert param["name"] == charts.PICK
+    assert param["select"] == {"type": "point", "fields": ["name"], "on": "click"}
+    bars, text = spec["layer"]  # type: ignore[misc]
+    assert bars["encoding"]["y"]["field"] == "name"
+    assert bars["encoding"]["x"]["field"] == "customers"
+    assert bars["encoding"]["opacity"]["condition"][0]["param"] == charts.PICK
+    assert text["mark"]["color"] == "currentColor"
+    assert _colours(spec) == ["currentColor"]
+    # The data drawn is the frame given.
+    (values,) = spec["datasets"].values()  # type: ignore[union-attr]
+    assert [row["name"] for row in values] == list(data["name"])
+
+
+def test_ordered_mixes_keep_their_order(everyone_insights: insights.Insights) -> None:
+    data = everyone_insights.segment.rfm.assign(share=0.1, share_of_all=0.1, meaning="")
+    spec = _spec(charts.rfm_mix_chart(data))
+    bars = spec["layer"][0]  # type: ignore[index]
+    assert bars["encoding"]["y"]["sort"] == list(scores.GROUPS)
+
+
+def test_histogram_and_months_charts(everyone_insights: insights.Insights) -> None:
+    histogram = _spec(charts.spending_histogram_chart(everyone_insights.segment.spending))
+    assert histogram["title"] == {"text": "Customers by total spending", "anchor": "start"}
+    assert histogram["encoding"]["x"]["bin"] == "binned"  # type: ignore[index]
+    assert histogram["encoding"]["x2"]["field"] == "high"  # type: ignore[index]
+    assert "params" not in histogram
+    months = _spec(charts.revenue_by_month_chart(everyone_insights.months))
+    assert months["title"] == {"text": "Revenue by month · last 24 months", "anchor": "start"}
+    x = months["encoding"]["x"]  # type: ignore[index]
+    assert x["timeUnit"] == "yearmonth"
+    # Labels at the middle of their months (as spending_over_time), not their first day.
+    assert all(tick["date"] > 1 for tick in x["axis"]["values"])
+    assert months["encoding"]["y"]["title"] == "Revenue"  # type: ignore[index]
+    assert _colours(histogram) == [] and _colours(months) == []
+
+
+def test_empty_frames_give_a_sentence_not_a_broken_chart(con: Con) -> None:
+    empty = insights.insights(con, CustomerFilter(search="no customer is called this"), NOW)
+    for chart in (
+        charts.spending_histogram_chart(empty.segment.spending),
+        charts.revenue_by_month_chart(empty.months),
+        charts.categories_chart(empty.categories),
+        charts.countries_chart(empty.segment.countries),
+    ):
+        spec = _spec(chart)
+        assert spec["mark"]["type"] == "text"  # type: ignore[index]
