@@ -265,7 +265,13 @@ def _count_bars(
     )
     base = alt.Chart(data).encode(
         y=alt.Y("name:N", title=label_title, sort=sort, axis=alt.Axis(labelLimit=160)),
-        x=alt.X("customers:Q", title=value_title, axis=alt.Axis(tickMinStep=1)),
+        # Room after the longest bar for its label: on a phone "251" was cut to "25".
+        x=alt.X(
+            "customers:Q",
+            title=value_title,
+            axis=alt.Axis(tickMinStep=1),
+            scale=alt.Scale(domainMax=max(1.0, 1.15 * float(data["customers"].max()))),
+        ),
         tooltip=tooltip,
     )
     bars = (

@@ -324,3 +324,29 @@ def test_empty_frames_give_a_sentence_not_a_broken_chart(con: Con) -> None:
     ):
         spec = _spec(chart)
         assert spec["mark"]["type"] == "text"  # type: ignore[index]
+
+
+def test_the_standout_in_words() -> None:
+    from crm.ui.insights import standout_sentence
+
+    shares = pd.DataFrame(
+        {
+            "name": ["United States", "Italy", "Spain", "Malta"],
+            "customers": [50, 30, 18, 2],
+            "share": [0.50, 0.30, 0.18, 0.02],
+            "share_of_all": [0.40, 0.10, 0.15, 0.001],
+        }
+    )
+    # Malta is 20x over-represented but under 5 % of the segment: Italy stands out.
+    assert standout_sentence(shares, "holds", filtered=True) == (
+        "Italy holds 30 % of this segment, 3.0x its share of all customers (10 %)."
+    )
+    assert standout_sentence(shares, "holds", filtered=False) == (
+        "United States holds 50 % of all customers."
+    )
+    even = shares.assign(share_of_all=shares["share"])
+    assert standout_sentence(even, "holds", filtered=True) == (
+        "United States holds 50 % of this segment."
+    )
+    assert standout_sentence(shares.head(1), "holds", filtered=True) is None
+    assert standout_sentence(shares.head(0), "holds", filtered=False) is None

@@ -145,10 +145,11 @@ def standout_sentence(shares: pd.DataFrame, what: str, filtered: bool) -> str | 
     """The entry that stands out, in words, e.g. "Italy holds 12 % of this segment,
     3x its share of all customers". Filtered: the entry holding at least 5 % of the
     segment most over-represented against all customers (when at least 1.5x).
-    Otherwise (or when none is): the largest entry. None for an empty frame."""
+    Otherwise (or when none is): the largest entry. None for an empty frame, and
+    for a segment all of one entry (its filter says so already)."""
     rows = shares[shares["customers"] > 0]
-    if rows.empty:
-        return None
+    if rows.empty or (filtered and len(rows) == 1):
+        return None  # nothing to say, or the filter itself ("Italy holds 100 %")
     if filtered:
         ratio = rows["share"] / rows["share_of_all"].where(rows["share_of_all"] > 0)
         candidates = rows.assign(ratio=ratio)[(rows["share"] >= 0.05)].dropna(subset=["ratio"])
