@@ -27,7 +27,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crm import db, purchases, queries, writes  # noqa: E402
+from crm import db, insights, purchases, queries, writes  # noqa: E402
 from crm.demo.seed import seed_database  # noqa: E402
 from crm.detail import customer_detail  # noqa: E402
 from crm.models import (  # noqa: E402
@@ -377,6 +377,42 @@ def bench_threads(size: int, con: duckdb.DuckDBPyConnection, threads: int = 8) -
     ]
 
 
+def insight_segments(con: duckdb.DuckDBPyConnection) -> list[tuple[str, CustomerFilter]]:
+    """Filtered segments for the Insights panel: the data's own biggest country and
+    most bought category, a common search, a spending range, an RFM group."""
+    common, _ = search_terms(con)
+    cur = con.cursor()
+    (country,) = cur.execute(
+        "SELECT country FROM customers GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()  # type: ignore[misc]
+    (category,) = cur.execute(
+        "SELECT category FROM customer_categories GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()  # type: ignore[misc]
+    return [
+        (f"country {country}", CustomerFilter(countries=(country,))),
+        (f"search common '{common}'", CustomerFilter(search=common)),
+        ("spending 500–2,000", CustomerFilter(min_spending=500, max_spending=2000)),
+        ("RFM At risk", CustomerFilter(rfm_groups=("At risk",))),
+        (f"category {category}", CustomerFilter(categories=(category,))),
+        ("visited in 30 days", CustomerFilter(last_visit=LastVisit.WITHIN, last_visit_days=30)),
+    ]  # fmt: skip
+
+
+def bench_insights(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
+    """The Insights panel's reads (crm.insights.insights), uncached: everyone, then
+    filtered segments compared with all customers' profile (which the app caches)."""
+    everyone = insights.profile(con, CustomerFilter(), datetime.now())
+    rows = [
+        Row(size, "insights: everyone", timed(lambda: insights.insights(con, CustomerFilter()), repeats=10), "≤ 300 ms median"),
+        Row(size, "insights: all customers' profile alone", timed(lambda: insights.profile(con, CustomerFilter(), datetime.now()), repeats=10)),
+    ]  # fmt: skip
+    for name, f in insight_segments(con):
+        rows.append(
+            Row(size, f"insights: {name}", timed(lambda f=f: insights.insights(con, f, everyone=everyone), repeats=10), "≤ 150 ms median")
+        )  # fmt: skip
+    return rows
+
+
 def print_table(rows: list[Row]) -> None:
     header = f"| {'customers':>9} | {'what':<46} | {'median ms':>9} | {'p95 ms':>8} | {'target':<14} | note"
     print(header)
@@ -398,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_detail(size, con)
         rows += bench_writes(size, con)
         rows += bench_threads(size, con)
+        rows += bench_insights(size, con)
         con.close()
         if args.browser:
             from browser_bench import bench_browser  # only with --browser: needs Playwright
