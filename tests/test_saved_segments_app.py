@@ -265,13 +265,9 @@ def test_the_segments_page_lists_each_with_its_live_count_and_share(at: AppTest,
         (first, count_where(con, low, 0)),
         (second, count_where(con, 0, 2)),
     ):
-        share = f"{expected / everyone:.1%}"
-        assert (
-            formatting.escape_markdown(
-                f"{formatting.plural(expected, 'customer')} · {share} of all"
-            )
-            in texts
-        ), segment_id
+        share = 100 * expected / everyone
+        words = formatting.escape_markdown(f"customers · {share:.1f} % of all")
+        assert f"**{expected:,}** {words}" in texts, segment_id
     assert len([t for t in texts if t.startswith("Changed ")]) == 2
 
 

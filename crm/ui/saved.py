@@ -35,7 +35,7 @@ from crm.models import (
     parse,
 )
 from crm.saved_segments import SEGMENT_PARAM, SegmentSize
-from crm.ui import dialogs, filters, theme
+from crm.ui import cards, dialogs, filters, theme
 from crm.ui.data import cached_customer_page, connection, flash
 from crm.ui.dialogs import DialogKind, DialogState
 
@@ -452,14 +452,33 @@ def _duplicate(segment: SavedSegment) -> None:
 # --- The Segments page -------------------------------------------------------------
 
 
-def _size_text(size: SegmentSize) -> str:
-    count = formatting.plural(size.customers, "customer")
-    share = "" if size.share is None else f" · {size.share:.1%} of all"
-    return escape_markdown(f"{count}{share}")
+def size_text(size: SegmentSize) -> str:
+    """ "**1,204** customers · 0.1 % of all" (Markdown, escaped)."""
+    noun = "customer" if size.customers == 1 else "customers"
+    share = "" if size.share is None else f" · {share_text(size.share)} of all"
+    count = escape_markdown(formatting.number(size.customers))
+    return f"**{count}** {escape_markdown(noun + share)}"
+
+
+def share_text(share: float) -> str:
+    """A fraction as the overview's summary shows a share: "37.0 %", "under 0.1 %"."""
+    return cards.share_text(round(share * 1_000_000), 1_000_000)
+
+
+# "Open" is a link (middle-click opens a new tab), drawn like the main button.
+_PAGE_CSS = """
+<style>
+.st-key-segments_list [data-testid="stPageLink-NavLink"] { background: #4f46e5;
+  color: #fff; border-radius: .5rem; padding: .35rem .8rem; min-height: 2.4rem; }
+.st-key-segments_list [data-testid="stPageLink-NavLink"]:hover { background: #4338ca; }
+.st-key-segments_list [data-testid="stPageLink-NavLink"] * { color: #fff; }
+</style>
+"""
 
 
 def render_page() -> None:
     """The Segments page: every saved segment with its live size and actions."""
+    st.html(_PAGE_CSS)
     with st.container(horizontal=True, vertical_alignment="center", key="segments_header"):
         st.title("Segments", anchor=False, width="stretch")
         st.page_link(HOME, label="All customers", icon=":material/arrow_back:")
@@ -477,9 +496,10 @@ def render_page() -> None:
     usable = current is not None and segments.is_filtered(current)
     # The list is drawn first and the counts filled in after, so a slow count
     # never holds back the list (each is a scan of the customers; cached).
-    slots = [(segment, _segment_row(segment, current if usable else None)) for segment in saved]
+    with st.container(key="segments_list"):
+        slots = [(s, _segment_row(s, current if usable else None)) for s in saved]
     for segment, slot in slots:
-        slot.markdown(_size_text(cached_size(segment)))
+        slot.markdown(size_text(cached_size(segment)))
 
 
 def _segment_row(segment: SavedSegment, current: CustomerFilter | None) -> DeltaGenerator:
@@ -499,7 +519,9 @@ def _segment_row(segment: SavedSegment, current: CustomerFilter | None) -> Delta
             slot.caption("Counting customers…")
             st.caption(f"Changed {formatting.short_date(segment.updated_at)}")
         same = current is not None and current == _opened(segment).filters
-        with st.container(horizontal=True, gap="small", width="content"):
+        with st.container(
+            horizontal=True, gap="small", width="content", vertical_alignment="center"
+        ):
             st.page_link(
                 HOME,
                 label="Open",
