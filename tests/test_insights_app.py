@@ -107,3 +107,45 @@ def test_a_click_on_a_country_narrows_the_segment(at: AppTest, db_path: Path) ->
     assert metrics(at)["Customers"] == formatting.number(n)
     summary = " ".join(m.value for m in at.markdown)
     assert f"**{formatting.number(n)}** of" in summary
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "sql"),
+    [
+        (segments.RFM, "At risk", "SELECT count(*) FROM customers WHERE rfm_group = $value"),
+        (
+            segments.CATEGORY,
+            "Coffee",
+            "SELECT count(DISTINCT i.customer_id) FROM order_items i"
+            " JOIN products p ON p.id = i.product_id WHERE p.category = $value",
+        ),
+    ],
+)
+def test_a_click_on_a_group_or_category_narrows_the_segment(
+    at: AppTest, db_path: Path, param: str, value: str, sql: str
+) -> None:
+    con = db.connect(db_path)
+    (n,) = con.execute(sql, {"value": value}).fetchone() or (0,)
+    con.close()
+    assert n > 0
+    opened(at)
+    at.session_state[insights.PENDING] = (param, value)
+    run(at)
+    assert at.query_params[param] == value
+    assert metrics(at)["Customers"] == formatting.number(n)
+    assert f"**{formatting.number(n)}** of" in " ".join(m.value for m in at.markdown)
+
+
+def test_a_second_click_adds_to_the_list(at: AppTest, db_path: Path) -> None:
+    con = db.connect(db_path)
+    rows = con.execute(
+        "SELECT country, count(*) FROM customers GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 2"
+    ).fetchall()
+    con.close()
+    opened(at)
+    # Two countries picked one after the other (from a segment that had both).
+    for country, _ in rows:
+        at.session_state[insights.PENDING] = (segments.COUNTRY, country)
+        run(at)
+    assert at.query_params[segments.COUNTRY] == [c for c, _ in rows]
+    assert metrics(at)["Customers"] == formatting.number(sum(n for _, n in rows))
