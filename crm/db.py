@@ -203,7 +203,7 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
             cur.close()
 
 
-# --- Replacing a database file (crm.demo.seed --force, crm.backup restore) ----------
+# --- Replacing a database file (crm.demo.seed --force, crm.exchange.backup restore) ----------
 
 _IN_USE_ADVICE = "Stop that process before replacing the file; nothing was changed."
 

@@ -1,4 +1,5 @@
-"""crm.backup: a backup restores to the same data; a bad zip or a busy target changes nothing."""
+"""crm.exchange.backup: a backup restores to the same data; a bad zip or a busy target
+changes nothing."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ import duckdb
 import pytest
 from db_holder import held_open
 
-from crm import backup, checks, db, writes
+from crm import checks, db, writes
 from crm.errors import DatabaseInUse
+from crm.exchange import backup
 from crm.models import CampaignCreate, CustomerCreate, parse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -331,7 +333,7 @@ def test_a_database_another_process_has_open_is_not_replaced(
 def test_the_commands_back_up_and_restore(db_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "b.zip"
     restored = tmp_path / "restored.duckdb"
-    run = [sys.executable, "-m", "crm.backup"]
+    run = [sys.executable, "-m", "crm.exchange.backup"]
     created = subprocess.run(
         [*run, "create", "--db", str(db_path), "--out", str(out)],
         cwd=ROOT,

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crm import export
+from crm.exchange import export
 
 HOSTILE = [
     '=HYPERLINK("http://x","click")',

@@ -9,7 +9,7 @@ bundle (the page has a 1.5 s budget), and AppTest can read it.
 Downloads: the grids' own "Download as CSV" writes text as it is, so a
 campaign named ``=HYPERLINK(...)`` would open as a live formula. It is
 switched off (``client.disableDataExport``) and each table has a download
-button instead, whose CSV comes from ``crm.export`` (formulas neutralised).
+button instead, whose CSV comes from ``crm.exchange.export`` (formulas neutralised).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from crm import charts, export, formatting, queries
+from crm import charts, formatting, queries
 from crm.detail import CustomerDetail
+from crm.exchange import export
 from crm.models import Customer
 
 Con = duckdb.DuckDBPyConnection

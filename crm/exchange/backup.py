@@ -4,8 +4,8 @@ A backup is DuckDB's ``EXPORT DATABASE`` as Parquet (one file per table),
 zipped with ``manifest.json``: the app's schema version, the DuckDB version,
 the rows of each table, where each id sequence stood, and when it was made.
 
-    python -m crm.backup create --db PATH --out FILE.zip
-    python -m crm.backup restore FILE.zip --db PATH [--force]
+    python -m crm.exchange.backup create --db PATH --out FILE.zip
+    python -m crm.exchange.backup restore FILE.zip --db PATH [--force]
 
 A restore never runs SQL from the zip (``IMPORT DATABASE`` would run the
 export's schema.sql and load.sql, which a crafted zip could fill with any
@@ -416,7 +416,7 @@ def restore_backup(
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m crm.backup",
+        prog="python -m crm.exchange.backup",
         description="Back up a Customer Hub database to a zip, or restore one.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
