@@ -64,7 +64,7 @@ with theme.friendly_errors("the customer list"):
     # of everyone (at most a minute old) is the "of N".
     everyone = static.customers if segments.is_filtered(segment) else totals.customers
     cards.summary(totals, max(everyone, totals.customers), first, last)
-    insights.render(segment)
+    insights_panel = insights.render(segment)  # filled after the cards
 
     if totals.customers == 0:
         cards.empty_state(
@@ -76,5 +76,6 @@ with theme.friendly_errors("the customer list"):
     else:
         cards.grid(result.rows, page=segment.page)
         filters.pager(segment, totals.customers)
+    insights.fill(insights_panel)
 
 dialogs.render_dialogs()

@@ -5,6 +5,7 @@ narrowing the cards to that country."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote_plus
@@ -87,10 +88,13 @@ def test_a_click_on_a_country_bar_shows_only_that_country(
     panel = open_insights(page)
     countries = chart(panel, "Customers by country")
     bar = countries.locator(f'path[aria-label*="{country}"]').first
+    started = time.perf_counter()
     bar.click()
-    expect(page).to_have_url(re.compile(rf"[?&]country={re.escape(quote_plus(country))}"))
     summary = page.locator(".st-key-segment_summary")
     expect(summary).to_contain_text(f"{customers:,} of ")
+    # The issue's target is 1 s at a million customers (benchmarks); seen here.
+    print(f"click on a country bar -> count updated: {time.perf_counter() - started:.2f} s")
+    expect(page).to_have_url(re.compile(rf"[?&]country={re.escape(quote_plus(country))}"))
     cards = page.locator(CARDS)
     expect(cards).to_have_count(min(customers, PAGE_SIZE))
     settled(page)
