@@ -195,6 +195,63 @@ def bench_segments(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
     return rows  # fmt: skip
 
 
+def builder_mix(con: duckdb.DuckDBPyConnection) -> list[tuple[str, CustomerFilter, str]]:
+    """The segment builder's filters (issue 9) alone and in three combinations, with
+    their targets; the values are the data's own (the biggest country, a category,
+    the best-selling product, the largest campaign)."""
+    cur = con.cursor()
+    country, state = cur.execute(
+        "SELECT country, mode(state) FROM customers GROUP BY country ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()  # type: ignore[misc]
+    (category,) = cur.execute(
+        "SELECT category FROM customer_categories GROUP BY 1 ORDER BY count(*) LIMIT 1"
+    ).fetchone()  # type: ignore[misc]
+    (product,) = cur.execute(
+        "SELECT product_id FROM customer_products GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()  # type: ignore[misc]
+    (campaign,) = cur.execute(
+        "SELECT campaign_id FROM campaign_sends GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()  # type: ignore[misc]
+    year_ago = (datetime.now() - timedelta(days=365)).date()
+    alone, bought = "≤ 40 ms median", "≤ 60 ms median"
+    return [
+        (f"country {country}", CustomerFilter(countries=(country,)), alone),
+        (f"country + state {state}", CustomerFilter(countries=(country,), states=(state,)), alone),
+        (f"category {category}", CustomerFilter(categories=(category,)), bought),
+        (f"category {category} in 90 days", CustomerFilter(categories=(category,), bought_days=90), bought),
+        (f"product {product}", CustomerFilter(products=(product,)), bought),
+        ("bought anything in 30 days", CustomerFilter(bought_days=30), alone),
+        ("orders 3–10", CustomerFilter(min_orders=3, max_orders=10), alone),
+        ("average order $40–$120", CustomerFilter(min_aov=40, max_aov=120), alone),
+        ("first order in the last year", CustomerFilter(first_from=year_ago), alone),
+        ("added in the last year", CustomerFilter(created_from=year_ago), alone),
+        (f"in campaign {campaign}", CustomerFilter(in_campaign=campaign), alone),
+        (f"not in campaign {campaign}", CustomerFilter(not_campaign=campaign), alone),
+        ("engaged in 90 days", CustomerFilter(engaged_days=90), alone),
+        ("never opened (3+ delivered)", CustomerFilter(never_opened=True), alone),
+        ("RFM At risk + Can't lose them", CustomerFilter(rfm_groups=("At risk", "Can't lose them")), alone),
+        ("rhythm Overdue + Lapsed", CustomerFilter(rhythm=("Overdue", "Lapsed")), alone),
+        (f"combo: {country} + {category} + 2+ orders", CustomerFilter(countries=(country,), categories=(category,), min_orders=2), bought),
+        ("combo: Champions + never opened + spend ≥ 500", CustomerFilter(rfm_groups=("Champions",), never_opened=True, min_spending=500), alone),
+        (f"combo: {country} + not in {campaign} + lapsed", CustomerFilter(countries=(country,), not_campaign=campaign, rhythm=("Lapsed",)), alone),
+    ]  # fmt: skip
+
+
+def bench_builder(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
+    """Page + count with each segment-builder filter; the existing mix in the same run, so a
+    busy machine shows in both."""
+    common, rare = search_terms(con)
+    existing: list[float] = []
+    for _, f in filter_mix(common, rare):
+        existing += timed(lambda f=f: page_and_count(con, f))
+    rows = [Row(size, "page+count: existing mix (again)", existing, "≤ 25 ms median")]
+    for name, f, target in builder_mix(con):
+        rows.append(
+            Row(size, f"builder: {name}", timed(lambda f=f: page_and_count(con, f)), target)
+        )
+    return rows  # fmt: skip
+
+
 def busiest_customer(con: duckdb.DuckDBPyConnection) -> int:
     row = con.execute(
         "SELECT customer_id FROM campaign_sends WHERE customer_id IN"
@@ -431,6 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         path = database(size)
         con = db.connect(path)
         rows += bench_segments(size, con)
+        rows += bench_builder(size, con)
         rows += bench_detail(size, con)
         rows += bench_writes(size, con)
         rows += bench_threads(size, con)

@@ -156,6 +156,7 @@ def delete_customer(con: Con, customer_id: int, version: int | None = None) -> N
         current = _current_version(cur, customer_id)
         if version is not None and current != version:
             raise ConflictError(CONFLICT_MESSAGE)
+        bought = facts.products_of_customer(cur, customer_id)
         for sql in (
             "DELETE FROM order_items WHERE customer_id = ?",
             "DELETE FROM orders WHERE customer_id = ?",
@@ -165,7 +166,7 @@ def delete_customer(con: Con, customer_id: int, version: int | None = None) -> N
             "DELETE FROM customers WHERE id = ?",
         ):
             cur.execute(sql, [customer_id])
-        facts.forget(cur, customer_id)
+        facts.refresh_purchases(cur, customer_id, bought)
 
 
 def set_avatar(con: Con, customer_id: int, image: bytes, mime_type: str) -> None:
@@ -322,7 +323,7 @@ def add_order(con: Con, customer_id: int, data: OrderCreate) -> int:
             [customer_id, data.ordered_at, data.channel, order_id],
         )
         _refresh_figures(cur, customer_id)
-        facts.refresh_purchases(cur, customer_id)
+        facts.refresh_purchases(cur, customer_id, {i.product_id for i in data.items})
     return order_id
 
 
@@ -338,6 +339,7 @@ def update_order(con: Con, order_id: int, data: OrderCreate) -> None:
     with _write(con) as cur:
         customer_id = _order_owner(cur, order_id)
         _check_products(cur, data)
+        changed = facts.products_of_order(cur, order_id) | {i.product_id for i in data.items}
         cur.execute("DELETE FROM order_items WHERE order_id = ?", [order_id])
         amount = _insert_items(cur, order_id, customer_id, data)
         cur.execute(
@@ -349,18 +351,19 @@ def update_order(con: Con, order_id: int, data: OrderCreate) -> None:
             [data.ordered_at, data.channel, order_id],
         )
         _refresh_figures(cur, customer_id)
-        facts.refresh_purchases(cur, customer_id)
+        facts.refresh_purchases(cur, customer_id, changed)
 
 
 def delete_order(con: Con, order_id: int) -> None:
     """Delete an order with its items and its visit."""
     with _write(con) as cur:
         customer_id = _order_owner(cur, order_id)
+        bought = facts.products_of_order(cur, order_id)
         cur.execute("DELETE FROM order_items WHERE order_id = ?", [order_id])
         cur.execute("DELETE FROM visits WHERE order_id = ?", [order_id])
         cur.execute("DELETE FROM orders WHERE id = ?", [order_id])
         _refresh_figures(cur, customer_id)
-        facts.refresh_purchases(cur, customer_id)
+        facts.refresh_purchases(cur, customer_id, bought)
 
 
 def record_visit(con: Con, customer_id: int, visited_at: datetime, channel: str = "web") -> int:
