@@ -36,6 +36,8 @@ Con = duckdb.DuckDBPyConnection
 
 RHYTHM_STATUS_SQL = scores.RHYTHM_STATUS_SQL
 NO_ORDERS = scores.NO_ORDERS
+# The name of a blank country in the country counts (no filter can pick it).
+NO_COUNTRY = "(no country)"
 MONTHS = 24
 TOP_COUNTRIES = 10
 TOP_CATEGORIES = 5
@@ -84,7 +86,7 @@ class Profile:
     """What the segment's customer rows say: the headline, customers per spending
     band (``low``, ``high``, ``customers``: every band from $0 to the highest
     spender), and customers (``name``, ``customers``) per country (most first,
-    then by name; a blank one is "(no country)"), per stored RFM group (every
+    then by name; a blank one is ``NO_COUNTRY``), per stored RFM group (every
     one of ``scores.GROUPS``, in order) and per rhythm status today (every one
     of ``scores.RHYTHM_STATUSES``)."""
 
@@ -117,7 +119,7 @@ def profile(con: Con, f: CustomerFilter, now: datetime) -> Profile:
             WITH matches AS MATERIALIZED (
                 SELECT total_spending, order_count,
                        CAST($today AS DATE) - CAST(last_order_at AS DATE) AS days_since_order,
-                       coalesce(nullif(country, ''), '(no country)') AS country,
+                       coalesce(nullif(country, ''), '{NO_COUNTRY}') AS country,
                        coalesce(rfm_group, '{NO_ORDERS}') AS rfm_group,
                        {RHYTHM_STATUS_SQL} AS rhythm
                 FROM customers

@@ -350,3 +350,9 @@ def test_the_standout_in_words() -> None:
     )
     assert standout_sentence(shares.head(1), "holds", filtered=True) is None
     assert standout_sentence(shares.head(0), "holds", filtered=False) is None
+
+
+def test_a_blank_country_is_named(con: Con) -> None:
+    con.execute("UPDATE customers SET country = '' WHERE id IN (SELECT min(id) FROM customers)")
+    countries = insights.profile(con, CustomerFilter(), NOW).countries
+    assert countries.loc[countries["name"] == insights.NO_COUNTRY, "customers"].tolist() == [1]

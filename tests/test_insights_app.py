@@ -149,3 +149,12 @@ def test_a_second_click_adds_to_the_list(at: AppTest, db_path: Path) -> None:
         run(at)
     assert at.query_params[segments.COUNTRY] == [c for c, _ in rows]
     assert metrics(at)["Customers"] == formatting.number(sum(n for _, n in rows))
+
+
+def test_the_blank_country_bar_changes_nothing(at: AppTest) -> None:
+    opened(at)
+    everyone = metrics(at)["Customers"]
+    at.session_state[insights.PENDING] = (segments.COUNTRY, "(no country)")
+    run(at)
+    assert segments.COUNTRY not in at.query_params
+    assert metrics(at)["Customers"] == everyone

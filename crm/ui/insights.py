@@ -106,8 +106,8 @@ def take_pending() -> None:
     if pending is None:
         return
     param, value = pending
-    if param not in PICKABLE.values():
-        return
+    if param not in PICKABLE.values() or (param == segments.COUNTRY and value == data.NO_COUNTRY):
+        return  # the blank country's bar: no filter picks a blank country
     filters.narrow(param, value)
     # New chart keys: the next charts start with nothing picked.
     st.session_state[_GENERATION] = int(st.session_state.get(_GENERATION, 0)) + 1
