@@ -304,9 +304,11 @@ def insights(
     now = now or datetime.now()
     months = _POOL.submit(revenue_by_month, con, f, now)
     categories = _POOL.submit(top_categories, con, f, now)
-    segment = profile(con, f, now)
-    if everyone is None:
-        everyone = profile(con, CustomerFilter(), now) if segments.is_filtered(f) else segment
+    if segments.is_filtered(f):
+        segment = profile(con, f, now)
+        everyone = everyone or profile(con, CustomerFilter(), now)
+    else:
+        segment = everyone = everyone or profile(con, f, now)
     return Insights(
         segment=segment,
         everyone=everyone,

@@ -227,6 +227,9 @@ def test_everyone_profile_is_reused_when_given(con: Con, raw: dict[str, pd.DataF
     got = insights.insights(con, f, NOW, everyone=everyone)
     assert got.everyone is everyone
     assert math.isclose(got.share, got.segment.headline.customers / len(raw["customers"]))
+    # For everyone, the given profile is the segment's too: nothing read twice.
+    whole = insights.insights(con, CustomerFilter(), NOW, everyone=everyone)
+    assert whole.segment is everyone
 
 
 # --- Chart specs ---------------------------------------------------------------------
