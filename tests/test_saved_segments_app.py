@@ -383,3 +383,15 @@ def test_open_from_the_segments_page_after_another_segment(at: AppTest, con: Con
     run(at)
     assert dict(at.query_params) == {"spend_min": str(low)}
     assert summary(at).startswith(f"**{count_where(con, low, 0):,}** of")
+
+
+def test_a_segment_the_overview_clamps_to_the_data_is_not_changed(at: AppTest, con: Con) -> None:
+    """A maximum above everyone's spending is shown as no maximum: not a change by the user."""
+    segment_id = create(con, "Everyone over 10", {"spend_min": "10", "spend_max": "999999999"})
+    at.query_params["segment"] = str(segment_id)
+    run(at)
+    assert at.query_params["spend_min"] == "10"
+    captions = " ".join(markdown_texts(at))
+    assert "Saved segment: **Everyone over 10**" in captions
+    assert "(filters changed)" not in captions
+    assert not [b for b in at.button if b.key in ("save_segment", "update_open_segment")]

@@ -112,7 +112,8 @@ def test_save_a_segment_and_open_it_in_a_new_browser(
         expect(other).not_to_have_url(re.compile(r"[?&]segment="))
         settled(other)
         assert segment_count(other) == count
-        expect(other.get_by_text(f"Saved segment: {name}")).to_be_visible()
+        expect(other.get_by_text(re.compile(rf"Saved segment: {re.escape(name)}$"))).to_be_visible()
+        expect(other.get_by_text("(filters changed)")).to_have_count(0)
     finally:
         context.close()
 

@@ -50,17 +50,26 @@ _READ_TTL_SECONDS = 60  # only ages relative dates ("visited in the last 7 days"
 
 @dataclass(frozen=True)
 class OpenSegment:
-    """A saved segment as the overview opened it: its filters and version then."""
+    """A saved segment as the overview opened it: its filters and version then.
+
+    ``filters`` is None until the overview has applied them: then it is the
+    segment the filter bar made of them (which may clamp a value to the data,
+    e.g. a maximum above everyone's spending), so only a change by the user
+    counts as a change.
+    """
 
     id: int
     name: str
-    filters: CustomerFilter
     version: int
+    filters: CustomerFilter | None = None
 
 
 def _opened(segment: SavedSegment) -> OpenSegment:
-    filters = segments.without_page(saved_segments.segment_filter(segment))
-    return OpenSegment(segment.id, segment.name, filters, segment.version)
+    return OpenSegment(segment.id, segment.name, segment.version)
+
+
+def _stored_filter(segment: SavedSegment) -> CustomerFilter:
+    return segments.without_page(saved_segments.segment_filter(segment))
 
 
 # --- Cached reads ------------------------------------------------------------------
@@ -148,6 +157,9 @@ def render(segment: CustomerFilter) -> None:
         # Cleared back to everyone: the user has left the saved segment.
         st.session_state.pop(OPEN, None)
         opened = None
+    if opened is not None and opened.filters is None:
+        opened = replace(opened, filters=current)
+        st.session_state[OPEN] = opened
     if opened is None and not filtered:
         return
     with st.container(horizontal=True, vertical_alignment="center", key="saved_segment_row"):
@@ -518,7 +530,7 @@ def _segment_row(segment: SavedSegment, current: CustomerFilter | None) -> Delta
             slot = st.empty()
             slot.caption("Counting customers…")
             st.caption(f"Changed {formatting.short_date(segment.updated_at)}")
-        same = current is not None and current == _opened(segment).filters
+        same = current is not None and current == _stored_filter(segment)
         with st.container(
             horizontal=True, gap="small", width="content", vertical_alignment="center"
         ):
