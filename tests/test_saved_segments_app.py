@@ -395,3 +395,34 @@ def test_a_segment_the_overview_clamps_to_the_data_is_not_changed(at: AppTest, c
     assert "Saved segment: **Everyone over 10**" in captions
     assert "(filters changed)" not in captions
     assert not [b for b in at.button if b.key in ("save_segment", "update_open_segment")]
+
+
+def test_list_filters_are_saved_and_opened_as_repeated_parameters(at: AppTest, con: Con) -> None:
+    """The segment builder's lists (?country=Italy&country=Spain) survive a save and an open."""
+    countries = [
+        str(r[0])
+        for r in con.execute(
+            "SELECT country FROM customers GROUP BY country ORDER BY count(*) DESC LIMIT 2"
+        ).fetchall()
+    ]
+    at.query_params["country"] = countries
+    at.query_params["visits_min"] = "1"
+    run(at)
+    assert at.query_params["country"] == countries
+    open_save_dialog(at)
+    fill_name(at, "Two countries")
+    at.button(key="dialog_save").click()
+    run(at)
+    ((segment_id, _, _, filters, _),) = stored(con)
+    assert saved_segments.decode_filters(filters) == {"country": countries, "visits_min": "1"}
+
+    fresh = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
+    fresh.query_params["segment"] = str(segment_id)
+    run(fresh)
+    assert fresh.query_params["country"] == countries
+    row = con.execute(
+        "SELECT count(*) FROM customers WHERE list_contains($c, country) AND visit_count >= 1",
+        {"c": countries},
+    ).fetchone()
+    assert row is not None
+    assert summary(fresh).startswith(f"**{row[0]:,}** of")
