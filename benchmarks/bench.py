@@ -212,6 +212,11 @@ def builder_mix(con: duckdb.DuckDBPyConnection) -> list[tuple[str, CustomerFilte
     (campaign,) = cur.execute(
         "SELECT campaign_id FROM campaign_sends GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
     ).fetchone()  # type: ignore[misc]
+    (typical,) = cur.execute(
+        "SELECT campaign_id FROM campaign_sends GROUP BY 1"
+        " ORDER BY count(*), campaign_id LIMIT 1 OFFSET (SELECT count(DISTINCT campaign_id) // 2"
+        " FROM campaign_sends)"
+    ).fetchone()  # type: ignore[misc]
     year_ago = (datetime.now() - timedelta(days=365)).date()
     alone, bought = "≤ 40 ms median", "≤ 60 ms median"
     return [
@@ -225,8 +230,9 @@ def builder_mix(con: duckdb.DuckDBPyConnection) -> list[tuple[str, CustomerFilte
         ("average order $40–$120", CustomerFilter(min_aov=40, max_aov=120), alone),
         ("first order in the last year", CustomerFilter(first_from=year_ago), alone),
         ("added in the last year", CustomerFilter(created_from=year_ago), alone),
-        (f"in campaign {campaign}", CustomerFilter(in_campaign=campaign), alone),
+        (f"in campaign {campaign} (the largest)", CustomerFilter(in_campaign=campaign), alone),
         (f"not in campaign {campaign}", CustomerFilter(not_campaign=campaign), alone),
+        (f"in campaign {typical} (median size)", CustomerFilter(in_campaign=typical), alone),
         ("engaged in 90 days", CustomerFilter(engaged_days=90), alone),
         ("never opened (3+ delivered)", CustomerFilter(never_opened=True), alone),
         ("RFM At risk + Can't lose them", CustomerFilter(rfm_groups=("At risk", "Can't lose them")), alone),
