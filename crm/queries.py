@@ -2,7 +2,8 @@
 
 Every value is bound as a parameter, by name where a statement has several.
 SQL text chosen at run time comes from fixed lists only: the ORDER BY clause
-(``_ORDER_BY``) and column lists made of the read records' field names.
+(``_ORDER_BY``), the segment's semi-joins (``_SEMI_JOINS``) and column lists
+made of the read records' field names.
 """
 
 from __future__ import annotations

@@ -8,7 +8,15 @@ parameters is ``crm.segments``' job; this module moves values between
 ``st.query_params``, session state and the widgets.
 
 Widgets set by code, not by the user (Clear filters, a link, new slider
-bounds), get new keys: see ``_renew_popover_keys`` for why.
+bounds, a removed chip, ``narrow``), get new keys: see
+``_renew_popover_keys`` for why.
+
+The segment builder (issue 9) adds popovers for location, what was bought,
+orders, customer since, campaigns and scores, in the same wrapping row; each
+applied filter shows as a chip under it that removes only that filter. The
+values offered (countries with counts, categories, products, campaigns) are
+read once per write or minute (``choices``, ``places``); a link's values the
+data does not have are dropped. ``narrow`` lets another panel add a value.
 """
 
 from __future__ import annotations
