@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from browser_helpers import popover_button
 from playwright.sync_api import Locator, Page, expect
 
 pytestmark = pytest.mark.browser
@@ -231,7 +232,7 @@ def test_no_sideways_scrolling_on_a_phone(page: Page, screenshots: Path) -> None
 
 def _set_last_visit_in_its_popover(page: Page, choice: str) -> None:
     """Choose a "Last visit" entry as a person does: open the popover, click, close it."""
-    page.get_by_role("button", name=re.compile(r"^Last visit")).click()
+    popover_button(page, re.compile(r"^Last visit")).click()
     page.get_by_role("radiogroup").get_by_text(choice, exact=True).click()
     settled(page)
     page.keyboard.press("Escape")
@@ -247,7 +248,7 @@ def test_clear_filters_sticks_through_the_next_run(page: Page, origin: str, then
         open_home(page, "?last=within&days=7")
         settled(page)
         # Looked at, not changed: the popover's widgets were drawn with the URL's values.
-        page.get_by_role("button", name=re.compile(r"^Last visit")).click()
+        popover_button(page, re.compile(r"^Last visit")).click()
         expect(page.get_by_role("radiogroup")).to_be_visible()
         page.keyboard.press("Escape")
         expect(page.get_by_role("radiogroup")).to_have_count(0)
@@ -272,14 +273,14 @@ def test_clear_filters_sticks_through_the_next_run(page: Page, origin: str, then
         page.keyboard.press("Escape")
         expect(page.get_by_role("dialog")).to_be_hidden()
     else:
-        page.get_by_role("button", name=re.compile(r"^Visits")).click()
+        popover_button(page, re.compile(r"^Visits")).click()
         page.get_by_role("slider").first.focus()
         page.keyboard.press("ArrowRight")
         expect(page).to_have_url(re.compile(r"[?&]visits_min="))
         page.keyboard.press("Escape")
     settled(page)
     expect(page).not_to_have_url(re.compile(r"last=|days="))
-    expect(page.get_by_role("button", name=re.compile(r"^Last visit$"))).to_be_visible()
+    expect(popover_button(page, re.compile(r"^Last visit$"))).to_be_visible()
     expect(page.get_by_text("No customers match these filters")).to_have_count(0)
 
 
@@ -349,14 +350,14 @@ def test_typed_spending_moves_the_slider_and_the_url(page: Page) -> None:
     page.set_viewport_size(DESKTOP)
     open_home(page)
     settled(page)
-    page.get_by_role("button", name=re.compile(r"^Spending")).click()
+    popover_button(page, re.compile(r"^Spending")).click()
     low = page.get_by_label("Minimum ($)")
     low.fill("123")
     low.press("Enter")
     expect(page).to_have_url(re.compile(r"[?&]spend_min=123(&|$)"))
     # The slider shows the typed amount, though it is between two of its steps.
     expect(page.get_by_role("slider").first).to_have_attribute("aria-valuetext", "$123")
-    expect(page.get_by_role("button", name=re.compile(r"^Spending:\W*\$123\+"))).to_be_visible()
+    expect(popover_button(page, re.compile(r"^Spending:\W*\$123\+"))).to_be_visible()
     # ... and does not round it on the next run.
     page.keyboard.press("Escape")
     page.get_by_label("Search", exact=True).fill("a")

@@ -9,7 +9,8 @@ from urllib.parse import quote_plus
 
 import duckdb
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from browser_helpers import popover_button
+from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
 
@@ -37,10 +38,6 @@ def open_home(page: Page, query: str = "") -> None:
     expect(page.locator(CARDS).first).to_be_visible(timeout=30_000)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     settled(page)
-
-
-def popover_button(page: Page, name: str) -> Locator:
-    return page.get_by_test_id("stPopoverButton").filter(has_text=name)
 
 
 def choose(page: Page, popover: str, label: str, option: str) -> None:

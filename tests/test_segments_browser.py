@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from browser_helpers import popover_button
 from playwright.sync_api import Browser, Locator, Page, expect
 
 pytestmark = pytest.mark.browser
@@ -58,13 +59,13 @@ def test_save_a_segment_and_open_it_in_a_new_browser(
     open_page(page, "/")
     expect(page.locator(CARDS).first).to_be_visible(timeout=30_000)
     # Build the segment through the widgets: a last-visit preset, then spending from $200.
-    page.get_by_role("button", name=re.compile(r"^Last visit")).click()
+    popover_button(page, re.compile(r"^Last visit")).click()
     page.get_by_role("radiogroup").get_by_text("Last 90 days", exact=True).click()
     settled(page)
     page.keyboard.press("Escape")
     expect(page).to_have_url(re.compile(r"[?&]days=90(&|$)"))
     settled(page)
-    page.get_by_role("button", name=re.compile(r"^Spending")).click()
+    popover_button(page, re.compile(r"^Spending")).click()
     low = page.get_by_label("Minimum ($)")
     low.fill("200")
     low.press("Enter")
