@@ -9,7 +9,7 @@ for everyone, a filtered segment and an empty one.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from crm import charts, insights, scores, writes
-from crm.models import CustomerFilter, OrderCreate, OrderItemCreate
+from crm.models import CustomerFilter, LastVisit, OrderCreate, OrderItemCreate
 
 Con = duckdb.DuckDBPyConnection
 NOW = datetime.combine(date.today(), datetime.min.time()).replace(hour=12)
@@ -30,8 +30,7 @@ def _table(con: Con, sql: str) -> pd.DataFrame:
     return con.execute(sql).df()
 
 
-@pytest.fixture
-def raw(con: Con) -> dict[str, pd.DataFrame]:
+def _raw(con: Con) -> dict[str, pd.DataFrame]:
     customers = _table(con, "SELECT id, country, rfm_group, total_spending FROM customers")
     orders = _table(con, "SELECT id, customer_id, ordered_at, amount FROM orders")
     lines = _table(
@@ -39,7 +38,20 @@ def raw(con: Con) -> dict[str, pd.DataFrame]:
         "SELECT i.customer_id, p.category"
         " FROM order_items i JOIN products p ON p.id = i.product_id",
     )
-    return {"customers": customers, "orders": orders, "lines": lines}
+    visits = _table(con, "SELECT customer_id, visited_at FROM visits")
+    sends = _table(con, "SELECT customer_id, sent_at, opens, clicks FROM campaign_sends")
+    return {
+        "customers": customers,
+        "orders": orders,
+        "lines": lines,
+        "visits": visits,
+        "sends": sends,
+    }
+
+
+@pytest.fixture
+def raw(con: Con) -> dict[str, pd.DataFrame]:
+    return _raw(con)
 
 
 def _italy_ish(raw: dict[str, pd.DataFrame]) -> tuple[CustomerFilter, set[int]]:
@@ -56,13 +68,59 @@ def _italy_ish(raw: dict[str, pd.DataFrame]) -> tuple[CustomerFilter, set[int]]:
     return CustomerFilter(countries=(str(country),), min_spending=100), ids
 
 
+def _all_but_one_country(raw: dict[str, pd.DataFrame]) -> tuple[CustomerFilter, set[int]]:
+    """More than half of the customers: every country but the most common one."""
+    customers = raw["customers"]
+    others = tuple(sorted(set(customers["country"]) - {customers["country"].mode()[0]}))
+    ids = {int(i) for i in customers.loc[customers["country"].isin(others), "id"]}
+    return CustomerFilter(countries=others), ids
+
+
+def _most_bought_category(raw: dict[str, pd.DataFrame]) -> tuple[CustomerFilter, set[int]]:
+    """The customers who bought the category most customers bought."""
+    pairs = raw["lines"].drop_duplicates()
+    category = str(pairs["category"].value_counts().index[0])
+    ids = {int(i) for i in pairs.loc[pairs["category"] == category, "customer_id"]}
+    return CustomerFilter(categories=(category,)), ids
+
+
+def _visited_within(raw: dict[str, pd.DataFrame], days: int) -> tuple[CustomerFilter, set[int]]:
+    """The customers who visited in the last ``days`` days (from the visits). For
+    those who never did the predicate is NULL (no last visit), not false."""
+    last = raw["visits"].groupby("customer_id")["visited_at"].max()
+    since = NOW - timedelta(days=days)
+    ids = {int(i) for i, moment in last.items() if moment >= since}
+    return CustomerFilter(last_visit=LastVisit.WITHIN, last_visit_days=days), ids
+
+
+def _engaged_in_ten_years(raw: dict[str, pd.DataFrame]) -> tuple[CustomerFilter, set[int]]:
+    """The customers who opened or clicked a send in ten years (dated by the send).
+    For those who never did the predicate is NULL, and many of them have orders."""
+    sends = raw["sends"]
+    engaged = sends[(sends["opens"] > 0) | (sends["clicks"] > 0)]
+    last = engaged.groupby("customer_id")["sent_at"].max()
+    since = NOW - timedelta(days=3650)
+    ids = {int(i) for i, moment in last.items() if moment >= since}
+    return CustomerFilter(engaged_days=3650), ids
+
+
 def _segments(raw: dict[str, pd.DataFrame]) -> dict[str, tuple[CustomerFilter, set[int]]]:
     everyone = {int(i) for i in raw["customers"]["id"]}
     return {
         "everyone": (CustomerFilter(), everyone),
         "filtered": _italy_ish(raw),
         "empty": (CustomerFilter(search="no customer is called this"), set()),
+        # Its predicate binds $since, which the months' query must not overwrite.
+        "visited in 30 days": _visited_within(raw, 30),
+        # More than half of the customers: read as everyone less the rest.
+        "all but one country": _all_but_one_country(raw),
+        "most bought category": _most_bought_category(raw),
+        "engaged in ten years": _engaged_in_ten_years(raw),
     }
+
+
+# The segments read as everyone's orders and categories less those of the customers outside.
+COMPLEMENTS = ["all but one country", "most bought category", "engaged in ten years"]
 
 
 def _step(highest: float) -> int:
@@ -94,13 +152,27 @@ def _status(orders: int, first: date, last: date) -> str:
     return "Lapsed"
 
 
-@pytest.mark.parametrize("which", ["everyone", "filtered", "empty"])
+@pytest.mark.parametrize(
+    "which", ["everyone", "filtered", "empty", "visited in 30 days", *COMPLEMENTS]
+)
 def test_every_figure_matches_brute_force(
     con: Con, raw: dict[str, pd.DataFrame], which: str
 ) -> None:
     f, ids = _segments(raw)[which]
-    if which == "filtered":
-        assert 0 < len(ids) < len(raw["customers"])
+    if which != "everyone":
+        assert len(ids) < len(raw["customers"])
+        # The segments meant to be read from their complement are, and only they.
+        complement = insights.from_complement(len(ids), len(raw["customers"]))
+        assert complement is (which in COMPLEMENTS)
+    if which == "engaged in ten years":
+        # Customers with orders whose predicate is NULL: they must count as outside.
+        assert len(set(raw["orders"]["customer_id"]) - ids) > 0
+    _assert_matches_brute_force(con, raw, f, ids)
+
+
+def _assert_matches_brute_force(
+    con: Con, raw: dict[str, pd.DataFrame], f: CustomerFilter, ids: set[int]
+) -> None:
     customers = raw["customers"][raw["customers"]["id"].isin(ids)]
     orders = raw["orders"][raw["orders"]["customer_id"].isin(ids)]
     got = insights.insights(con, f, NOW)
@@ -187,6 +259,48 @@ def test_every_figure_matches_brute_force(
     buyers = lines.drop_duplicates().groupby("category")["customer_id"].count()
     top = sorted(buyers.items(), key=lambda item: (-item[1], item[0]))[:5]
     assert list(got.categories.itertuples(index=False, name=None)) == top
+
+
+@pytest.mark.parametrize("more", [0, 1])
+def test_a_segment_of_half_the_customers_and_of_one_more(con: Con, more: int) -> None:
+    """Exactly half the customers are read directly, one more from the complement:
+    both agree with brute force."""
+    (everyone,) = con.execute("SELECT count(*) FROM customers").fetchone() or (0,)
+    assert everyone % 2 == 0
+    con.execute(
+        "UPDATE customers SET country = 'Edgeland'"
+        " WHERE id IN (SELECT id FROM customers ORDER BY id LIMIT $n)",
+        {"n": everyone // 2 + more},
+    )
+    raw = _raw(con)
+    ids = {int(i) for i in raw["customers"].loc[raw["customers"]["country"] == "Edgeland", "id"]}
+    assert len(ids) == everyone // 2 + more
+    assert insights.from_complement(len(ids), everyone) is bool(more)
+    _assert_matches_brute_force(con, raw, CustomerFilter(countries=("Edgeland",)), ids)
+
+
+def test_the_complement_leaves_out_a_category_no_one_inside_bought(con: Con) -> None:
+    """Everyone but the buyers of the least bought category: from the complement, that
+    category's count is everyone's less the same number, and it must not be listed."""
+    pairs = _raw(con)["lines"].drop_duplicates()
+    least = str(pairs["category"].value_counts().index[-1])
+    con.execute(
+        "UPDATE customers SET country = 'Elsewhere' WHERE id IN"
+        " (SELECT customer_id FROM customer_categories WHERE category = $least)",
+        {"least": least},
+    )
+    customers = _raw(con)["customers"]
+    inside = customers[customers["country"] != "Elsewhere"]
+    assert insights.from_complement(len(inside), len(customers))
+    f = CustomerFilter(countries=tuple(sorted(set(inside["country"]))))
+    bought = pairs[pairs["customer_id"].isin(inside["id"])]
+    expected = sorted(
+        bought.groupby("category")["customer_id"].count().items(),
+        key=lambda item: (-item[1], item[0]),
+    )
+    assert least not in dict(expected)
+    got = insights.top_categories(con, f, NOW, limit=100, complement=True)
+    assert list(got.itertuples(index=False, name=None)) == expected
 
 
 def test_a_write_moves_the_figures(con: Con, raw: dict[str, pd.DataFrame]) -> None:
