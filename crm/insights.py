@@ -16,20 +16,18 @@ plain join: ``customer_id IN (...)`` took 1.2-1.9x as long at 1M, e.g. 209
 against 121 ms for 354,000 customers' months). ``crm.ui.insights`` caches
 the result until the next write.
 
-A segment of more than half of all customers (``from_complement``) reads its
-months and categories as everyone's less those of the customers outside it,
-the smaller set to join: for the 782,000 who bought Coffee at 1M the months
-took 114 ms this way against 125, the categories 61 against 73. The choice
-needs the segment's count, so the profile is read first and the two others
-after it, side by side.
-
 Measured at 1,000,000 customers (benchmarks/bench.py bench_insights, medians,
-a 2-core machine with a load of 1-3 from other work): everyone 115 ms (target
-300); a country, a search, a spending range and "visited in 30 days" 98-130
-ms (target 150); the Coffee buyers 264 against 282 ms before the complement
+a 2-core machine with a load of about 2 from other work): everyone 119-122
+ms (target 300); a country, a search, a spending range and "visited in 30
+days" 89-120 ms (target 150); but the 782,000 Coffee buyers 256-265 ms
 (target 150, missed): their profile alone takes ~100 ms (the category
-semi-join ~36 ms of it, paid again by each of the other two statements), and
-everyone's months, read afresh each time, ~44 ms of the complement's 114.
+semi-join ~36 ms of it, paid again by each of the other two statements).
+Tried and dropped: reading a segment of more than half of everyone as
+everyone's months and categories less those of the customers outside it
+(commit 9d4d07b). Alone its months took 114 ms against 125 and its
+categories 61 against 73, but the choice needs the segment's count, so the
+profile went first, and the panel took 257-269 ms for Coffee and 4-6 ms more
+for the others. One statement for all three questions took 370-500 ms.
 """
 
 from __future__ import annotations
@@ -215,20 +213,12 @@ def first_month(today: date, months: int = MONTHS) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def from_complement(customers: int, everyone: int) -> bool:
-    """Whether a segment of ``customers`` out of ``everyone`` has its orders and
-    categories read as everyone's less those of the customers outside it: when it
-    holds more than half of them, the outside is the smaller set to join with
-    the orders and the per-customer categories."""
-    return 2 * customers > everyone
-
-
 # Orders since $first_month, by month (year * 12 + month - 1). For everyone the
 # orders are not matched to the customers at all; for a segment, by id. (Not
 # $since: the segment's predicate binds that name to its last-visit bound.)
 _MONTHS_OF_EVERYONE = """
     SELECT year(ordered_at) * 12 + month(ordered_at) - 1 AS month_index,
-           sum(amount) AS amount, count(*) AS orders
+           sum(amount), count(*)
     FROM orders
     WHERE ordered_at >= $first_month
     GROUP BY month_index
@@ -236,34 +226,11 @@ _MONTHS_OF_EVERYONE = """
 MONTH_COLUMNS = {"month": "datetime64[us]", "amount": "float64", "orders": "int64"}
 
 
-def revenue_by_month(
-    con: Con, f: CustomerFilter, now: datetime, complement: bool = False
-) -> pd.DataFrame:
+def revenue_by_month(con: Con, f: CustomerFilter, now: datetime) -> pd.DataFrame:
     """The segment's orders per calendar month over the last ``MONTHS`` months, this one
-    included (``month`` its first day, ``amount``, ``orders``), every month present.
-    With ``complement`` (``from_complement``) they are everyone's less those of the
-    customers outside the segment; a customer whose predicate is NULL is outside."""
+    included (``month`` its first day, ``amount``, ``orders``), every month present."""
     first = first_month(now.date())
-    if not segments.is_filtered(f):
-        rows = con.cursor().execute(_MONTHS_OF_EVERYONE, {"first_month": first}).fetchall()
-    elif complement:
-        where, params = queries.segment_where(f, now)
-        sql = f"""
-            WITH everyone AS ({_MONTHS_OF_EVERYONE}), outside AS (
-                SELECT year(o.ordered_at) * 12 + month(o.ordered_at) - 1 AS month_index,
-                       sum(o.amount) AS amount, count(*) AS orders
-                FROM orders AS o
-                JOIN (SELECT id FROM customers WHERE NOT coalesce(({where}), false)) AS rest
-                  ON rest.id = o.customer_id
-                WHERE o.ordered_at >= $first_month
-                GROUP BY month_index
-            )
-            SELECT month_index, everyone.amount - coalesce(outside.amount, 0),
-                   everyone.orders - coalesce(outside.orders, 0)
-            FROM everyone LEFT JOIN outside USING (month_index)
-        """  # noqa: S608 - the overview's predicate and a module constant
-        rows = con.cursor().execute(sql, {**params, "first_month": first}).fetchall()
-    else:
+    if segments.is_filtered(f):
         where, params = queries.segment_where(f, now)
         sql = f"""
             SELECT year(o.ordered_at) * 12 + month(o.ordered_at) - 1 AS month_index,
@@ -275,6 +242,8 @@ def revenue_by_month(
             GROUP BY month_index
         """  # noqa: S608 - the overview's predicate
         rows = con.cursor().execute(sql, {**params, "first_month": first}).fetchall()
+    else:
+        rows = con.cursor().execute(_MONTHS_OF_EVERYONE, {"first_month": first}).fetchall()
     found = {int(index): (float(amount), int(n)) for index, amount, n in rows}
     start = first.year * 12 + first.month - 1
     return typed_frame(
@@ -299,42 +268,11 @@ _CATEGORIES_OF_EVERYONE = """
 
 
 def top_categories(
-    con: Con,
-    f: CustomerFilter,
-    now: datetime,
-    limit: int = TOP_CATEGORIES,
-    complement: bool = False,
+    con: Con, f: CustomerFilter, now: datetime, limit: int = TOP_CATEGORIES
 ) -> pd.DataFrame:
     """The categories the most of the segment's customers bought (``name``,
-    ``customers`` who bought it), most first, then by name. With ``complement``
-    (``from_complement``) the counts are everyone's less those of the customers
-    outside the segment (a NULL predicate is outside); a category none of the
-    segment bought is left out either way."""
-    if not segments.is_filtered(f):
-        rows = con.cursor().execute(_CATEGORIES_OF_EVERYONE, {"limit": limit}).fetchall()
-    elif complement:
-        where, params = queries.segment_where(f, now)
-        sql = f"""
-            WITH everyone AS (
-                SELECT category, count(*) AS customers
-                FROM customer_categories
-                GROUP BY category
-            ), outside AS (
-                SELECT bought.category, count(*) AS customers
-                FROM customer_categories AS bought
-                JOIN (SELECT id FROM customers WHERE NOT coalesce(({where}), false)) AS rest
-                  ON rest.id = bought.customer_id
-                GROUP BY bought.category
-            )
-            SELECT category AS name,
-                   everyone.customers - coalesce(outside.customers, 0) AS customers
-            FROM everyone LEFT JOIN outside USING (category)
-            WHERE everyone.customers > coalesce(outside.customers, 0)
-            ORDER BY customers DESC, name
-            LIMIT $limit
-        """  # noqa: S608 - the overview's predicate
-        rows = con.cursor().execute(sql, {**params, "limit": limit}).fetchall()
-    else:
+    ``customers`` who bought it), most first, then by name."""
+    if segments.is_filtered(f):
         where, params = queries.segment_where(f, now)
         sql = f"""
             SELECT bought.category AS name, count(*) AS customers
@@ -346,6 +284,8 @@ def top_categories(
             LIMIT $limit
         """  # noqa: S608 - the overview's predicate
         rows = con.cursor().execute(sql, {**params, "limit": limit}).fetchall()
+    else:
+        rows = con.cursor().execute(_CATEGORIES_OF_EVERYONE, {"limit": limit}).fetchall()
     return typed_frame(rows, CATEGORY_COLUMNS)
 
 
@@ -373,19 +313,15 @@ def insights(
 ) -> Insights:
     """Every insight of the segment ``f``. ``everyone`` is all customers' profile
     when the caller has it (a cache): it is read here otherwise, unless ``f``
-    is everyone itself. For a segment the orders and categories are read side by
-    side after its profile, whose count picks how (``from_complement``); for
-    everyone, side by side with it. Each statement has its own cursor."""
+    is everyone itself. The orders and categories are read side by side with
+    the profile, each on its own cursor."""
     now = now or datetime.now()
+    months = _POOL.submit(revenue_by_month, con, f, now)
+    categories = _POOL.submit(top_categories, con, f, now)
     if segments.is_filtered(f):
         segment = profile(con, f, now)
         everyone = everyone or profile(con, CustomerFilter(), now)
-        complement = from_complement(segment.headline.customers, everyone.headline.customers)
-        months = _POOL.submit(revenue_by_month, con, f, now, complement)
-        categories = _POOL.submit(top_categories, con, f, now, TOP_CATEGORIES, complement)
     else:
-        months = _POOL.submit(revenue_by_month, con, f, now)
-        categories = _POOL.submit(top_categories, con, f, now)
         segment = everyone = everyone or profile(con, f, now)
     return Insights(
         segment=segment,
