@@ -90,7 +90,12 @@ def main() -> int:
             for size, suffix in ((DESKTOP, "desktop"), (PHONE, "phone")):
                 page = browser.new_page(viewport=size)  # type: ignore[arg-type]
                 _shoot(page, f"{url}/{SEGMENT}", f"home-{suffix}.png", "article.card")
-                _shoot(page, f"{url}/Customer?id={busiest}", f"customer-{suffix}.png", ".vega-embed svg")
+                _shoot(
+                    page,
+                    f"{url}/Customer?id={busiest}",
+                    f"customer-{suffix}.png",
+                    ".vega-embed svg",
+                )
                 _shoot(page, f"{url}/Segments", f"segments-{suffix}.png", "text=customers")
                 page.close()
             page = browser.new_page(viewport={"width": 1400, "height": 3000})
