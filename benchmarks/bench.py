@@ -27,7 +27,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crm import db, insights, purchases, queries, writes  # noqa: E402
+from crm import db, insights, purchases, queries, scores, writes  # noqa: E402
 from crm.demo.seed import seed_database  # noqa: E402
 from crm.detail import customer_detail  # noqa: E402
 from crm.models import (  # noqa: E402
@@ -493,6 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     for size in args.sizes:
         path = database(size)
         con = db.connect(path)
+        scores.current_boundaries(con)  # as the app does when it opens a database
         rows += bench_segments(size, con)
         rows += bench_builder(size, con)
         rows += bench_detail(size, con)

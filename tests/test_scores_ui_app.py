@@ -135,3 +135,25 @@ def test_a_customer_without_orders_says_so(dbc: Con) -> None:
     assert "Has not ordered yet." in texts
     # No scores, so the cut points' date says nothing about this customer.
     assert not any(t.startswith("Quintiles computed") for t in texts)
+
+
+def test_an_upgraded_database_gets_its_groups_when_the_app_first_opens_it(
+    app_env: Path,
+) -> None:
+    """Migration 004 leaves groups unset on an existing database: the cards, the RFM
+    filter and Insights read the stored group, so the app scores everyone on its first
+    start rather than on the first customer page someone happens to open."""
+    with duckdb.connect(str(app_env)) as raw:
+        raw.execute("UPDATE customers SET rfm_group = NULL")
+        raw.execute("DELETE FROM score_boundaries")
+        expected = raw.execute("SELECT count(*) FROM customers WHERE order_count > 0").fetchone()
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    with db.connect(app_env) as after:  # the app's own connection is still open here
+        unset = after.execute("SELECT count(*) FROM customers WHERE rfm_group IS NULL").fetchone()
+        scored = after.execute(
+            "SELECT count(*) FROM customers WHERE order_count > 0 AND rfm_group <> 'No orders'"
+        ).fetchone()
+    assert unset == (0,)
+    assert scored == expected
