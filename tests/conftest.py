@@ -59,6 +59,14 @@ def app_env(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # --- Browser tier ----------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def seeded(seeded_template: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The data the live server started from, read-only, to compute expectations."""
+    connection = duckdb.connect(str(seeded_template), read_only=True)
+    yield connection
+    connection.close()
+
+
 @pytest.fixture(scope="session")
 def live_server(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``streamlit run Home.py`` on a free port, on its own copy of the seeded database."""

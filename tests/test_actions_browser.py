@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
+from browser_helpers import settled
 from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, Request, expect
 
@@ -29,24 +29,10 @@ BUSY = """
 """
 
 
-@pytest.fixture(scope="module")
-def seeded(seeded_template: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The data the live server started from, read-only."""
-    con = duckdb.connect(str(seeded_template), read_only=True)
-    yield con
-    con.close()
-
-
 def customer(con: duckdb.DuckDBPyConnection, rank: int) -> tuple[int, str]:
     """The ``rank``-th busy customer counted from the end (rank 1 is the last)."""
     cid, name = con.execute(BUSY).fetchall()[-rank]
     return int(cid), str(name)
-
-
-def settled(page: Page) -> None:
-    expect(
-        page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')
-    ).to_have_count(1, timeout=30_000)
 
 
 def open_customer(page: Page, customer_id: int, name: str, size: dict[str, int] = DESKTOP) -> None:

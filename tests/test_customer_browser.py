@@ -10,11 +10,11 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
+from browser_helpers import settled
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
@@ -35,25 +35,11 @@ BUSY = """
 """
 
 
-@pytest.fixture(scope="module")
-def seeded(seeded_template: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The data the live server started from, read-only, to compute expectations."""
-    con = duckdb.connect(str(seeded_template), read_only=True)
-    yield con
-    con.close()
-
-
 def busy(con: duckdb.DuckDBPyConnection, rank: int) -> tuple[int, str, int, str]:
     """The ``rank``-th busy customer (id, name, orders, email); each test uses its own rank."""
     rows = con.execute(BUSY).fetchall()
     cid, name, orders, email = rows[rank]
     return int(cid), str(name), int(orders), str(email)
-
-
-def settled(page: Page) -> None:
-    expect(
-        page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')
-    ).to_have_count(1, timeout=30_000)
 
 
 def open_customer(page: Page, customer_id: int, name: str) -> None:

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from browser_helpers import settled
 from playwright.sync_api import Locator, Page, expect
 
 pytestmark = pytest.mark.browser
@@ -17,12 +18,6 @@ pytestmark = pytest.mark.browser
 DESKTOP = {"width": 1400, "height": 900}
 PHONE = {"width": 390, "height": 844}
 CARDS = "article.card"  # drawn by the card grid component
-
-
-def settled(page: Page) -> None:
-    expect(
-        page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')
-    ).to_have_count(1, timeout=20_000)
 
 
 def open_add_dialog(page: Page, size: dict[str, int] = DESKTOP) -> Locator:

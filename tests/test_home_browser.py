@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
-from browser_helpers import popover_button
+from browser_helpers import popover_button, settled
 from playwright.sync_api import Locator, Page, expect
 
 pytestmark = pytest.mark.browser
@@ -24,14 +23,6 @@ PHONE = {"width": 390, "height": 844}
 CARDS = "article.card"  # drawn by the card grid component; CSS locators see into its shadow root
 PAGE_SIZE = 24
 ADDED_WORDS = "zed qtest example.com"
-
-
-@pytest.fixture(scope="module")
-def seeded(seeded_template: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The data the live server started from, read-only, to compute expectations."""
-    con = duckdb.connect(str(seeded_template), read_only=True)
-    yield con
-    con.close()
 
 
 def open_home(page: Page, query: str = "") -> None:
@@ -47,12 +38,6 @@ def fully_drawn(page: Page) -> None:
     expect(page.get_by_label("Search", exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Add customer")).to_be_visible()
     page.evaluate("document.fonts.ready.then(() => true)")
-
-
-def settled(page: Page) -> None:
-    expect(
-        page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')
-    ).to_have_count(1, timeout=20_000)
 
 
 def toast(page: Page, text: str) -> Locator:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote_plus
 
 import duckdb
 import pytest
+from browser_helpers import settled
 from playwright.sync_api import Locator, Page, expect
 
 pytestmark = pytest.mark.browser
@@ -21,20 +21,6 @@ PHONE = {"width": 390, "height": 844}
 CARDS = "article.card"
 PAGE_SIZE = 24
 CHARTS = 6
-
-
-@pytest.fixture(scope="module")
-def seeded(seeded_template: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The data the live server started from, read-only, to compute expectations."""
-    con = duckdb.connect(str(seeded_template), read_only=True)
-    yield con
-    con.close()
-
-
-def settled(page: Page) -> None:
-    expect(
-        page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')
-    ).to_have_count(1, timeout=20_000)
 
 
 def open_insights(page: Page, query: str = "") -> Locator:

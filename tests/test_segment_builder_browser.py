@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote_plus
 
 import duckdb
 import pytest
-from browser_helpers import popover_button
+from browser_helpers import popover_button, settled
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
@@ -17,20 +16,6 @@ pytestmark = pytest.mark.browser
 DESKTOP = {"width": 1400, "height": 900}
 PHONE = {"width": 390, "height": 844}
 CARDS = "article.card"
-
-
-@pytest.fixture(scope="module")
-def seeded(seeded_template: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The data the live server started from, read-only, to compute expectations."""
-    con = duckdb.connect(str(seeded_template), read_only=True)
-    yield con
-    con.close()
-
-
-def settled(page: Page) -> None:
-    expect(
-        page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')
-    ).to_have_count(1, timeout=20_000)
 
 
 def open_home(page: Page, query: str = "") -> None:
