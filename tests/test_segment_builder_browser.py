@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 from urllib.parse import quote_plus
 
 import duckdb
 import pytest
 from browser_helpers import popover_button, settled
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 pytestmark = pytest.mark.browser
 
@@ -66,7 +67,11 @@ def _country_and_category(seeded: duckdb.DuckDBPyConnection) -> tuple[str, str, 
 
 
 def test_build_a_segment_from_a_country_and_a_category(
-    page: Page, seeded: duckdb.DuckDBPyConnection, screenshots: Path
+    page: Page,
+    browser: Browser,
+    live_server: str,
+    seeded: duckdb.DuckDBPyConnection,
+    screenshots: Path,
 ) -> None:
     country, category, expected = _country_and_category(seeded)
     page.set_viewport_size(DESKTOP)
@@ -87,6 +92,25 @@ def test_build_a_segment_from_a_country_and_a_category(
     page.screenshot(path=screenshots / "segment-builder-location-desktop.png")
     page.keyboard.press("Escape")
     settled(page)
+    # Saved, then opened from the Segments page by someone else: the same customers.
+    name = f"{country} {category} {uuid.uuid4().hex[:6]}"
+    page.get_by_role("button", name="Save segment").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill(name)
+    dialog.get_by_role("button", name="Save segment").click()
+    expect(dialog).to_be_hidden(timeout=20_000)
+    settled(page)
+    context = browser.new_context(base_url=live_server, viewport=DESKTOP)
+    try:
+        other = context.new_page()
+        other.goto("/Segments")
+        saved = other.locator('[class*="st-key-saved_segment_"]').filter(has_text=name)
+        expect(saved).to_contain_text(f"{expected:,} customer", timeout=20_000)
+        saved.get_by_role("link", name="Open").click()
+        expect(other.locator(CARDS)).to_have_count(min(expected, 24), timeout=30_000)
+        expect(other.locator(".st-key-segment_summary")).to_contain_text(f"{expected:,} of ")
+    finally:
+        context.close()
     # Removing the country chip keeps the category.
     chips.filter(has_text="Country:").click()
     expect(page).not_to_have_url(re.compile(r"country="))
