@@ -658,42 +658,74 @@ def _bought_popover(current: CustomerFilter, known: Choices) -> None:
             key=_key(K_PRODUCT),
             placeholder="Any product",
         )
-        st.number_input(
-            "In the last … days (empty: ever)",
-            min_value=1,
-            max_value=segments.DAYS_MAX,
-            value=None,
-            step=1,
-            key=_key(K_BOUGHT_DAYS),
-            placeholder="Ever",
-        )
+        _days_box("In the last … days (empty: ever)", K_BOUGHT_DAYS, "Ever")
         st.caption("With no category or product: customers with any order in those days.")
 
 
-def _orders_popover(current: CustomerFilter) -> None:
-    applied = (current.min_orders, current.max_orders, current.min_aov, current.max_aov)
-    count = int(applied[0] is not None or applied[1] is not None) + int(
-        applied[2] is not None or applied[3] is not None
+def _days_box(label: str, key: str, placeholder: str) -> None:
+    """A number of days, empty for no limit."""
+    st.number_input(
+        label,
+        min_value=1,
+        max_value=segments.DAYS_MAX,
+        value=None,
+        step=1,
+        key=_key(key),
+        placeholder=placeholder,
     )
-    with _popover(
-        _group_label("Orders", count), ":material/receipt_long:", "pop_orders", count > 0
-    ):
-        st.markdown("**Number of orders**")
-        _range_boxes("orders", ("At least", "At most"))
-        st.markdown("**Average order value ($)**")
-        _range_boxes("aov", ("Minimum ($)", "Maximum ($)"))
+
+
+def _ranges_popover(
+    title: str,
+    icon: str,
+    key: str,
+    sections: tuple[tuple[str, str, tuple[str, str], tuple[Any, Any]], ...],
+) -> None:
+    """A popover of typed ranges: (heading, range name, box labels, applied ends) each."""
+    count = sum(low is not None or high is not None for *_, (low, high) in sections)
+    with _popover(_group_label(title, count), icon, key, count > 0):
+        for heading, spec_name, labels, _ in sections:
+            st.markdown(f"**{heading}**")
+            _range_boxes(spec_name, labels)
+
+
+def _orders_popover(current: CustomerFilter) -> None:
+    _ranges_popover(
+        "Orders",
+        ":material/receipt_long:",
+        "pop_orders",
+        (
+            (
+                "Number of orders",
+                "orders",
+                ("At least", "At most"),
+                (current.min_orders, current.max_orders),
+            ),
+            (
+                "Average order value ($)",
+                "aov",
+                ("Minimum ($)", "Maximum ($)"),
+                (current.min_aov, current.max_aov),
+            ),
+        ),
+    )
 
 
 def _since_popover(current: CustomerFilter) -> None:
-    dates = (current.first_from, current.first_to, current.created_from, current.created_to)
-    count = (dates[0] is not None or dates[1] is not None) + (
-        dates[2] is not None or dates[3] is not None
+    _ranges_popover(
+        "Customer since",
+        ":material/cake:",
+        "pop_since",
+        (
+            ("First order", "first", ("From", "To"), (current.first_from, current.first_to)),
+            (
+                "Added to Customer Hub",
+                "created",
+                ("From", "To"),
+                (current.created_from, current.created_to),
+            ),
+        ),
     )
-    with _popover(_group_label("Customer since", count), ":material/cake:", "pop_since", count > 0):
-        st.markdown("**First order**")
-        _range_boxes("first", ("From", "To"))
-        st.markdown("**Added to Customer Hub**")
-        _range_boxes("created", ("From", "To"))
 
 
 def _campaigns_popover(current: CustomerFilter, known: Choices) -> None:
@@ -715,15 +747,7 @@ def _campaigns_popover(current: CustomerFilter, known: Choices) -> None:
                 key=_key(key),
                 placeholder="Any campaign",
             )
-        st.number_input(
-            "Opened or clicked in the last … days",
-            min_value=1,
-            max_value=segments.DAYS_MAX,
-            value=None,
-            step=1,
-            key=_key(K_ENGAGED_DAYS),
-            placeholder="Any time",
-        )
+        _days_box("Opened or clicked in the last … days", K_ENGAGED_DAYS, "Any time")
         st.checkbox(
             "Never opened, although 3 or more sends were delivered", key=_key(K_NEVER_OPENED)
         )
