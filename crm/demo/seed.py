@@ -845,7 +845,9 @@ ORDER BY p.id
 # Each campaign went to a share of the customers who had signed up by then
 # (SMS only to those with a phone); some sends failed, some were opened and clicked.
 _CAMPAIGN_SENDS_SQL = """
-INSERT INTO campaign_sends (id, campaign_id, customer_id, sent_at, status, opens, clicks)
+INSERT INTO campaign_sends (
+    id, campaign_id, customer_id, sent_at, status, opens, clicks, added_at
+)
 WITH audience AS (
     SELECT
         c.id AS campaign_id, p.id AS customer_id, c.created_us, c.fail_rate, c.open_rate,
@@ -871,7 +873,8 @@ SELECT
     CASE WHEN delivered THEN 'Delivered' ELSE 'Failed' END,
     CASE WHEN delivered AND opened THEN open_times ELSE 0 END,
     CASE WHEN delivered AND opened AND clicked
-         THEN 1 + floor(seed_u(skey, $salt, 76) * open_times)::INTEGER ELSE 0 END
+         THEN 1 + floor(seed_u(skey, $salt, 76) * open_times)::INTEGER ELSE 0 END,
+    make_timestamp(created_us)
 FROM outcomes
 ORDER BY campaign_id, customer_id
 """
