@@ -55,6 +55,9 @@ FIELD_LABELS: dict[str, str] = {
     "unit_price": "Unit price",
     "product_id": "Product",
     "ordered_at": "Order date",
+    "status": "Consent",
+    "email_consent": "Email marketing",
+    "sms_consent": "SMS marketing",
 }
 
 PHONE_RE = re.compile(r"^[0-9+() \-]*$")
@@ -191,6 +194,23 @@ class Channel(StrEnum):
     EMAIL = "Email"
     SMS = "SMS"
     PUSH = "Push"
+
+
+class ConsentStatus(StrEnum):
+    """Marketing consent on one channel (migration 007's ``consent_status`` ENUM)."""
+
+    SUBSCRIBED = "Subscribed"
+    UNSUBSCRIBED = "Unsubscribed"
+    NOT_ASKED = "Not asked"
+
+
+class ConsentChange(_Strict):
+    """A customer's consent on one channel set to ``status``, by someone who read the
+    customer at ``version`` (crm.writes.set_consent). Push has no consent to set."""
+
+    channel: Annotated[str, Field(pattern="^(Email|SMS)$")]
+    status: ConsentStatus
+    version: Annotated[int, Field(ge=1)]
 
 
 class CampaignCreate(_Strict):

@@ -60,7 +60,7 @@ def _module_constants(tree: ast.Module) -> set[str]:
 
 # Functions that return SQL text (alone, or first in a tuple) for others to format in: what
 # they return is checked like a formatted value, so what they give out can be trusted.
-SQL_FRAGMENT_FUNCTIONS = {"segment_where"}
+SQL_FRAGMENT_FUNCTIONS = {"segment_where", "segment_conditions", "contactable_where"}
 
 
 def _local_assignments(function: ast.AST) -> dict[str, list[ast.expr]]:
@@ -113,7 +113,10 @@ def _trusted(expr: ast.expr, constants: set[str], local: dict[str, list[ast.expr
         if isinstance(expr.value, ast.Call):
             # where, params = queries.segment_where(...): the text part of a fragment function.
             return _called_name(expr.value) in SQL_FRAGMENT_FUNCTIONS
-        # A lookup in an allow-list: _ORDER_BY[(sort, descending)].
+        # A lookup in an allow-list: _ORDER_BY[(sort, descending)], or another
+        # module's: consent.CONSENT_COLUMNS[channel].
+        if isinstance(expr.value, ast.Attribute):
+            return isinstance(expr.value.value, ast.Name) and expr.value.attr.lstrip("_").isupper()
         return isinstance(expr.value, ast.Name) and expr.value.id in constants
     if isinstance(expr, ast.Call):
         func = expr.func
