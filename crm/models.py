@@ -58,6 +58,8 @@ FIELD_LABELS: dict[str, str] = {
     "status": "Consent",
     "email_consent": "Email marketing",
     "sms_consent": "SMS marketing",
+    "control_share": "Control group",
+    "seed": "Seed",
 }
 
 PHONE_RE = re.compile(r"^[0-9+() \-]*$")
@@ -217,6 +219,8 @@ class CampaignCreate(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=SHORT_MAX * 2), _VISIBLE]
     channel: Channel = Channel.EMAIL
     template: Annotated[str, Field(max_length=TEMPLATE_MAX)] = ""
+    # The email's subject line (merge fields allowed; migration 008).
+    subject: Annotated[str, Field(max_length=SHORT_MAX * 2), _VISIBLE] = ""
 
 
 class MessageCreate(_Strict):
@@ -382,6 +386,22 @@ class SegmentFiltersUpdate(_Strict):
 
 
 SEGMENT_FIELD_MAX: dict[str, int] = max_lengths(SegmentBase)
+
+
+# A control group holds out at most half of a segment (campaign_additions' CHECK).
+CONTROL_SHARE_MAX = Decimal("0.5")
+ADDITION_SEED_MAX = 2**62
+
+
+class CampaignAdditionCreate(_Strict):
+    """A whole segment added to a campaign (``crm.campaigns.audience.add_segment``):
+    the share held out as a control group, to the 0.1 %, and the seed that draws it."""
+
+    control_share: Annotated[
+        Decimal, Field(ge=0, le=CONTROL_SHARE_MAX, max_digits=4, decimal_places=3)
+    ]
+    seed: Annotated[int, Field(ge=0, lt=ADDITION_SEED_MAX)]
+    filters: SegmentFilters
 
 
 def _sentence(field: str, error: dict[str, Any]) -> str:

@@ -422,13 +422,14 @@ def customer_campaign_ids(con: Con, customer_id: int) -> set[int]:
 
 def campaign_choices(con: Con) -> list[tuple[int, str, str, datetime, int]]:
     """Every campaign, newest first, as (id, name, channel, created_at, sent), where
-    ``sent`` counts its sends that went out (delivered or failed, not queued)."""
+    ``sent`` counts its sends that went out (delivered or failed: not queued, being
+    sent or held out as control)."""
     rows = (
         con.cursor()
         .execute(
             """
             SELECT c.id, c.name, c.channel, c.created_at,
-                   count(s.id) FILTER (WHERE s.status <> 'Queued') AS sent
+                   count(s.id) FILTER (WHERE s.status IN ('Delivered', 'Failed')) AS sent
             FROM campaigns c
             LEFT JOIN campaign_sends s ON s.campaign_id = c.id
             GROUP BY c.id, c.name, c.channel, c.created_at

@@ -215,24 +215,31 @@ def create_campaign(con: Con, data: CampaignCreate, *, first_member: int | None 
     A name another campaign of the channel has (in any case) is refused in
     words; so is an unknown ``first_member`` (NotFound), leaving no campaign behind.
     """
-    channel = data.channel.value
     with _write(con) as cur:
         if first_member is not None:
             _current_version(cur, first_member)
-        existing = _campaign_named(cur, channel, data.name)
-        if existing is not None:
-            raise ValidationFailed(
-                {"name": f"There is already an {channel} campaign called “{existing}”."}
-            )
-        row = cur.execute(
-            "INSERT INTO campaigns (name, channel, template) VALUES (?, ?, ?) RETURNING id",
-            [data.name, channel, data.template],
-        ).fetchone()
-        assert row is not None
-        campaign_id = int(row[0])
+        campaign_id = insert_campaign(cur, data)
         if first_member is not None:
             _queue_send(cur, campaign_id, first_member)
     return campaign_id
+
+
+def insert_campaign(cur: Con, data: CampaignCreate) -> int:
+    """Create the campaign in the caller's transaction; returns its id. A name another
+    campaign of the channel has (in any case) is refused in words."""
+    channel = data.channel.value
+    existing = _campaign_named(cur, channel, data.name)
+    if existing is not None:
+        raise ValidationFailed(
+            {"name": f"There is already an {channel} campaign called “{existing}”."}
+        )
+    row = cur.execute(
+        "INSERT INTO campaigns (name, channel, template, subject)"
+        " VALUES ($name, $channel, $template, $subject) RETURNING id",
+        {"name": data.name, "channel": channel, "template": data.template, "subject": data.subject},
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def add_to_campaign(con: Con, campaign_id: int, customer_id: int) -> int:
