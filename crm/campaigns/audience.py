@@ -27,7 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 
-from crm import formatting, queries, writes
+from crm import consent, formatting, queries, writes
 from crm.errors import ConflictError, CrmError, NotFound
 from crm.models import (
     ADDITION_SEED_MAX,
@@ -41,14 +41,13 @@ from crm.saved_segments import encode_filters, filters_of
 
 Con = duckdb.DuckDBPyConnection
 
-# Who may be contacted on each channel, over one customers row: Subscribed is
-# the only consent that allows it (migration 007); an SMS also needs a phone
-# number. Push has no consent column: the device's permission is the opt-in.
-# A NULL consent (a row written before 007 by hand) allows nothing.
+# Who may be added on each channel, over one customers row: the consent rule
+# (crm.consent: only Subscribed allows Email and SMS; Push is not gated), and
+# an SMS also needs a phone number to go to.
 CONTACTABLE: dict[Channel, str] = {
-    Channel.EMAIL: "coalesce(email_consent = 'Subscribed', FALSE)",
-    Channel.SMS: "coalesce(sms_consent = 'Subscribed' AND phone <> '', FALSE)",
-    Channel.PUSH: "TRUE",
+    Channel.EMAIL: consent.contactable_where(Channel.EMAIL),
+    Channel.SMS: f"({consent.contactable_where(Channel.SMS)} AND phone <> '')",
+    Channel.PUSH: consent.contactable_where(Channel.PUSH),
 }
 # Why a customer is skipped, per channel, for the sentences.
 NO_CONSENT_REASON: dict[Channel, str] = {
