@@ -178,16 +178,47 @@ def _busy_customers(db_path: Path) -> list[tuple[int, str]]:
     return [(int(i), str(n)) for i, n in rows]
 
 
+def _countries(db_path: Path) -> list[tuple[str, int]]:
+    """The 2nd to (RUNS+1)th most common countries: bars in the middle of the chart."""
+    con = db.connect(db_path)
+    try:
+        rows = con.execute(
+            "SELECT country, count(*) FROM customers WHERE country <> ''"
+            " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ? OFFSET 1",
+            [RUNS],
+        ).fetchall()
+    finally:
+        con.close()
+    return [(str(c), int(n)) for c, n in rows]
+
+
+def _bar_click(page: Page, url: str, country: str, count: int) -> float:
+    """Insights open on everyone; a click on a country's bar until the cards and the
+    count show that country alone (the issue's "click on a bar → cards ≤ 1 s")."""
+    page.goto(url)
+    _overview_done(page, 24, None, None)
+    panel = page.locator(".st-key-insights_open")
+    panel.get_by_text("Insights: this segment in charts").click()
+    expect(panel.locator(".vega-embed svg")).to_have_count(6, timeout=TIMEOUT)
+    chart = panel.locator('[data-testid="stVegaLiteChart"]').filter(has_text="Customers by country")
+    bar = chart.locator(f'path[aria-label*="{country}"]').first
+    start = time.perf_counter()
+    bar.click()
+    _overview_done(page, min(count, 24), f"{count:,} of", country)
+    return _ms(start)
+
+
 def bench_browser(db_path: Path) -> list[tuple[str, list[float], str]]:
     """(name, samples in ms, target) for the overview and the customer page."""
     terms = _search_terms(db_path)
     counts = _expected_counts(db_path, terms)
     customers = _busy_customers(db_path)
+    countries = _countries(db_path)
     log = Path(tempfile.gettempdir()) / "bench-streamlit.log"
     with streamlit_server(db_path, log) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            first_loads, searches, details, clicks, edits = [], [], [], [], []
+            first_loads, searches, details, clicks, edits, bars = [], [], [], [], [], []
             # The first visit warms the server's caches (connection, slider bounds).
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             _first_load(page, url)
@@ -213,6 +244,8 @@ def bench_browser(db_path: Path) -> list[tuple[str, list[float], str]]:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             for index in range(RUNS):
                 clicks.append(_open_from_card(page, url, index))
+            for country, count in countries:
+                bars.append(_bar_click(page, url, country, count))
             page.close()
         finally:
             browser.close()
@@ -229,4 +262,5 @@ def bench_browser(db_path: Path) -> list[tuple[str, list[float], str]]:
         ("browser: Edit on a card → dialog filled in", edits, ""),
         ("browser: customer page, new tab (charts drawn)", details, "≤ 1,500 ms median"),
         ("browser: customer page, click on a card", clicks, "≤ 1,500 ms median"),
+        ("browser: Insights country bar clicked → cards and count", bars, "≤ 1,000 ms median"),
     ]
