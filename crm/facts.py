@@ -16,6 +16,8 @@ from collections.abc import Collection
 
 import duckdb
 
+from crm.campaigns import facts as campaign_facts
+
 Con = duckdb.DuckDBPyConnection
 
 # One customer's pairs for one product or category, from their own order
@@ -121,6 +123,8 @@ def refresh_purchases(cur: Con, customer_id: int, products: Collection[int]) -> 
 
 
 def fill_all(cur: Con) -> None:
-    """Every customer's facts from all orders and sends (in the caller's transaction)."""
+    """Every customer's facts from all orders and sends (in the caller's transaction),
+    and what each campaign send led to (``crm.campaigns.facts``)."""
     for sql in _FILL_ALL:
         cur.execute(sql)
+    campaign_facts.fill_all(cur)

@@ -385,6 +385,25 @@ class SegmentFiltersUpdate(_Strict):
     version: Annotated[int, Field(ge=1)]
 
 
+class CampaignRename(_Strict):
+    """A new name for a campaign read at ``version`` (unique per channel in any case,
+    checked by crm.campaigns.manage)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=SHORT_MAX * 2), _VISIBLE]
+    version: Annotated[int, Field(ge=1)]
+
+
+class CampaignMessageUpdate(_Strict):
+    """A campaign's subject and message (merge fields allowed, checked by
+    crm.templates), read at ``version``."""
+
+    subject: Annotated[str, Field(max_length=SHORT_MAX * 2), _VISIBLE] = ""
+    template: Annotated[
+        str, Field(min_length=1, max_length=TEMPLATE_MAX), BeforeValidator(_one_line_ending)
+    ]
+    version: Annotated[int, Field(ge=1)]
+
+
 SEGMENT_FIELD_MAX: dict[str, int] = max_lengths(SegmentBase)
 
 

@@ -232,3 +232,16 @@ def _merge(template: str, customer: Customer) -> Rendered:
 
     text = _FIELD_RE.sub(fill, template).strip()
     return Rendered(text=text, fields=tuple(used), fallbacks=tuple(fallbacks))
+
+
+def fallbacks_used(template: str) -> dict[str, str]:
+    """Each merge field ``template`` uses (canonical label) with the phrase a customer
+    without that value gets: the template's own ``[Field|phrase]`` where it gives one,
+    else the field's fallback. Unknown fields are left out (``problems`` names them)."""
+    found: dict[str, str] = {}
+    for match in _FIELD_RE.finditer(template):
+        name, bar, override = match.group(1).partition("|")
+        merge = _BY_KEY.get(_key(name))
+        if merge is not None and merge.label not in found:
+            found[merge.label] = override.strip() if bar else merge.fallback
+    return found

@@ -16,6 +16,7 @@ from decimal import Decimal
 import duckdb
 
 from crm import facts
+from crm.campaigns import facts as campaign_facts
 from crm.db import transaction
 from crm.errors import ConflictError, CrmError, DuplicateError, NotFound, ValidationFailed
 from crm.models import (
@@ -294,6 +295,8 @@ def _refresh_figures(cur: Con, customer_id: int) -> None:
         {"id": customer_id},
     )
     rescore_customer(cur, customer_id)
+    # Campaign results count orders within 14 days of each send (crm.campaigns.facts).
+    campaign_facts.refresh_customer(cur, customer_id)
 
 
 def _insert_items(cur: Con, order_id: int, customer_id: int, data: OrderCreate) -> Decimal:

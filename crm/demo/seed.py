@@ -36,6 +36,7 @@ import duckdb
 from faker import Faker
 
 from crm import config, db, facts
+from crm.campaigns import facts as campaign_facts
 from crm.db import connect, transaction, wal_path
 from crm.demo.pools import (
     CAMPAIGN_THEMES,
@@ -1257,6 +1258,10 @@ def seed_connection(
             _run(cur, _CUSTOMERS_SQL, params)
         with bar.stage("campaigns"):
             _run(cur, _CAMPAIGN_SENDS_SQL, params)
+            # Times of first opens and clicks, for a campaign's "by day" chart.
+            campaign_facts.seed_engagement_times(
+                cur, datetime(as_of.year, as_of.month, as_of.day, 23, 59)
+            )
         with bar.stage("messages"):
             _run(cur, _MESSAGES_SQL, params)
         with bar.stage("segment facts"):
