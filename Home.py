@@ -15,7 +15,7 @@ from __future__ import annotations
 import streamlit as st
 
 from crm import queries, segments
-from crm.ui import cards, dialogs, figures, filters, insights, saved, theme
+from crm.ui import bulk_add, cards, dialogs, figures, filters, insights, saved, theme
 from crm.ui.data import cached_customer_page, connection, show_flashes
 
 theme.page_setup("Customers")
@@ -30,6 +30,7 @@ with theme.friendly_errors("the customer list"):
     with st.container(horizontal=True, vertical_alignment="center", key="page_header"):
         st.title("Customers", anchor=False, width="stretch")
         saved.segments_link()
+        bulk_add.header_button()
         st.button(
             "Add customer",
             key="add_customer",

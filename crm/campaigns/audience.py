@@ -177,6 +177,12 @@ def _count(
     )
 
 
+def campaign_named(con: Con, channel: Channel, name: str) -> str | None:
+    """The name, as stored, of the ``channel`` campaign called ``name`` in any case
+    (a new campaign's name is checked again when it is written)."""
+    return writes._campaign_named(con.cursor(), channel.value, name)
+
+
 def _campaign(cur: Con, campaign_id: int) -> tuple[str, Channel]:
     row = cur.execute(
         "SELECT name, channel FROM campaigns WHERE id = $id", {"id": campaign_id}

@@ -9,8 +9,9 @@ failure is a sentence in the dialog, and nothing is written.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -96,17 +97,32 @@ _chips = st.components.v2.component(
 _FIELD_LABELS = [merge.label for merge in templates.FIELDS]
 
 
-def _queue_insert() -> None:
-    """Chips callback: keep the click for the message form, which is drawn next."""
-    asked = st.session_state[CHIPS].get("insert")
+@dataclass(frozen=True)
+class MergeBox:
+    """A text box with merge-field chips: the box's key, the chips' key, and the
+    session keys of a pending insertion, of the text just inserted and of a count."""
+
+    target: str
+    chips: str
+    insert: str
+    inserted: str
+    insertions: str
+
+
+MESSAGE_BOX = MergeBox(BODY, CHIPS, INSERT, _INSERTED, _INSERTIONS)
+
+
+def _queue_insert(box: MergeBox = MESSAGE_BOX) -> None:
+    """Chips callback: keep the click for the box's form, which is drawn next."""
+    asked = st.session_state[box.chips].get("insert")
     if asked is not None:
-        st.session_state[INSERT] = asked
+        st.session_state[box.insert] = asked
 
 
-def _take_insert() -> None:
+def take_insert(box: MergeBox = MESSAGE_BOX) -> None:
     """Insert the merge field a chip asked for where the cursor was; call before the
-    message box is drawn. A space keeps it apart from the words beside it."""
-    asked = st.session_state.pop(INSERT, None)
+    box is drawn. A space keeps it apart from the words beside it."""
+    asked = st.session_state.pop(box.insert, None)
     if not isinstance(asked, dict) or asked.get("field") not in _FIELD_LABELS:
         return
     text = str(asked.get("text") or "")
@@ -119,24 +135,25 @@ def _take_insert() -> None:
     caret = len(before) + len(token)
     if after and after[0].isalnum():
         token = f"{token} "
-    st.session_state[BODY] = f"{before}{token}{after}"
-    st.session_state[_INSERTIONS] = st.session_state.get(_INSERTIONS, 0) + 1
-    st.session_state[_INSERTED] = (st.session_state[BODY], caret)
+    st.session_state[box.target] = f"{before}{token}{after}"
+    st.session_state[box.insertions] = st.session_state.get(box.insertions, 0) + 1
+    st.session_state[box.inserted] = (st.session_state[box.target], caret)
 
 
-def _merge_field_chips() -> None:
-    text, caret = st.session_state.pop(_INSERTED, (None, None))
+def merge_field_chips(box: MergeBox = MESSAGE_BOX) -> None:
+    """The chips that insert a merge field at the cursor of ``box``'s text area."""
+    text, caret = st.session_state.pop(box.inserted, (None, None))
     _chips(
         data={
             "label": "Insert a merge field at the cursor",
             "fields": _FIELD_LABELS,
-            "target": BODY,
-            "seq": st.session_state.get(_INSERTIONS, 0),
+            "target": box.target,
+            "seq": st.session_state.get(box.insertions, 0),
             "text": text,
             "caret": caret,
         },
-        key=CHIPS,
-        on_insert_change=_queue_insert,
+        key=box.chips,
+        on_insert_change=functools.partial(_queue_insert, box),
     )
 
 
@@ -197,8 +214,8 @@ def _message_form(customer: Customer) -> None:
         # Placeholders are instructions, never sample text: grey sample text was
         # taken for a written message, and Send then said it was empty.
         subject = st.text_input("Subject", key=SUBJECT, placeholder="Optional subject line")
-    _take_insert()
-    _merge_field_chips()
+    take_insert()
+    merge_field_chips()
     body = st.text_area(
         "Message",
         key=BODY,
@@ -268,9 +285,14 @@ def _campaign_choices(path: str, writes_seen: int) -> dict[int, tuple[str, str]]
     return labels
 
 
+def campaign_labels() -> dict[int, tuple[str, str]]:
+    """Every campaign's label and facts, newest first, read again only after a write."""
+    return _campaign_choices(str(config.db_path()), db.committed_writes())
+
+
 def _campaign_form(customer: Customer) -> None:
     con = connection()
-    choices = _campaign_choices(str(config.db_path()), db.committed_writes())
+    choices = campaign_labels()
     member_of = queries.customer_campaign_ids(con, customer.id)
     modes = [EXISTING, NEW] if choices else [NEW]
     mode = st.segmented_control("Add to", modes, default=modes[0], key=CAMPAIGN_MODE, required=True)

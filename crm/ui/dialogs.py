@@ -67,6 +67,8 @@ DialogKind = Literal[
     "rename_segment",
     "update_segment",
     "delete_segment",
+    # A whole segment added to a campaign, registered by crm.ui.bulk_add.
+    "bulk_add",
 ]
 # Dialogs that work on the customer page's data: drawn only on that customer's page.
 CUSTOMER_PAGE_KINDS: frozenset[DialogKind] = frozenset({"message", "campaign", "picture"})

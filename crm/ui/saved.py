@@ -35,7 +35,7 @@ from crm.models import (
     parse,
 )
 from crm.saved_segments import SEGMENT_PARAM, SegmentSize
-from crm.ui import cards, dialogs, filters, theme
+from crm.ui import bulk_add, cards, dialogs, filters, theme
 from crm.ui.data import cached_customer_page, connection, flash
 from crm.ui.dialogs import DialogKind, DialogState
 
@@ -563,6 +563,7 @@ def _segment_row(segment: SavedSegment, current: CustomerFilter | None) -> Delta
                     else "Make this segment keep the filters the overview shows now."
                 ),
             )
+            bulk_add.segment_button(segment.id, segment.filters, segment.name)
             st.button(
                 "Duplicate",
                 key=f"duplicate_segment_{segment.id}",
