@@ -5,9 +5,10 @@ with the last time) and how they take the campaigns (``delivered_sends``,
 ``opened_sends``, ``last_engaged_at`` on the customer row). ``crm.writes``
 calls ``refresh_purchases`` for the products concerned inside the
 transaction that changes a customer's orders (or deletes the customer), so
-a filter never sees stale facts; the seeder calls ``fill_all`` once. The
-app's only send write queues a send (no delivery, no opens), which changes
-no engagement figure; "in campaign X" reads the sends themselves.
+a filter never sees stale facts; the seeder calls ``fill_all`` once.
+Queueing a send changes no engagement figure; delivering one does, and
+``crm.mail.delivery`` calls ``refresh_engagement`` in the transaction that
+records it. "In campaign X" reads the sends themselves.
 """
 
 from __future__ import annotations
@@ -128,3 +129,22 @@ def fill_all(cur: Con) -> None:
     for sql in _FILL_ALL:
         cur.execute(sql)
     campaign_facts.fill_all(cur)
+
+
+def refresh_engagement(cur: Con, customer_id: int) -> None:
+    """The customer's campaign figures (delivered, opened, last engaged) from their own
+    sends as they are now, in the caller's transaction: call after a send is delivered,
+    fails or changes status (index lookup on campaign_sends.customer_id)."""
+    cur.execute(
+        """
+        UPDATE customers SET
+            delivered_sends = (SELECT count(*) FROM campaign_sends
+                               WHERE customer_id = $id AND status = 'Delivered'),
+            opened_sends = (SELECT count(*) FROM campaign_sends
+                            WHERE customer_id = $id AND status = 'Delivered' AND opens > 0),
+            last_engaged_at = (SELECT max(sent_at) FROM campaign_sends
+                               WHERE customer_id = $id AND (opens > 0 OR clicks > 0))
+        WHERE id = $id
+        """,
+        {"id": customer_id},
+    )

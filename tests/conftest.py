@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from live_server import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from smtp_server import Recorder, recording_server
 
 from crm import db
 from crm.demo.seed import seed_database
@@ -93,3 +94,13 @@ def screenshots() -> Path:
     """Where browser tests save the pictures a person looks at."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+# --- Email delivery --------------------------------------------------------------
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Recorder]:
+    """A real SMTP server (aiosmtpd) on a free port that records what it receives."""
+    with recording_server() as server:
+        yield server

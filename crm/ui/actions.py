@@ -22,7 +22,7 @@ from crm import avatars, catalogue, config, db, formatting, queries, templates, 
 from crm.errors import CrmError, DuplicateError, ValidationFailed
 from crm.formatting import escape_markdown
 from crm.models import CampaignCreate, Channel, Customer, MessageCreate, parse
-from crm.ui import dialogs, theme
+from crm.ui import dialogs, sending, theme
 from crm.ui.data import cached_customer_detail, connection, flash
 from crm.ui.dialogs import DialogKind
 from crm.ui.profile import HOME, avatar_html
@@ -51,7 +51,7 @@ EXISTING, NEW = "Existing campaign", "New campaign"
 SMS_SEGMENT = 160
 
 
-def _done(message: str) -> None:
+def _done(message: str, icon: str = ":material/check_circle:") -> None:
     """After a successful write: close, queue the toast, rerun the whole page.
 
     A toast is Markdown: every user text in ``message`` must come escaped
@@ -59,7 +59,7 @@ def _done(message: str) -> None:
     """
     dialogs.close_dialog()
     # A Material icon: emoji need a font that not every machine has.
-    flash(message, icon=":material/check_circle:")
+    flash(message, icon=icon)
     st.rerun(scope="app")
 
 
@@ -194,15 +194,18 @@ def _preview(customer: Customer, subject: str, body: str) -> None:
         st.caption(f"{len(rendered.text):,} characters · {parts} SMS")
 
 
-def send_message(con: Con, customer: Customer, channel: str, subject: str, body: str) -> str:
-    """Merge, validate and put the message in the outbox; returns the toast's sentence."""
+def send_message(
+    con: Con, customer: Customer, channel: str, subject: str, body: str
+) -> tuple[str, bool]:
+    """Merge, validate, put the message in the outbox and deliver it (email over SMTP,
+    when configured); returns the toast's sentence and whether it went well."""
     rendered = templates.render(body, customer)
     subject_text = templates.render(subject, customer, "subject").text if subject.strip() else ""
     data = parse(
         MessageCreate, {"body": rendered.text, "subject": subject_text, "channel": channel}
     )
-    writes.record_message(con, customer.id, data)
-    return f"{channel} to {escape_markdown(customer.name)} queued in the outbox."
+    message_id = writes.record_message(con, customer.id, data)
+    return sending.deliver_personal_message(con, message_id, channel, customer.name)
 
 
 def _message_form(customer: Customer) -> None:
@@ -237,13 +240,15 @@ def _message_form(customer: Customer) -> None:
     _preview(customer, subject or "", body)
     if st.button("Send message", type="primary", icon=":material/send:", key="msg_send"):
         try:
-            sentence = send_message(connection(), customer, channel or "Email", subject or "", body)
+            sentence, went_well = send_message(
+                connection(), customer, channel or "Email", subject or "", body
+            )
         except CrmError as problem:
             _errors(problem)
         else:
             for key in (BODY, SUBJECT):
                 st.session_state.pop(key, None)
-            _done(sentence)
+            _done(sentence, ":material/check_circle:" if went_well else ":material/error:")
 
 
 @dialogs.register(MESSAGE)

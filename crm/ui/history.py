@@ -62,6 +62,9 @@ HISTORY_COLUMNS = {
     "opens": st.column_config.NumberColumn("Opens", width=60),
     "clicks": st.column_config.NumberColumn("Clicks", width=60),
     "body": st.column_config.TextColumn("Message", width=320),
+    "failure_reason": st.column_config.TextColumn(
+        "Why it failed", help="The mail server's reason, for a failed send", width=180
+    ),
 }
 
 # Streamlit gives every chart and table a toolbar that is invisible until
@@ -240,6 +243,7 @@ def history_view(history: pd.DataFrame) -> pd.DataFrame:
     view["clicks"] = view["clicks"].astype("Float64").mask(is_message)
     view["sent_at"] = view["sent_at"].mask(view["status"] == "Queued")
     view["body"] = view["body"].fillna("")
+    view["failure_reason"] = view["failure_reason"].fillna("")
     return view
 
 
