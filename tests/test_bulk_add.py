@@ -119,6 +119,16 @@ def test_what_is_written_is_what_was_shown(con: duckdb.DuckDBPyConnection) -> No
     assert (sends["status"] == "Control").sum() == shown.control == expected["control"] > 0
     assert (sends["status"] == "Queued").sum() == shown.queued
     assert sends["sent_at"].isna().all()
+    # The control members' 14-day window starts at the campaign's first delivery.
+    windows = con.execute(
+        "SELECT DISTINCT window_start FROM campaign_sends WHERE addition_id = ? AND status = ?",
+        [added.id, "Control"],
+    ).fetchall()
+    first = con.execute(
+        "SELECT min(sent_at) FROM campaign_sends WHERE campaign_id = ? AND status = 'Delivered'",
+        [campaign_id],
+    ).fetchall()
+    assert windows == first
     # Nobody without consent, and the members already in keep their rows untouched.
     consent = dict(con.execute("SELECT id, email_consent FROM customers").fetchall())
     assert {consent[c] for c in sends["customer_id"]} == {"Subscribed"}

@@ -268,8 +268,8 @@ def test_campaign_sends_are_plausible(con: duckdb.DuckDBPyConnection) -> None:
     statuses = dict(
         con.execute("SELECT status, count(*) FROM campaign_sends GROUP BY 1").fetchall()
     )
-    assert set(statuses) == {"Delivered", "Failed"}
-    failed_share = statuses["Failed"] / sum(statuses.values())
+    assert set(statuses) == {"Delivered", "Failed", "Control"}
+    failed_share = statuses["Failed"] / (statuses["Failed"] + statuses["Delivered"])
     assert 0.02 < failed_share < 0.15
     wrong = _one(
         con,
@@ -279,7 +279,9 @@ def test_campaign_sends_are_plausible(con: duckdb.DuckDBPyConnection) -> None:
         JOIN campaigns k ON k.id = s.campaign_id
         WHERE s.clicks > s.opens
            OR (s.status = 'Failed' AND (s.opens > 0 OR s.clicks > 0))
-           OR s.sent_at IS NULL OR s.sent_at < k.created_at OR c.created_at >= k.created_at
+           OR (s.status = 'Control') <> (s.sent_at IS NULL)
+           OR (s.status = 'Control' AND (s.opens > 0 OR s.clicks > 0))
+           OR s.sent_at < k.created_at OR c.created_at >= k.created_at
            OR (k.channel = 'SMS' AND c.phone = '')
         """,
     )
@@ -287,6 +289,58 @@ def test_campaign_sends_are_plausible(con: duckdb.DuckDBPyConnection) -> None:
     assert _one(con, "SELECT count(*) FROM campaign_sends WHERE clicks > 0") > 0
     channels = {row[0] for row in con.execute("SELECT channel FROM campaigns").fetchall()}
     assert channels <= {"Email", "SMS", "Push"} and "Email" in channels
+
+
+def test_each_campaign_holds_out_a_control_group(con: duckdb.DuckDBPyConnection) -> None:
+    rows = con.execute(
+        "SELECT campaign_id, count(*), count(*) FILTER (WHERE status = 'Control')"
+        " FROM campaign_sends GROUP BY campaign_id"
+    ).fetchall()
+    assert len(rows) == _one(con, "SELECT count(*) FROM campaigns")
+    for campaign_id, audience, control in rows:
+        if audience >= 50:
+            assert control > 0, campaign_id
+        if audience >= 100:
+            assert 0.04 < control / audience < 0.18, (campaign_id, audience, control)
+
+
+def _conversion(con: duckdb.DuckDBPyConnection) -> dict[tuple[int, str], tuple[int, int]]:
+    """(campaign, Delivered or Control) -> (members, those who ordered within 14 days
+    after the send, or after the campaign's first delivery for the control group)."""
+    rows = con.execute(
+        """
+        WITH firsts AS (
+            SELECT campaign_id, min(sent_at) AS first_delivery FROM campaign_sends
+            WHERE status = 'Delivered' GROUP BY campaign_id
+        )
+        SELECT s.campaign_id, s.status, count(*),
+               count(*) FILTER (WHERE EXISTS (
+                   SELECT 1 FROM orders o WHERE o.customer_id = s.customer_id
+                     AND o.ordered_at > coalesce(s.sent_at, f.first_delivery)
+                     AND o.ordered_at <= coalesce(s.sent_at, f.first_delivery)
+                                         + INTERVAL 14 DAY))
+        FROM campaign_sends s JOIN firsts f ON f.campaign_id = s.campaign_id
+        WHERE s.status IN ('Delivered', 'Control')
+        GROUP BY ALL
+        """
+    ).fetchall()
+    return {(int(c), str(status)): (int(n), int(ordered)) for c, status, n, ordered in rows}
+
+
+def test_some_campaigns_made_customers_order_and_others_did_not(seeded: Seeded) -> None:
+    """Orders after sends: a campaign with an effect adds some; the lift shows in the
+    demo (1,000 customers) for some campaigns and not for others."""
+    path = seeded.path.with_name("demo.duckdb")
+    seed_database(path, 1_000, seed=SEED, as_of=AS_OF)
+    with duckdb.connect(str(path), read_only=True) as con:
+        found = _conversion(con)
+    lifts = []
+    for campaign_id in {c for c, _ in found}:
+        sent_n, sent_ordered = found[(campaign_id, "Delivered")]
+        control_n, control_ordered = found[(campaign_id, "Control")]
+        lifts.append(sent_ordered / sent_n - control_ordered / control_n)
+    assert sum(lift > 0.1 for lift in lifts) >= 3
+    assert sum(abs(lift) < 0.05 for lift in lifts) >= 3
 
 
 def test_campaign_templates_are_valid_for_the_app(con: duckdb.DuckDBPyConnection) -> None:

@@ -28,6 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import duckdb
 
 from crm import consent, formatting, queries, writes
+from crm.campaigns import facts as campaign_facts
 from crm.errors import ConflictError, CrmError, NotFound
 from crm.models import (
     ADDITION_SEED_MAX,
@@ -373,6 +374,9 @@ def _write_addition(
             "addition": addition_id,
         },
     )
+    # The control members of a campaign already delivered get their 14-day window
+    # (from its first delivery) now; queued ones get theirs when they are sent.
+    campaign_facts.refresh_campaign(cur, counted.campaign_id)
     written = cur.execute(_WRITTEN, {"addition": addition_id}).fetchone()
     assert written is not None
     if (int(written[0]), int(written[1])) != (counted.control, counted.queued):

@@ -118,6 +118,15 @@ UPDATED_PROFILE_SHARE = 0.2
 MESSAGE_SHARE = 0.03
 SECOND_MESSAGE_SHARE = 0.01
 FAILED_MESSAGE_SHARE = 0.05
+# Each demo campaign holds out this share of its audience as a control group
+# (status Control, never sent anything), so its lift can be measured.
+CONTROL_SHARE = 0.10
+# Campaigns with a real effect: this share of them, each making a delivered
+# customer order again within 14 days with an extra probability drawn in
+# [EFFECT_MIN, EFFECT_MAX] (on top of their usual orders); the other campaigns
+# change nothing. Large enough to show in the 1,000-customer demo.
+EFFECTIVE_CAMPAIGN_SHARE = 0.6
+EFFECT_MIN, EFFECT_MAX = 0.08, 0.25
 
 _DAY_US = 86_400_000_000
 _SECOND_US = 1_000_000
@@ -210,6 +219,8 @@ _STAGES = (
     "material",
     "plan",
     "events",
+    "people",
+    "campaign plan",
     "orders",
     "order items",
     "visits",
@@ -507,7 +518,8 @@ _LOAD_SQL = {
         CREATE TEMP TABLE seed_campaign_plans AS SELECT
             unnest($id) AS id, unnest($channel) AS channel, unnest($created_us) AS created_us,
             unnest($audience)::DOUBLE AS audience, unnest($fail_rate)::DOUBLE AS fail_rate,
-            unnest($open_rate)::DOUBLE AS open_rate, unnest($click_rate)::DOUBLE AS click_rate""",
+            unnest($open_rate)::DOUBLE AS open_rate, unnest($click_rate)::DOUBLE AS click_rate,
+            unnest($effect)::DOUBLE AS effect""",
     "message_templates": """
         CREATE TEMP TABLE seed_message_templates AS SELECT
             unnest($k) AS k, unnest($channel) AS channel, unnest($subject) AS subject,
@@ -844,15 +856,16 @@ ORDER BY p.id
 """
 
 # Each campaign went to a share of the customers who had signed up by then
-# (SMS only to those with a phone); some sends failed, some were opened and clicked.
-_CAMPAIGN_SENDS_SQL = """
-INSERT INTO campaign_sends (
-    id, campaign_id, customer_id, sent_at, status, opens, clicks, added_at
-)
+# (SMS only to those with a phone); a tenth of each audience was held out as
+# the control group; some sends failed, some were opened and clicked. Drawn
+# before the orders: a campaign with an effect adds orders after its sends
+# (_LIFT_EVENTS_SQL), which go through the orders' own path.
+_SENDS_PLAN_SQL = """
+CREATE TEMP TABLE seed_sends AS
 WITH audience AS (
     SELECT
         c.id AS campaign_id, p.id AS customer_id, c.created_us, c.fail_rate, c.open_rate,
-        c.click_rate, c.id * 4294967296 + p.id AS skey
+        c.click_rate, c.effect, c.id * 4294967296 + p.id AS skey
     FROM seed_campaign_plans c
     JOIN seed_people p ON p.created_us < c.created_us
     WHERE seed_u(c.id * 4294967296 + p.id, $salt, 70) < c.audience
@@ -861,6 +874,7 @@ WITH audience AS (
 outcomes AS (
     SELECT
         *,
+        seed_u(skey, $salt, 110) < $control_share AS control,
         seed_u(skey, $salt, 71) >= fail_rate AS delivered,
         seed_u(skey, $salt, 72) < open_rate AS opened,
         seed_u(skey, $salt, 73) < click_rate AS clicked,
@@ -868,15 +882,81 @@ outcomes AS (
     FROM audience
 )
 SELECT
-    row_number() OVER (ORDER BY campaign_id, customer_id),
-    campaign_id, customer_id,
-    make_timestamp(created_us + floor(seed_u(skey, $salt, 75) * 36 * 3600)::BIGINT * $second_us),
-    CASE WHEN delivered THEN 'Delivered' ELSE 'Failed' END,
-    CASE WHEN delivered AND opened THEN open_times ELSE 0 END,
-    CASE WHEN delivered AND opened AND clicked
-         THEN 1 + floor(seed_u(skey, $salt, 76) * open_times)::INTEGER ELSE 0 END,
-    make_timestamp(created_us)
+    campaign_id, customer_id, skey, created_us, effect, control, delivered,
+    CASE WHEN NOT control
+         THEN created_us + floor(seed_u(skey, $salt, 75) * 36 * 3600)::BIGINT * $second_us
+    END AS sent_us,
+    CASE WHEN control THEN 'Control' WHEN delivered THEN 'Delivered' ELSE 'Failed' END
+        AS status,
+    CASE WHEN NOT control AND delivered AND opened THEN open_times ELSE 0 END AS opens,
+    CASE WHEN NOT control AND delivered AND opened AND clicked
+         THEN 1 + floor(seed_u(skey, $salt, 76) * open_times)::INTEGER ELSE 0 END AS clicks
 FROM outcomes
+"""
+
+# The orders a campaign with an effect brought: a delivered customer orders
+# within 14 days of the send with the campaign's extra probability. Shaped as
+# seed_events rows (a visit with an order and its basket), with ids after the
+# others' and k past any real event's, then every event is put back in
+# customer order, so the orders, their items and visits are written and
+# counted as all the others are (figures, facts and scores follow).
+_LIFT_EVENTS_SQL = """
+CREATE TEMP TABLE seed_events_lifted AS
+WITH lifted AS (
+    SELECT
+        s.customer_id, $event_stride - s.campaign_id AS k,
+        s.customer_id * $event_stride + $event_stride - s.campaign_id AS ekey,
+        s.sent_us + (1 + floor(seed_u(s.skey, $salt, 112) * (14 * 86400 - 1)))::BIGINT
+                    * $second_us AS event_us
+    FROM seed_sends s
+    WHERE s.status = 'Delivered' AND seed_u(s.skey, $salt, 111) < s.effect
+),
+kept AS (
+    SELECT
+        l.*, row_number() OVER (ORDER BY l.customer_id, l.k) AS n,
+        lists.basket_sizes, lists.product_slots, lists.prices
+    FROM lifted l
+    CROSS JOIN seed_lists lists
+    WHERE l.event_us <= $end_us
+),
+baskets AS (
+    SELECT
+        *,
+        basket_sizes[1 + floor(seed_u(ekey, $salt, 30) * len(basket_sizes))::BIGINT] AS n_lines,
+        product_slots[1 + floor(seed_u(ekey, $salt, 31) * len(product_slots))::BIGINT]
+            AS first_product,
+        1 + floor(seed_u(ekey, $salt, 32) * $stride_max)::BIGINT AS stride
+    FROM kept
+),
+lift AS (
+    SELECT
+        customer_id, k, ekey, TRUE AS is_order,
+        CASE WHEN seed_u(ekey, $salt, 113) < 0.8 THEN 'web' ELSE 'store' END AS channel,
+        make_timestamp(event_us) AS event_at,
+        (SELECT max(visit_id) FROM seed_events) + n AS visit_id,
+        (SELECT max(order_id) FROM seed_events) + n AS order_id,
+        n_lines, first_product, stride,
+        seed_line_cents(ekey, 0, n_lines, first_product, stride, $salt, prices, $n_products)
+        + seed_line_cents(ekey, 1, n_lines, first_product, stride, $salt, prices, $n_products)
+        + seed_line_cents(ekey, 2, n_lines, first_product, stride, $salt, prices, $n_products)
+        + seed_line_cents(ekey, 3, n_lines, first_product, stride, $salt, prices, $n_products)
+        + seed_line_cents(ekey, 4, n_lines, first_product, stride, $salt, prices, $n_products)
+            AS amount_cents
+    FROM baskets
+)
+SELECT * FROM (SELECT * FROM seed_events UNION ALL SELECT * FROM lift)
+ORDER BY customer_id, k
+"""
+
+_CAMPAIGN_SENDS_SQL = """
+INSERT INTO campaign_sends (
+    id, campaign_id, customer_id, sent_at, status, opens, clicks, added_at
+)
+SELECT
+    row_number() OVER (ORDER BY campaign_id, customer_id),
+    campaign_id, customer_id, make_timestamp(sent_us), status, opens, clicks,
+    make_timestamp(created_us)
+FROM seed_sends
 ORDER BY campaign_id, customer_id
 """
 
@@ -923,6 +1003,8 @@ _TEMP_TABLES = (
     "seed_segments",
     "seed_lists",
     "seed_campaign_plans",
+    "seed_sends",
+    "seed_events_lifted",
     "seed_message_templates",
     "seed_plan",
     "seed_events",
@@ -1062,7 +1144,17 @@ def _epoch_us(moment: datetime) -> int:
     return (moment - datetime(1970, 1, 1)) // timedelta(microseconds=1)
 
 
-def _load_campaigns(cur: Con, campaigns: Sequence[_Campaign]) -> None:
+def _effects(count: int, salt: int) -> list[float]:
+    """Each campaign's extra chance of an order within 14 days of a delivery (0: no
+    effect). Drawn from the salt, so the material's own draws stay as they were."""
+    rng = random.Random(salt)
+    return [
+        rng.uniform(EFFECT_MIN, EFFECT_MAX) if rng.random() < EFFECTIVE_CAMPAIGN_SHARE else 0.0
+        for _ in range(count)
+    ]
+
+
+def _load_campaigns(cur: Con, campaigns: Sequence[_Campaign], salt: int) -> None:
     ids = list(range(1, len(campaigns) + 1))
     _run(
         cur,
@@ -1086,6 +1178,7 @@ def _load_campaigns(cur: Con, campaigns: Sequence[_Campaign]) -> None:
             "fail_rate": [c.fail_rate for c in campaigns],
             "open_rate": [c.open_rate for c in campaigns],
             "click_rate": [c.click_rate for c in campaigns],
+            "effect": _effects(len(campaigns), salt),
         },
     )
 
@@ -1158,6 +1251,7 @@ def _parameters(
         "message_share": MESSAGE_SHARE,
         "second_message_share": SECOND_MESSAGE_SHARE,
         "failed_message_share": FAILED_MESSAGE_SHARE,
+        "control_share": CONTROL_SHARE,
     }
 
 
@@ -1238,13 +1332,22 @@ def seed_connection(
             _load_segments(cur)
             _run(cur, _LOAD_SQL["lists"], params)
             _load_products(cur, material.products)
-            _load_campaigns(cur, material.campaigns)
+            _load_campaigns(cur, material.campaigns, material.salt)
             params["email_templates"] = _load_message_templates(cur)
             params["all_templates"] = len(MESSAGE_TEMPLATES)
         with bar.stage("plan"):
             _run(cur, _PLAN_SQL, params)
         with bar.stage("events"):
             _run(cur, _EVENTS_SQL, params)
+        with bar.stage("people"):
+            _run(cur, _PEOPLE_SQL, params)
+        with bar.stage("campaign plan"):
+            # Who each campaign went to, before the orders: the orders its effect
+            # brought join the events, so they are written and counted like all others.
+            _run(cur, _SENDS_PLAN_SQL, params)
+            _run(cur, _LIFT_EVENTS_SQL, params)
+            cur.execute("DROP TABLE seed_events")
+            cur.execute("ALTER TABLE seed_events_lifted RENAME TO seed_events")
         with bar.stage("orders"):
             _run(cur, _ORDERS_SQL, params)
         with bar.stage("order items"):
@@ -1254,7 +1357,6 @@ def seed_connection(
         with bar.stage("customers"):
             _run(cur, _FIGURES_SQL, params)
             cur.execute("DROP TABLE seed_events")
-            _run(cur, _PEOPLE_SQL, params)
             _run(cur, _CUSTOMERS_SQL, params)
         with bar.stage("campaigns"):
             _run(cur, _CAMPAIGN_SENDS_SQL, params)
