@@ -27,7 +27,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crm import db, insights, purchases, queries, scores, writes  # noqa: E402
+from crm import db, facts, insights, purchases, queries, scores, writes  # noqa: E402
 from crm.demo.seed import seed_database  # noqa: E402
 from crm.detail import customer_detail  # noqa: E402
 from crm.models import (  # noqa: E402
@@ -476,6 +476,61 @@ def bench_insights(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
     return rows
 
 
+def bench_send(size: int, con: duckdb.DuckDBPyConnection, emails: int = 1_000) -> list[Row]:
+    """Email delivery (crm.mail) to a local aiosmtpd server: the claim of a batch, and
+    emails per second end to end (merge, SMTP, one transaction per result). The
+    customers' consent and figures are put back afterwards."""
+    from aiosmtpd.controller import Controller  # a dev dependency: only here
+
+    from crm.mail import delivery
+    from crm.mail.settings import SmtpSettings
+
+    class Sink:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            return "250 OK"
+
+    with socket_port() as port:
+        controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    ids = [int(r[0]) for r in con.execute("SELECT id FROM customers ORDER BY id LIMIT $n", {"n": emails}).fetchall()]  # fmt: skip
+    consent = con.execute("SELECT id, email_consent FROM customers WHERE list_contains($ids, id)", {"ids": ids}).fetchall()  # fmt: skip
+    campaign = writes.create_campaign(con, parse(CampaignCreate, {"name": f"Bench send {time.time_ns()}", "template": "Hi [First Name], see you in [City]."}))  # fmt: skip
+    try:
+        con.execute("UPDATE customers SET email_consent = 'Subscribed' WHERE list_contains($ids, id)", {"ids": ids})  # fmt: skip
+        con.execute("INSERT INTO campaign_sends (campaign_id, customer_id, status) SELECT $c, unnest($ids), 'Queued'", {"c": campaign, "ids": ids})  # fmt: skip
+
+        def claim_release() -> None:
+            claimed = delivery.claim_sends(con, campaign, 50)
+            con.execute("UPDATE campaign_sends SET status = 'Queued' WHERE list_contains($ids, id)", {"ids": [s for s, _ in claimed]})  # fmt: skip
+
+        rows = [Row(size, "send: claim a batch of 50 queued sends", timed(claim_release))]
+        settings = SmtpSettings(host="127.0.0.1", port=port, security="none", user=None, from_address="shop@example.com", rate_limit=1_000.0)  # fmt: skip
+        start = time.perf_counter()
+        report = delivery.deliver_campaign(con, campaign, settings)
+        seconds = time.perf_counter() - start
+        per_email = seconds * 1000 / max(report.delivered, 1)
+        rows.append(Row(size, f"send: {report.delivered:,} emails, ms per email", [per_email], note=f"{report.delivered / seconds:,.0f} emails/s (rate limit 1,000/s)"))  # fmt: skip
+    finally:
+        controller.stop()
+        con.execute("DELETE FROM campaign_sends WHERE campaign_id = ?", [campaign])
+        con.execute("DELETE FROM campaigns WHERE id = ?", [campaign])
+        con.executemany("UPDATE customers SET email_consent = ? WHERE id = ?", [[status, cid] for cid, status in consent])  # fmt: skip
+        with db.transaction(con) as cur:
+            for cid in ids:
+                facts.refresh_engagement(cur, cid)
+    return rows
+
+
+@contextmanager
+def socket_port() -> Iterator[int]:
+    """A free local port (closed again before it is used)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        yield int(probe.getsockname()[1])
+
+
 def print_table(rows: list[Row]) -> None:
     header = f"| {'customers':>9} | {'what':<46} | {'median ms':>9} | {'p95 ms':>8} | {'target':<14} | note"
     print(header)
@@ -500,6 +555,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_writes(size, con)
         rows += bench_threads(size, con)
         rows += bench_insights(size, con)
+        rows += bench_send(size, con)
         con.close()
         if args.browser:
             from browser_bench import bench_browser  # only with --browser: needs Playwright

@@ -272,7 +272,8 @@ def _record_send(con: Con, send_id: int, failure: str | None) -> None:
         params["reason"] = failure
     with transaction(con) as cur:
         row = cur.execute(sql, params).fetchone()
-        if row is not None:
+        # Only a delivery changes the customer's figures (a failed send counts in none).
+        if row is not None and failure is None:
             facts.refresh_engagement(cur, int(row[0]))
 
 
