@@ -148,3 +148,33 @@ def refresh_engagement(cur: Con, customer_id: int) -> None:
         """,
         {"id": customer_id},
     )
+
+
+# The same facts for many customers at once (an import or its undo): the
+# customers listed in the temporary table ``rescore_ids`` (crm.scores) of the
+# writing cursor's connection. Set-based: one pass over their order lines.
+_LISTED = (
+    "DELETE FROM customer_products WHERE customer_id IN (SELECT id FROM rescore_ids)",
+    "DELETE FROM customer_categories WHERE customer_id IN (SELECT id FROM rescore_ids)",
+    """
+    INSERT INTO customer_products
+    SELECT i.customer_id, i.product_id, max(o.ordered_at)
+    FROM order_items i JOIN orders o ON o.id = i.order_id
+    WHERE i.customer_id IN (SELECT id FROM rescore_ids)
+    GROUP BY i.customer_id, i.product_id
+    """,
+    """
+    INSERT INTO customer_categories
+    SELECT cp.customer_id, p.category, max(cp.last_bought_at)
+    FROM customer_products cp JOIN products p ON p.id = cp.product_id
+    WHERE cp.customer_id IN (SELECT id FROM rescore_ids)
+    GROUP BY cp.customer_id, p.category
+    """,
+)
+
+
+def refresh_listed(cur: Con) -> None:
+    """The purchase facts of every customer in ``rescore_ids``, from their order lines as
+    they are now, in the caller's transaction."""
+    for sql in _LISTED:
+        cur.execute(sql)

@@ -656,3 +656,16 @@ class SavedSegment:
 def customer_form_values(customer: Customer) -> dict[str, Any]:
     """The editable fields of ``customer``, as the edit form wants them."""
     return {name: getattr(customer, name) for name in CustomerBase.model_fields}
+
+
+def check_field(model: type[BaseModel], field: str, value: Any) -> tuple[Any, str | None]:
+    """One field of ``model`` validated alone: (the value as the model keeps it, None),
+    or (None, the sentence ``parse`` would give). Imports check each distinct value of a
+    file's column this way, by the very rules the forms use."""
+    try:
+        checked = model.__pydantic_validator__.validate_assignment(
+            model.model_construct(), field, value
+        )
+    except ValidationError as exc:
+        return None, _sentence(field, dict(exc.errors()[0]))
+    return getattr(checked, field), None

@@ -611,3 +611,22 @@ def score_mix(con: Con, today: date) -> ScoreMix:
         else:
             rhythm[status] = int(customers)
     return ScoreMix(groups=groups, rhythm=rhythm)
+
+
+# The customers a bulk write changed (an import, its undo): ids in this temporary
+# table of the writing cursor's connection.
+RESCORE_IDS_TABLE = "rescore_ids"
+
+
+def rescore_listed(cur: Con) -> None:
+    """``rescore_customer`` for every customer in the temporary table ``rescore_ids``
+    (column ``id``), as two set-based statements: for bulk writes in ``cur``'s transaction."""
+    cur.execute(_STORE_RHYTHM + f" AND id IN (SELECT id FROM {RESCORE_IDS_TABLE})")  # noqa: S608
+    row = cur.execute(f"SELECT {_BOUNDARY_COLUMNS} FROM score_boundaries").fetchone()  # noqa: S608
+    if row is None:
+        return
+    cur.execute(
+        f"UPDATE customers SET rfm_group = {RFM_GROUP_SQL}"  # noqa: S608 - module constants
+        f" WHERE id IN (SELECT id FROM {RESCORE_IDS_TABLE})",
+        rfm_params(_boundaries(row)),
+    )

@@ -56,8 +56,13 @@ def _write(con: Con) -> Iterator[Con]:
         raise ConflictError(CONFLICT_MESSAGE) from exc
 
 
+def search_text_of(first_name: str, last_name: str, email: str) -> str:
+    """What a search matches a customer by (``customers.search_text``)."""
+    return f"{first_name} {last_name} {email}".lower()
+
+
 def _search_text(data: CustomerBase) -> str:
-    return f"{data.first_name} {data.last_name} {data.email}".lower()
+    return search_text_of(data.first_name, data.last_name, data.email)
 
 
 def _email_taken(cur: Con, email_key: str, except_id: int | None = None) -> bool:
