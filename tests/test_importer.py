@@ -11,7 +11,7 @@ import csv
 import os
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -381,7 +381,29 @@ def _assert_figures_and_scores(con: Con, ids: list[int]) -> None:
         {"ids": ids},
     ).fetchone()
     assert facts == (0,)
+    # Campaign windows (crm.campaigns.facts): orders within 14 days of each send.
+    windows = con.execute(
+        """
+        SELECT count(*) FILTER (WHERE s.window_orders <> (
+                   SELECT count(*) FROM orders o WHERE o.customer_id = s.customer_id
+                   AND o.ordered_at > s.window_start
+                   AND o.ordered_at <= s.window_start + INTERVAL 14 DAY)),
+               sum(s.window_orders)
+        FROM campaign_sends s
+        WHERE list_contains($ids, s.customer_id) AND s.window_start IS NOT NULL
+        """,
+        {"ids": ids},
+    ).fetchone()
+    assert windows is not None and windows[0] == 0
     assert checks.database_problems(con) == []
+
+
+def _window_orders(con: Con, customer_id: int) -> int:
+    row = con.execute(
+        "SELECT sum(window_orders) FROM campaign_sends WHERE customer_id = $id", {"id": customer_id}
+    ).fetchone()
+    assert row is not None
+    return int(row[0] or 0)
 
 
 def _emails(con: Con, ids: list[int]) -> list[str]:
@@ -389,9 +411,17 @@ def _emails(con: Con, ids: list[int]) -> list[str]:
 
 
 def test_orders_with_amounts_update_figures_scores_and_undo(con: Con, tmp_path: Path) -> None:
-    ids = [1, 2, 3, 40]
-    a, b, c, d = _emails(con, ids)
+    sent = con.execute(
+        "SELECT customer_id, sent_at FROM campaign_sends WHERE status = 'Delivered'"
+        " AND customer_id > 40 ORDER BY id LIMIT 1"
+    ).fetchone()
+    assert sent is not None
+    ids = [1, 2, 3, 40, sent[0]]
+    a, b, c, d, e = _emails(con, ids)
+    in_window = (sent[1] + timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+    window_before = _window_orders(con, sent[0])
     rows = [
+        [e, in_window, "99.99"],
         [a, "2025-01-05", "12.50"],
         [a, "2025-02-05 10:30", "1,234.00"],
         [b.upper(), "2024-12-31", "$7"],
@@ -406,18 +436,19 @@ def test_orders_with_amounts_update_figures_scores_and_undo(con: Con, tmp_path: 
     path = _write_csv(tmp_path / "orders.csv", rows, ["Customer email", "Date", "Total"])
     before_figures = _expected_figures(con, ids)
     plan = _plan(con, "orders", path)
-    assert (plan.orders, plan.customers, plan.refused) == (4, 3, 6)
+    assert (plan.orders, plan.customers, plan.refused) == (5, 4, 6)
     problems = dict(zip(plan.problems["row"], plan.problems["problem"], strict=True))
     assert problems == {
-        6: "Amount “abc” is not a number: write it like 1234.50.",
-        7: "No customer has the email “nobody@example.org”: import the customers first.",
-        8: "Order date “2025-02-30” is not a real date.",
-        9: "Order date “3024-01-01” is in the future.",
-        10: "Amount must be at least 0.",
-        11: "Amount “1.005” has more than 2 decimals.",
+        7: "Amount “abc” is not a number: write it like 1234.50.",
+        8: "No customer has the email “nobody@example.org”: import the customers first.",
+        9: "Order date “2025-02-30” is not a real date.",
+        10: "Order date “3024-01-01” is in the future.",
+        11: "Amount must be at least 0.",
+        12: "Amount “1.005” has more than 2 decimals.",
     }
     result = importer.commit(con, plan)
-    assert result.orders == 4
+    assert result.orders == 5
+    assert _window_orders(con, sent[0]) == window_before + 1
     new = con.execute(
         "SELECT o.customer_id, o.ordered_at, o.amount FROM orders o JOIN import_orders i"
         " ON i.order_id = o.id WHERE i.batch_id = $b ORDER BY o.amount",
@@ -427,12 +458,14 @@ def test_orders_with_amounts_update_figures_scores_and_undo(con: Con, tmp_path: 
         (3, datetime(2025, 3, 1), Decimal("0.00")),
         (2, datetime(2024, 12, 31), Decimal("7.00")),
         (1, datetime(2025, 1, 5), Decimal("12.50")),
+        (sent[0], datetime.strptime(in_window, "%Y-%m-%d %H:%M:%S"), Decimal("99.99")),
         (1, datetime(2025, 2, 5, 10, 30), Decimal("1234.00")),
     ]
     _assert_figures_and_scores(con, ids)
 
     importer.undo_import(con, result.batch_id)
     pd.testing.assert_frame_equal(_expected_figures(con, ids), before_figures)
+    assert _window_orders(con, sent[0]) == window_before
     _assert_figures_and_scores(con, ids)
 
 

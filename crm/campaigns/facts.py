@@ -110,7 +110,7 @@ _REFRESH_CAMPAIGN_SQL = (
 # campaign was first delivered (working it out again would scan the
 # campaign's sends on every order write); if that start moved since, the
 # send stays stale and is counted from the orders when read.
-_REFRESH_CUSTOMER_SQL = """
+_REFRESH_CUSTOMERS_SQL = """
     UPDATE campaign_sends
     SET window_start = c.start, window_orders = c.window_orders,
         window_revenue = c.window_revenue
@@ -118,19 +118,26 @@ _REFRESH_CUSTOMER_SQL = """
         SELECT st.id, st.start, count(o.id) AS window_orders,
                coalesce(sum(o.amount), 0) AS window_revenue
         FROM (
-            SELECT id,
+            SELECT id, customer_id,
                    CASE WHEN status IN ('Delivered', 'Failed') THEN sent_at
                         WHEN status = 'Control' THEN window_start END AS start
             FROM campaign_sends
-            WHERE customer_id = $id
+            WHERE customer_id {customers}
         ) AS st
-        LEFT JOIN (SELECT id, ordered_at, amount FROM orders WHERE customer_id = $id) AS o
-          ON o.ordered_at > st.start AND o.ordered_at <= st.start + INTERVAL 14 DAY
+        LEFT JOIN (
+            SELECT id, customer_id, ordered_at, amount FROM orders WHERE customer_id {customers}
+        ) AS o
+          ON o.customer_id = st.customer_id
+         AND o.ordered_at > st.start AND o.ordered_at <= st.start + INTERVAL 14 DAY
         WHERE st.start IS NOT NULL
         GROUP BY st.id, st.start
     ) AS c
     WHERE campaign_sends.id = c.id
 """
+_REFRESH_CUSTOMER_SQL = _REFRESH_CUSTOMERS_SQL.format(customers="= $id")
+# The same for many customers at once (an import of orders, its undo): those in
+# the temporary table ``rescore_ids`` (crm.scores) of the writing cursor's connection.
+_REFRESH_LISTED_SQL = _REFRESH_CUSTOMERS_SQL.format(customers="IN (SELECT id FROM rescore_ids)")
 
 # Everyone, as migration 011 fills them.
 _FILL_ALL = (
@@ -199,3 +206,9 @@ def fill_all(cur: Con) -> None:
 def seed_engagement_times(cur: Con, until: datetime) -> None:
     """Give the demo's opened and clicked sends first-open and first-click times."""
     cur.execute(_ENGAGEMENT_TIMES_SQL, {"until": until})
+
+
+def refresh_listed(cur: Con) -> None:
+    """``refresh_customer`` for every customer in ``rescore_ids``, set-based, in the
+    caller's transaction: after a bulk write changed their orders."""
+    cur.execute(_REFRESH_LISTED_SQL)

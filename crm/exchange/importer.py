@@ -38,6 +38,7 @@ import duckdb
 import pandas as pd
 
 from crm import db, facts, scores
+from crm.campaigns import facts as campaign_facts
 from crm.errors import ConflictError, CrmError, DatabaseInUse, DuplicateError, NotFound
 from crm.exchange.export import csv_bytes
 from crm.exchange.import_checks import (
@@ -288,10 +289,12 @@ WHERE customers.id = f.id
 
 
 def _refresh_listed(cur: Con) -> None:
-    """Figures, scores and purchase facts of the customers in ``rescore_ids``."""
+    """Figures, scores, purchase facts and campaign windows of the customers in
+    ``rescore_ids`` (what crm.writes keeps for one customer when its orders change)."""
     cur.execute(_REFRESH_FIGURES)
     scores.rescore_listed(cur)
     facts.refresh_listed(cur)
+    campaign_facts.refresh_listed(cur)
 
 
 def _amount_product(cur: Con) -> int:
