@@ -27,6 +27,7 @@ from pydantic import (
     Field,
     PlainValidator,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -144,6 +145,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid", frozen=True)
 
 
+class ConsentStatus(StrEnum):
+    """Marketing consent on one channel (migration 007's ``consent_status`` ENUM)."""
+
+    SUBSCRIBED = "Subscribed"
+    UNSUBSCRIBED = "Unsubscribed"
+    NOT_ASKED = "Not asked"
+
+
 class CustomerBase(_Strict):
     first_name: Annotated[str, Field(min_length=1, max_length=NAME_MAX), _VISIBLE]
     last_name: Annotated[str, Field(min_length=1, max_length=NAME_MAX), _VISIBLE]
@@ -183,7 +192,18 @@ CUSTOMER_FIELD_MAX: dict[str, int] = max_lengths(CustomerBase)
 
 
 class CustomerCreate(CustomerBase):
-    """A new customer from the Add form."""
+    """A new customer from the Add form, with the marketing they agreed to (as
+    Shopify's "Customer agreed to receive marketing emails / SMS" boxes)."""
+
+    email_consent: ConsentStatus = ConsentStatus.NOT_ASKED
+    sms_consent: ConsentStatus = ConsentStatus.NOT_ASKED
+
+    @field_validator("sms_consent")
+    @classmethod
+    def _sms_needs_a_phone(cls, value: ConsentStatus, info: ValidationInfo) -> ConsentStatus:
+        if value is ConsentStatus.SUBSCRIBED and not str(info.data.get("phone") or "").strip():
+            raise ValueError("add a phone number to subscribe the customer to SMS")
+        return value
 
 
 class CustomerUpdate(CustomerBase):
@@ -196,14 +216,6 @@ class Channel(StrEnum):
     EMAIL = "Email"
     SMS = "SMS"
     PUSH = "Push"
-
-
-class ConsentStatus(StrEnum):
-    """Marketing consent on one channel (migration 007's ``consent_status`` ENUM)."""
-
-    SUBSCRIBED = "Subscribed"
-    UNSUBSCRIBED = "Unsubscribed"
-    NOT_ASKED = "Not asked"
 
 
 class ConsentChange(_Strict):
@@ -445,6 +457,8 @@ def _sentence(field: str, error: dict[str, Any]) -> str:
         return f"{label} must be at most {ctx.get('le', ctx.get('lt'))}."
     if kind == "too_short":
         return f"{label}: add at least {ctx.get('min_length')}."
+    if kind == "enum":
+        return f"{label} must be {ctx.get('expected', 'one of the choices')}."
     if kind == "extra_forbidden":
         return f"{label} is not a field that can be saved."
     return f"{label}: {error.get('msg', 'is not valid')}."
@@ -612,6 +626,11 @@ class Customer:
     first_order_at: datetime | None = None
     last_order_at: datetime | None = None
     rfm_group: str | None = None
+    # Marketing consent (crm.consent): a status and when it last changed, per channel.
+    email_consent: str = "Not asked"
+    email_consent_at: datetime | None = None
+    sms_consent: str = "Not asked"
+    sms_consent_at: datetime | None = None
 
     @property
     def name(self) -> str:

@@ -15,12 +15,15 @@ from decimal import Decimal
 
 import duckdb
 
-from crm import facts
+from crm import consent, facts
 from crm.campaigns import facts as campaign_facts
 from crm.db import transaction
 from crm.errors import ConflictError, CrmError, DuplicateError, NotFound, ValidationFailed
 from crm.models import (
     CampaignCreate,
+    Channel,
+    ConsentChange,
+    ConsentStatus,
     CustomerBase,
     CustomerCreate,
     CustomerUpdate,
@@ -99,8 +102,26 @@ def create_customer(con: Con, data: CustomerCreate) -> int:
                 _search_text(data),
             ],
         ).fetchone()
-    assert row is not None
+        assert row is not None
+        _initial_consent(cur, int(row[0]), data)
     return int(row[0])
+
+
+def _initial_consent(cur: Con, customer_id: int, data: CustomerCreate) -> None:
+    """The consent given on the Add form, dated now; "Not asked" stays undated."""
+    if data.email_consent is data.sms_consent is ConsentStatus.NOT_ASKED:
+        return
+    cur.execute(
+        """
+        UPDATE customers SET
+            email_consent = $email,
+            email_consent_at = CASE WHEN $email <> 'Not asked' THEN current_localtimestamp() END,
+            sms_consent = $sms,
+            sms_consent_at = CASE WHEN $sms <> 'Not asked' THEN current_localtimestamp() END
+        WHERE id = $id
+        """,
+        {"email": data.email_consent.value, "sms": data.sms_consent.value, "id": customer_id},
+    )
 
 
 def _current_version(cur: Con, customer_id: int) -> int:
@@ -196,6 +217,53 @@ def remove_avatar(con: Con, customer_id: int) -> None:
         )
 
 
+NO_PHONE_FOR_SMS = "Add a phone number first: SMS marketing needs one to subscribe."
+
+
+def set_consent(con: Con, customer_id: int, data: ConsentChange, *, by: str | None = None) -> int:
+    """Set the customer's marketing consent on one channel, as read at ``data.version``;
+    returns the new version.
+
+    The date (``..._at``) and who (``..._by``) change only when the status does:
+    saving the status already stored writes nothing (a double click, or someone
+    else set the same) and keeps the day it was set. ConflictError when
+    the customer changed since it was read, NotFound when deleted,
+    ValidationFailed for SMS consent without a phone number.
+    """
+    channel = data.channel
+    status_column = consent.CONSENT_COLUMNS[channel]
+    at_column = consent.CHANGED_AT_COLUMNS[channel]
+    by_column = consent.CHANGED_BY_COLUMNS[channel]
+    with _write(con) as cur:
+        current = consent.customer_consent(cur, customer_id)
+        stored = current.channel(channel)
+        if stored is not None and stored.status == data.status.value:
+            # Already so (a double click, or someone else set the same): nothing to do.
+            return current.version
+        if current.version != data.version:
+            raise ConflictError(CONFLICT_MESSAGE)
+        if (
+            channel == Channel.SMS.value
+            and data.status is ConsentStatus.SUBSCRIBED
+            and not current.phone.strip()
+        ):
+            raise ValidationFailed({"status": NO_PHONE_FOR_SMS})
+        row = cur.execute(
+            f"""
+            UPDATE customers
+            SET {status_column} = $status, {at_column} = current_localtimestamp(),
+                {by_column} = $by,
+                version = version + 1, updated_at = current_localtimestamp()
+            WHERE id = $id AND version = $version
+            RETURNING version
+            """,  # noqa: S608 - columns from crm.consent's allow-lists
+            {"status": data.status.value, "by": by, "id": customer_id, "version": data.version},
+        ).fetchone()
+        if row is None:
+            raise ConflictError(CONFLICT_MESSAGE)
+    return int(row[0])
+
+
 def _campaign_named(cur: Con, channel: str, name: str) -> str | None:
     """The name, as stored, of the ``channel`` campaign called ``name`` in any case."""
     row = cur.execute(
@@ -223,7 +291,7 @@ def create_campaign(con: Con, data: CampaignCreate, *, first_member: int | None 
     """
     with _write(con) as cur:
         if first_member is not None:
-            _current_version(cur, first_member)
+            consent.check_may_contact(cur, first_member, data.channel)
         campaign_id = insert_campaign(cur, data)
         if first_member is not None:
             _queue_send(cur, campaign_id, first_member)
@@ -251,13 +319,17 @@ def insert_campaign(cur: Con, data: CampaignCreate) -> int:
 def add_to_campaign(con: Con, campaign_id: int, customer_id: int) -> int:
     """Queue the campaign for the customer; returns the send's id.
 
-    Raises DuplicateError when the customer is already in the campaign.
+    Raises DuplicateError when the customer is already in the campaign, and
+    ValidationFailed (saying why) when they have not subscribed to its channel.
     """
     with _write(con) as cur:
         _current_version(cur, customer_id)
-        campaign = cur.execute("SELECT name FROM campaigns WHERE id = ?", [campaign_id]).fetchone()
+        campaign = cur.execute(
+            "SELECT name, channel FROM campaigns WHERE id = ?", [campaign_id]
+        ).fetchone()
         if campaign is None:
             raise NotFound("That campaign no longer exists.")
+        consent.check_may_contact(cur, customer_id, str(campaign[1]))
         exists = cur.execute(
             "SELECT 1 FROM campaign_sends WHERE campaign_id = ? AND customer_id = ?",
             [campaign_id, customer_id],
@@ -268,9 +340,10 @@ def add_to_campaign(con: Con, campaign_id: int, customer_id: int) -> int:
 
 
 def record_message(con: Con, customer_id: int, data: MessageCreate) -> int:
-    """Put a personalised message in the outbox; returns its id."""
+    """Put a personalised message in the outbox; returns its id. ValidationFailed
+    (saying why) when the customer has not subscribed to the message's channel."""
     with _write(con) as cur:
-        _current_version(cur, customer_id)
+        consent.check_may_contact(cur, customer_id, data.channel)
         row = cur.execute(
             "INSERT INTO messages (customer_id, channel, subject, body) VALUES (?, ?, ?, ?)"
             " RETURNING id",

@@ -25,6 +25,8 @@ BUSY = """
     SELECT id, first_name || ' ' || last_name AS name
     FROM customers
     WHERE order_count > 2 AND phone <> '' AND street <> '' AND last_visit IS NOT NULL
+      -- Messages and campaigns go only to subscribers (crm.consent).
+      AND email_consent = 'Subscribed' AND sms_consent = 'Subscribed'
     ORDER BY total_spending DESC, id
 """
 

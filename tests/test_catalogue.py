@@ -23,6 +23,7 @@ def test_a_campaign_created_since_the_last_read_is_named(con: duckdb.DuckDBPyCon
     campaign = writes.create_campaign(
         con, parse(CampaignCreate, {"name": "Winter Hello", "channel": "Email"})
     )
+    con.execute("UPDATE customers SET email_consent = 'Subscribed' WHERE id = ?", [cid])
     writes.add_to_campaign(con, campaign, cid)
     history = queries.campaign_history(con, cid)
     assert "Winter Hello" in set(history["campaign"])

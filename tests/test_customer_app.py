@@ -47,10 +47,12 @@ def _customer_with(con: duckdb.DuckDBPyConnection, condition: str) -> int:
 
 
 def _busy_customer(con: duckdb.DuckDBPyConnection) -> int:
-    """Orders, a phone, a visit and campaign sends: every part of the page has data."""
+    """Orders, a phone, a visit and campaign sends: every part of the page has data;
+    subscribed to email and SMS, so messages and campaigns may reach them."""
     return _customer_with(
         con,
         "order_count > 2 AND last_visit IS NOT NULL AND phone <> '' AND street <> ''"
+        " AND email_consent = 'Subscribed' AND sms_consent = 'Subscribed'"
         " AND id IN (SELECT customer_id FROM campaign_sends WHERE status <> 'Queued')",
     )
 
@@ -387,7 +389,7 @@ def test_add_to_an_existing_campaign_then_again_says_already_in(dbc: Any) -> Non
     at = _click(_open(cid), "open_campaign")
     at.selectbox(key=actions.CAMPAIGN_PICK).set_value(campaign_id).run()
     _click(at, "campaign_add")
-    assert f"Added {customer.name} to “{name}”." in _toasts(at)
+    assert f"Added {customer.name} to “{name}”." in [_plain(t) for t in _toasts(at)]
     status = _one(
         dbc,
         "SELECT status FROM campaign_sends WHERE customer_id = ? AND campaign_id = ?",
@@ -645,7 +647,11 @@ IMAGE_NAME = "![i](http://127.0.0.1:9/px.png)"
 MATHS_NAME = "*x* $a$ and $b$"
 
 
-def _hostile_customer(dbc: Any, condition: str = "order_count > 0") -> int:
+# Subscribed on both channels: messages and campaigns may reach them (crm.consent).
+_REACHABLE = "order_count > 0 AND email_consent = 'Subscribed' AND sms_consent = 'Subscribed'"
+
+
+def _hostile_customer(dbc: Any, condition: str = _REACHABLE) -> int:
     cid = _customer_with(dbc, condition)
     dbc.execute(
         "UPDATE customers SET first_name = ?, last_name = ? WHERE id = ?",
@@ -678,7 +684,9 @@ def test_the_campaign_toasts_show_the_names_as_typed(dbc: Any) -> None:
     assert _toasts(at) == [f"Created “{created}” and added {_escaped_name()}."]
 
     other_id, other = dbc.execute(
-        "SELECT id, name FROM campaigns WHERE name <> ? ORDER BY id LIMIT 1", [campaign]
+        "SELECT id, name FROM campaigns WHERE name <> ? AND id NOT IN"
+        " (SELECT campaign_id FROM campaign_sends WHERE customer_id = ?) ORDER BY id LIMIT 1",
+        [campaign, cid],
     ).fetchone()
     dbc.execute("UPDATE campaigns SET name = ? WHERE id = ?", [f"{other} *{MATHS_NAME}*", other_id])
     at = _click(at, "open_campaign")
@@ -781,6 +789,7 @@ def test_campaign_history_leaves_missing_cells_empty_and_queued_sends_undated(db
     from crm.models import MessageCreate
 
     cid = _busy_customer(dbc)
+    dbc.execute("UPDATE customers SET email_consent = 'Subscribed' WHERE id = ?", [cid])
     writes.record_message(dbc, cid, MessageCreate(subject="Queued hello", body="Hi"))
     written_at = _one(dbc, "SELECT sent_at FROM messages WHERE subject = 'Queued hello'")
     assert written_at is not None, "a queued message carries the time it was written"

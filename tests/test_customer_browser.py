@@ -31,6 +31,8 @@ BUSY = """
     FROM customers
     WHERE order_count > 2 AND phone <> '' AND street <> '' AND last_visit IS NOT NULL
       AND id IN (SELECT customer_id FROM campaign_sends WHERE status <> 'Queued')
+      -- Messages and campaigns go only to subscribers (crm.consent).
+      AND email_consent = 'Subscribed' AND sms_consent = 'Subscribed'
     ORDER BY total_spending DESC, id
 """
 

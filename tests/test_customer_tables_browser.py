@@ -67,6 +67,7 @@ def site(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         campaign = writes.create_campaign(
             con, CampaignCreate(name=CAMPAIGN, channel=Channel.EMAIL, template="Hi")
         )
+        con.execute("UPDATE customers SET email_consent = 'Subscribed' WHERE id = ?", [customer_id])
         writes.add_to_campaign(con, campaign, customer_id)
         writes.record_message(con, customer_id, MessageCreate(subject=SUBJECT, body=BODY))
         orders = con.execute(

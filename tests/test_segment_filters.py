@@ -300,6 +300,11 @@ def test_engagement_facts_and_membership_follow_a_new_send(con: Con, raw: Raw) -
     assert _stored_engagement(con) == _engagement_from_raw(con)
     campaign = writes.create_campaign(con, CampaignCreate(name="Spring tea", channel="Email"))
     assert _segment(con, CustomerFilter(in_campaign=campaign)) == set()
+    # Both subscribed: only subscribers can be added to a campaign (crm.consent).
+    con.execute(
+        "UPDATE customers SET email_consent = 'Subscribed', sms_consent = 'Subscribed'"
+        " WHERE id IN (7, 8)"
+    )
     writes.add_to_campaign(con, campaign, 7)
     writes.create_campaign(con, CampaignCreate(name="Autumn", channel="SMS"), first_member=8)
     assert _segment(con, CustomerFilter(in_campaign=campaign)) == {7}

@@ -33,6 +33,8 @@ GOOD: dict[str, Any] = {
     "zip": "28013",
     "country": "Spain",
 }
+# The same customer, subscribed to email and SMS marketing (messages and campaigns need it).
+SUBSCRIBED: dict[str, Any] = {**GOOD, "email_consent": "Subscribed", "sms_consent": "Subscribed"}
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
@@ -205,6 +207,7 @@ def test_delete_removes_everything_of_that_customer_only(con: duckdb.DuckDBPyCon
     ).fetchone()
     assert row is not None
     cid = int(row[0])
+    con.execute("UPDATE customers SET email_consent = 'Subscribed' WHERE id = ?", [cid])
     writes.record_message(con, cid, parse(MessageCreate, {"body": "Hello"}))
     before = _snapshot(con)
     own = {
@@ -291,7 +294,7 @@ def test_visit_updates_figures(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_campaigns_no_duplicates(con: duckdb.DuckDBPyConnection) -> None:
-    cid = writes.create_customer(con, parse(CustomerCreate, GOOD))
+    cid = writes.create_customer(con, parse(CustomerCreate, SUBSCRIBED))
     campaign = writes.create_campaign(
         con, parse(CampaignCreate, {"name": "Spring", "channel": "SMS", "template": "Hi"})
     )
@@ -308,7 +311,7 @@ def test_campaigns_no_duplicates(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_message_is_recorded_in_history(con: duckdb.DuckDBPyConnection) -> None:
-    cid = writes.create_customer(con, parse(CustomerCreate, GOOD))
+    cid = writes.create_customer(con, parse(CustomerCreate, SUBSCRIBED))
     writes.record_message(con, cid, parse(MessageCreate, {"body": "Hi Ana", "subject": "20% off"}))
     history = queries.campaign_history(con, cid)
     assert list(history["kind"]) == ["Message"]
@@ -417,7 +420,7 @@ def test_the_database_itself_refuses_a_duplicate_campaign_name(
 
 
 def test_create_and_add_queues_the_first_member(con: duckdb.DuckDBPyConnection) -> None:
-    cid = writes.create_customer(con, parse(CustomerCreate, GOOD))
+    cid = writes.create_customer(con, parse(CustomerCreate, SUBSCRIBED))
     campaign = writes.create_campaign(con, _campaign("Welcome", "SMS"), first_member=cid)
     assert queries.customer_campaign_ids(con, cid) == {campaign}
     history = queries.campaign_history(con, cid)
@@ -432,7 +435,7 @@ def test_a_failing_add_leaves_no_campaign_behind(con: duckdb.DuckDBPyConnection)
             writes.create_campaign(con, _campaign("Orphan?"), first_member=10**12)
         assert _campaign_names(con) == before
         assert _count(con, "campaign_sends") == sends
-    cid = writes.create_customer(con, parse(CustomerCreate, GOOD))
+    cid = writes.create_customer(con, parse(CustomerCreate, SUBSCRIBED))
     campaign = writes.create_campaign(con, _campaign("Orphan?"), first_member=cid)
     assert queries.customer_campaign_ids(con, cid) == {campaign}
 
