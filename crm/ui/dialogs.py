@@ -69,6 +69,10 @@ DialogKind = Literal[
     "delete_segment",
     # A whole segment added to a campaign, registered by crm.ui.bulk_add.
     "bulk_add",
+    # A campaign's dialogs, registered by crm.ui.campaigns.
+    "rename_campaign",
+    "edit_campaign",
+    "delete_campaign",
 ]
 # Dialogs that work on the customer page's data: drawn only on that customer's page.
 CUSTOMER_PAGE_KINDS: frozenset[DialogKind] = frozenset({"message", "campaign", "picture"})
@@ -111,6 +115,8 @@ class DialogState:
     then_go_to: str | None = None
     # A saved segment's dialog: which segment, and the filters it would keep.
     segment_id: int | None = None
+    # A campaign's dialog: which campaign (its version is ``version``).
+    campaign_id: int | None = None
     filters: dict[str, str | list[str]] = field(default_factory=dict)
     # Set when a save was refused because the record changed or vanished.
     problem: str | None = None

@@ -23,6 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from crm import charts, formatting, queries
+from crm.campaigns.results import STATUS_LABELS
 from crm.detail import CustomerDetail
 from crm.exchange import export
 from crm.models import Customer
@@ -56,7 +57,7 @@ HISTORY_COLUMNS = {
     "campaign": st.column_config.TextColumn(
         "Campaign", help="The campaign's name, or the message's subject", width=114
     ),
-    "status": st.column_config.TextColumn("Status", width=74),
+    "status": st.column_config.TextColumn("Status", width=150),
     "sent_at": st.column_config.DatetimeColumn("Sent", format="MMM D, YYYY", width=92),
     "channel": st.column_config.TextColumn("Channel", width=70),
     "opens": st.column_config.NumberColumn("Opens", width=60),
@@ -242,6 +243,8 @@ def history_view(history: pd.DataFrame) -> pd.DataFrame:
     view["opens"] = view["opens"].astype("Float64").mask(is_message)
     view["clicks"] = view["clicks"].astype("Float64").mask(is_message)
     view["sent_at"] = view["sent_at"].mask(view["status"] == "Queued")
+    # A control member was held out on purpose; a send being delivered is under way.
+    view["status"] = view["status"].replace(STATUS_LABELS)
     view["body"] = view["body"].fillna("")
     view["failure_reason"] = view["failure_reason"].fillna("")
     return view
