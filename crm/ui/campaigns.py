@@ -24,7 +24,7 @@ from crm.campaigns.results import CampaignResult, MemberPage, MergeCheck
 from crm.errors import ConflictError, CrmError, NotFound, ValidationFailed
 from crm.formatting import escape_markdown
 from crm.models import CampaignMessageUpdate, CampaignRename, parse
-from crm.ui import dialogs, theme
+from crm.ui import dialogs, sending, theme
 from crm.ui.data import connection, flash
 from crm.ui.dialogs import DialogKind, DialogState
 
@@ -314,24 +314,9 @@ def _actions(campaign: CampaignResult) -> None:
             on_click=_open_campaign_dialog,
             args=("delete_campaign", campaign),
         )
-    _send(campaign, read_only)
-
-
-def _send(campaign: CampaignResult, read_only: bool) -> None:
-    # PLACEHOLDER (issue 10, mail helper): replace this body with
-    # ``crm.ui.sending.render_send(campaign.id)`` once crm/ui/sending.py is on main.
-    if not campaign.queued:
-        return
-    with st.container(border=True, key="campaign_send"):
-        st.markdown(f"**{formatting.plural(campaign.queued, 'send')} queued**")
-        st.button(
-            "Send queued",
-            key="campaign_send_queued",
-            icon=":material/send:",
-            disabled=True,
-            help=READ_ONLY_REASON if read_only else "Delivery is not wired to this page yet.",
-        )
-        st.caption("Sending from this page arrives with email delivery (crm.ui.sending).")
+    # Counts, "Send N queued" with progress and results, or how to configure SMTP;
+    # read-only mode and channels without a provider are explained there.
+    sending.render_send(campaign.id)
 
 
 def _rate(value: float | None) -> str:
