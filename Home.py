@@ -15,7 +15,7 @@ from __future__ import annotations
 import streamlit as st
 
 from crm import queries, segments
-from crm.ui import bulk_add, cards, dialogs, figures, filters, insights, saved, theme
+from crm.ui import bulk_add, cards, dialogs, export, figures, filters, insights, saved, theme
 from crm.ui.data import cached_customer_page, connection, show_flashes
 
 theme.page_setup("Customers")
@@ -31,6 +31,7 @@ with theme.friendly_errors("the customer list"):
         st.title("Customers", anchor=False, width="stretch")
         saved.segments_link()
         bulk_add.header_button()
+        export_slot = st.empty()  # "Export", once the segment is known
         st.button(
             "Add customer",
             key="add_customer",
@@ -49,6 +50,7 @@ with theme.friendly_errors("the customer list"):
         result = cached_customer_page(segment)
     totals = result.totals
     saved.render(segment)
+    export.export_button(export_slot, segment)
 
     if filters.changed():
         # Customers just added stay pinned on top until the user moves on.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from crm import db, facts, insights, purchases, queries, scores, writes  # noqa: E402
 from crm.demo.seed import seed_database  # noqa: E402
 from crm.detail import customer_detail  # noqa: E402
+from crm.exchange import segment_export  # noqa: E402
 from crm.models import (  # noqa: E402
     CampaignCreate,
     CustomerCreate,
@@ -539,6 +541,33 @@ def print_table(rows: list[Row]) -> None:
         print(f"| {r.size:>9,} | {r.name:<46} | {r.median:>9.1f} | {r.p95:>8.1f} | {r.target:<14} | {r.note}")  # fmt: skip
 
 
+def bench_export(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
+    """Segment export (issue 10): everyone as CSV and Parquet (DuckDB COPY), and Excel
+    (openpyxl, row by row) for the smallest country, with its rate per second."""
+
+    rows: list[Row] = []
+    everyone = CustomerFilter()
+    with tempfile.TemporaryDirectory(prefix="bench-export-") as folder:
+        for fmt, target in (
+            (segment_export.FileFormat.CSV, "≤ 10 s at 1M"),
+            (segment_export.FileFormat.PARQUET, "≤ 5 s at 1M"),
+        ):
+            path = Path(folder) / f"everyone.{fmt.value}"
+            samples = timed(lambda fmt=fmt, path=path: segment_export.write_segment(con, everyone, fmt, path), repeats=3, warmup=1)  # fmt: skip
+            note = f"{path.stat().st_size / 1e6:.0f} MB"
+            rows.append(Row(size, f"export: everyone as {fmt.value}", samples, target, note))
+        # Excel for the smallest country (about 5 % of everyone): the rate is what counts.
+        row = con.execute("SELECT country FROM customers GROUP BY 1 ORDER BY count(*), 1 LIMIT 1").fetchone()  # fmt: skip
+        assert row is not None
+        smallest = CustomerFilter(countries=(str(row[0]),))
+        count = queries.count_segment(con, smallest)
+        path = Path(folder) / "smallest.xlsx"
+        samples = timed(lambda: segment_export.write_segment(con, smallest, segment_export.FileFormat.EXCEL, path), repeats=1, warmup=0)  # fmt: skip
+        rate = count / (samples[0] / 1000)
+        rows.append(Row(size, f"export: {count:,} customers as xlsx", samples, "", f"{rate:,.0f} rows/s; 1M ≈ {1e6 / rate / 60:.0f} min"))  # fmt: skip
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -556,6 +585,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_threads(size, con)
         rows += bench_insights(size, con)
         rows += bench_send(size, con)
+        rows += bench_export(size, con)
         con.close()
         if args.browser:
             from browser_bench import bench_browser  # only with --browser: needs Playwright

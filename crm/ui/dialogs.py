@@ -73,6 +73,8 @@ DialogKind = Literal[
     "rename_campaign",
     "edit_campaign",
     "delete_campaign",
+    # The segment's Export (crm.ui.export).
+    "export_segment",
 ]
 # Dialogs that work on the customer page's data: drawn only on that customer's page.
 CUSTOMER_PAGE_KINDS: frozenset[DialogKind] = frozenset({"message", "campaign", "picture"})

@@ -35,7 +35,7 @@ from crm.models import (
     parse,
 )
 from crm.saved_segments import SEGMENT_PARAM, SegmentSize
-from crm.ui import bulk_add, cards, dialogs, filters, theme
+from crm.ui import bulk_add, cards, dialogs, export, filters, theme
 from crm.ui.data import cached_customer_page, connection, flash
 from crm.ui.dialogs import DialogKind, DialogState
 
@@ -564,6 +564,14 @@ def _segment_row(segment: SavedSegment, current: CustomerFilter | None) -> Delta
                 ),
             )
             bulk_add.segment_button(segment.id, segment.filters, segment.name)
+            st.button(
+                "Export",
+                key=f"export_segment_{segment.id}",
+                icon=":material/download:",
+                on_click=export.open_export_dialog,
+                args=(_stored_filter(segment), segment.name),
+                help="Download this segment's customers as CSV, Excel or Parquet.",
+            )
             st.button(
                 "Duplicate",
                 key=f"duplicate_segment_{segment.id}",
