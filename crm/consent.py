@@ -22,7 +22,7 @@ import duckdb
 
 from crm.errors import NotFound, ValidationFailed
 from crm.formatting import short_date
-from crm.models import Channel, ConsentStatus
+from crm.models import Channel, ConsentStatus, Customer
 
 Con = duckdb.DuckDBPyConnection
 
@@ -136,6 +136,17 @@ def refusal(
         when = f" on {day}" if day is not None else ""
         return f"{who} unsubscribed from {word}{when}."
     return f"{who} has not subscribed to {word}."
+
+
+def customer_refusal(customer: Customer, channel: str | Channel) -> str | None:
+    """Why ``customer`` (as read for a page) may not be contacted on ``channel``; None
+    when they may. Plain text: escape it before showing it through Markdown."""
+    value = _channel(channel)
+    if value == Channel.EMAIL.value:
+        return refusal(value, customer.email_consent, customer.email_consent_at, customer.name)
+    if value == Channel.SMS.value:
+        return refusal(value, customer.sms_consent, customer.sms_consent_at, customer.name)
+    return None
 
 
 @dataclass(frozen=True)

@@ -534,6 +534,9 @@ class CustomerFilter:
     never_opened: bool = False  # no delivered send opened, and 3 or more delivered
     rfm_groups: tuple[str, ...] = ()  # crm.scores.GROUPS
     rhythm: tuple[str, ...] = ()  # crm.scores.RHYTHM_STATUSES
+    # Marketing consent (issue 10): any of these statuses (crm.consent.STATUSES).
+    email_consent: tuple[str, ...] = ()
+    sms_consent: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from crm import catalogue, scores
+from crm import catalogue, consent, scores
 from crm.frames import typed_frame
 from crm.models import (
     CampaignRates,
@@ -172,6 +172,11 @@ def segment_where(f: CustomerFilter, now: datetime | None = None) -> tuple[str, 
     if f.not_campaign is not None:
         clauses.append(_SEMI_JOINS["not_campaign"])
         params["not_campaign"] = f.not_campaign
+    # Marketing consent: a condition on the row, added only when set (as above).
+    consent_where, consent_params = consent.segment_conditions(f.email_consent, f.sms_consent)
+    if consent_where:
+        clauses.append(consent_where)
+        params.update(consent_params)
     return "\n    AND ".join(clauses), params
 
 

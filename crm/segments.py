@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
+from crm.consent import STATUSES as CONSENT_STATUSES
 from crm.models import EMAIL_MAX, NAME_MAX, CustomerFilter, LastVisit, SortKey
 from crm.scores import GROUPS, RHYTHM_STATUSES
 
@@ -48,9 +49,21 @@ ENGAGED_DAYS = "engaged_days"
 NEVER_OPENED = "never_opened"
 RFM = "rfm"
 RHYTHM = "rhythm"
+EMAIL_CONSENT = "email_consent"
+SMS_CONSENT = "sms_consent"
 
 # Parameters that take several values, in the order they are written.
-LIST_PARAMS: tuple[str, ...] = (COUNTRY, STATE, CITY, CATEGORY, PRODUCT, RFM, RHYTHM)
+LIST_PARAMS: tuple[str, ...] = (
+    COUNTRY,
+    STATE,
+    CITY,
+    CATEGORY,
+    PRODUCT,
+    RFM,
+    RHYTHM,
+    EMAIL_CONSENT,
+    SMS_CONSENT,
+)
 
 PARAM_NAMES: tuple[str, ...] = (
     SEARCH,
@@ -80,6 +93,8 @@ PARAM_NAMES: tuple[str, ...] = (
     NEVER_OPENED,
     RFM,
     RHYTHM,
+    EMAIL_CONSENT,
+    SMS_CONSENT,
     SORT,
     ORDER,
     PAGE,
@@ -255,6 +270,8 @@ def filter_from_params(
         never_opened=_first(params, NEVER_OPENED) in ("1", "true", "yes"),
         rfm_groups=_named(params, RFM, GROUPS),
         rhythm=_named(params, RHYTHM, RHYTHM_STATUSES),
+        email_consent=_named(params, EMAIL_CONSENT, CONSENT_STATUSES),
+        sms_consent=_named(params, SMS_CONSENT, CONSENT_STATUSES),
     )
 
 
@@ -317,6 +334,10 @@ def params_from_filter(f: CustomerFilter) -> Params:
         params[RFM] = list(f.rfm_groups)
     if f.rhythm:
         params[RHYTHM] = list(f.rhythm)
+    if f.email_consent:
+        params[EMAIL_CONSENT] = list(f.email_consent)
+    if f.sms_consent:
+        params[SMS_CONSENT] = list(f.sms_consent)
     if f.sort is not DEFAULT.sort:
         params[SORT] = f.sort.value
     if f.descending != default_descending(f.sort):
@@ -565,6 +586,8 @@ def chips(
         found.append(Chip(NEVER_OPENED, "Never opened (3+ delivered)"))
     found.extend(Chip(f"{RFM}={g}", f"RFM: {g}") for g in f.rfm_groups)
     found.extend(Chip(f"{RHYTHM}={s}", f"Rhythm: {s}") for s in f.rhythm)
+    found.extend(Chip(f"{EMAIL_CONSENT}={s}", f"Email marketing: {s}") for s in f.email_consent)
+    found.extend(Chip(f"{SMS_CONSENT}={s}", f"SMS marketing: {s}") for s in f.sms_consent)
     return found
 
 

@@ -8,7 +8,7 @@ surface as the same ``ConflictError``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -222,45 +222,69 @@ NO_PHONE_FOR_SMS = "Add a phone number first: SMS marketing needs one to subscri
 
 def set_consent(con: Con, customer_id: int, data: ConsentChange, *, by: str | None = None) -> int:
     """Set the customer's marketing consent on one channel, as read at ``data.version``;
-    returns the new version.
+    returns the new version. See ``set_consents``."""
+    return set_consents(con, customer_id, [data], by=by)
 
-    The date (``..._at``) and who (``..._by``) change only when the status does:
-    saving the status already stored writes nothing (a double click, or someone
-    else set the same) and keeps the day it was set. ConflictError when
-    the customer changed since it was read, NotFound when deleted,
-    ValidationFailed for SMS consent without a phone number.
+
+def set_consents(
+    con: Con, customer_id: int, changes: Sequence[ConsentChange], *, by: str | None = None
+) -> int:
+    """Set the customer's marketing consent on one or more channels, all read at the
+    same version, in one transaction; returns the new version.
+
+    The date (``..._at``) and who (``..._by``) change only where the status
+    does: a status already stored is not written again (a double click, or
+    someone else set the same) and keeps the day it was set; with nothing to
+    change, nothing is written. ConflictError when the customer changed since
+    it was read, NotFound when deleted, ValidationFailed for SMS consent
+    without a phone number (and nothing is written).
     """
-    channel = data.channel
-    status_column = consent.CONSENT_COLUMNS[channel]
-    at_column = consent.CHANGED_AT_COLUMNS[channel]
-    by_column = consent.CHANGED_BY_COLUMNS[channel]
+    if len({change.version for change in changes}) > 1:
+        raise ValueError("every change must be made on the same version")
     with _write(con) as cur:
         current = consent.customer_consent(cur, customer_id)
-        stored = current.channel(channel)
-        if stored is not None and stored.status == data.status.value:
-            # Already so (a double click, or someone else set the same): nothing to do.
+        wanted = [c for c in changes if _stored_status(current, c.channel) != c.status.value]
+        if not wanted:
             return current.version
-        if current.version != data.version:
+        version = wanted[0].version
+        if current.version != version:
             raise ConflictError(CONFLICT_MESSAGE)
-        if (
-            channel == Channel.SMS.value
-            and data.status is ConsentStatus.SUBSCRIBED
-            and not current.phone.strip()
-        ):
-            raise ValidationFailed({"status": NO_PHONE_FOR_SMS})
-        row = cur.execute(
-            f"""
-            UPDATE customers
-            SET {status_column} = $status, {at_column} = current_localtimestamp(),
-                {by_column} = $by,
-                version = version + 1, updated_at = current_localtimestamp()
-            WHERE id = $id AND version = $version
-            RETURNING version
-            """,  # noqa: S608 - columns from crm.consent's allow-lists
-            {"status": data.status.value, "by": by, "id": customer_id, "version": data.version},
-        ).fetchone()
-        if row is None:
-            raise ConflictError(CONFLICT_MESSAGE)
+        for change in wanted:
+            if (
+                change.channel == Channel.SMS.value
+                and change.status is ConsentStatus.SUBSCRIBED
+                and not current.phone.strip()
+            ):
+                raise ValidationFailed({"status": NO_PHONE_FOR_SMS})
+        for change in wanted:
+            version = _write_consent(cur, customer_id, change, version, by)
+    return version
+
+
+def _stored_status(current: consent.Consent, channel: str) -> str | None:
+    stored = current.channel(channel)
+    return None if stored is None else stored.status
+
+
+def _write_consent(
+    cur: Con, customer_id: int, change: ConsentChange, version: int, by: str | None
+) -> int:
+    status_column = consent.CONSENT_COLUMNS[change.channel]
+    at_column = consent.CHANGED_AT_COLUMNS[change.channel]
+    by_column = consent.CHANGED_BY_COLUMNS[change.channel]
+    row = cur.execute(
+        f"""
+        UPDATE customers
+        SET {status_column} = $status, {at_column} = current_localtimestamp(),
+            {by_column} = $by,
+            version = version + 1, updated_at = current_localtimestamp()
+        WHERE id = $id AND version = $version
+        RETURNING version
+        """,  # noqa: S608 - columns from crm.consent's allow-lists
+        {"status": change.status.value, "by": by, "id": customer_id, "version": version},
+    ).fetchone()
+    if row is None:
+        raise ConflictError(CONFLICT_MESSAGE)
     return int(row[0])
 
 

@@ -7,7 +7,7 @@ unknown id shows a friendly dead end with a link back to the overview.
 import streamlit as st
 
 from crm.errors import NotFound
-from crm.ui import actions, history, profile, score_panel, theme
+from crm.ui import actions, consent, history, profile, score_panel, theme
 from crm.ui.data import connection, show_flashes
 
 show_flashes()
@@ -33,6 +33,7 @@ with theme.friendly_errors("this customer"):
         history.render_spending_charts(detail)
     with side:
         score_panel.render(customer)
+        consent.render_panel(customer)
         profile.render_address(customer)
         history.render_engagement(detail)
     history.render_orders(con, customer, detail)

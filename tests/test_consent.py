@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 import duckdb
 import pytest
 
-from crm import consent, queries, writes
+from crm import consent, queries, segments, writes
 from crm.errors import ConflictError, NotFound, ValidationFailed
 from crm.models import (
     CampaignCreate,
@@ -16,6 +17,7 @@ from crm.models import (
     ConsentChange,
     ConsentStatus,
     CustomerCreate,
+    CustomerFilter,
     CustomerUpdate,
     MessageCreate,
     parse,
@@ -373,3 +375,92 @@ def test_a_refusal_names_the_customer_and_the_day(con: duckdb.DuckDBPyConnection
     assert (
         str(refused.value) == f"Ana Lima unsubscribed from email on {day:%b} {day.day}, {day.year}."
     )
+
+
+# --- The overview filter -----------------------------------------------------------------
+
+
+def _members(con: duckdb.DuckDBPyConnection, f: CustomerFilter) -> set[int]:
+    """Every customer of the segment, through the page query (one page holds them all)."""
+    page = queries.customer_page(con, replace(f, page_size=100_000))
+    ids = {row.id for row in page.rows}
+    assert page.totals.customers == len(ids) == queries.count_segment(con, f)
+    return ids
+
+
+def _subsets(values: tuple[str, ...]) -> list[tuple[str, ...]]:
+    return [
+        tuple(v for i, v in enumerate(values) if mask >> i & 1) for mask in range(2 ** len(values))
+    ]
+
+
+def test_the_consent_filter_matches_the_raw_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Every combination of statuses on both channels, against the table read by pandas;
+    a NULL status (a row written without one) counts as Not asked."""
+    con.execute("UPDATE customers SET email_consent = NULL WHERE id IN (5, 6)")
+    raw = con.execute(
+        "SELECT id, CAST(email_consent AS VARCHAR) AS email, CAST(sms_consent AS VARCHAR) AS sms"
+        " FROM customers"
+    ).df()
+    raw["email"] = raw["email"].fillna("Not asked")
+    statuses = consent.STATUSES
+    for email in _subsets(statuses):
+        for sms in _subsets(statuses):
+            wanted = raw
+            if email:
+                wanted = wanted[wanted["email"].isin(email)]
+            if sms:
+                wanted = wanted[wanted["sms"].isin(sms)]
+            f = CustomerFilter(email_consent=email, sms_consent=sms)
+            assert _members(con, f) == {int(i) for i in wanted["id"]}, (email, sms)
+    # Every status is there, so each one alone is a real test.
+    assert set(raw["email"]) == set(raw["sms"]) == set(statuses)
+    assert _members(con, CustomerFilter(email_consent=("Not asked",))) >= {5, 6}
+
+
+def test_the_consent_filter_combines_with_others(con: duckdb.DuckDBPyConnection) -> None:
+    raw = con.execute(
+        "SELECT id, country, CAST(sms_consent AS VARCHAR) AS sms, total_spending FROM customers"
+    ).df()
+    country = str(raw["country"].mode()[0])
+    wanted = raw[(raw["country"] == country) & (raw["sms"] == "Subscribed")]
+    wanted = wanted[wanted["total_spending"] >= 100]
+    f = CustomerFilter(countries=(country,), sms_consent=("Subscribed",), min_spending=100)
+    assert _members(con, f) == {int(i) for i in wanted["id"]}
+    assert 0 < len(wanted) < len(raw)
+
+
+def test_the_consent_filter_round_trips_through_the_url() -> None:
+    f = CustomerFilter(email_consent=("Subscribed", "Not asked"), sms_consent=("Unsubscribed",))
+    params = segments.params_from_filter(f)
+    assert params == {
+        "email_consent": ["Subscribed", "Not asked"],
+        "sms_consent": ["Unsubscribed"],
+    }
+    assert segments.filter_from_params(params) == f
+    assert segments.is_filtered(f)
+    # A link is user input: any case, repeats and unknown statuses.
+    messy = {"email_consent": ["subscribed", "SUBSCRIBED", "yes", "not ASKED"], "sms_consent": "x"}
+    assert segments.filter_from_params(messy) == CustomerFilter(
+        email_consent=("Subscribed", "Not asked")
+    )
+    assert not segments.is_filtered(segments.filter_from_params({"sms_consent": ["maybe"]}))
+
+
+def test_each_status_is_a_chip_that_removes_only_itself() -> None:
+    f = CustomerFilter(
+        email_consent=("Subscribed", "Unsubscribed"),
+        sms_consent=("Not asked",),
+        countries=("Peru",),
+    )
+    found = segments.chips(f)
+    labels = [chip.label for chip in found]
+    assert labels == [
+        "Country: Peru",
+        "Email marketing: Subscribed",
+        "Email marketing: Unsubscribed",
+        "SMS marketing: Not asked",
+    ]
+    email_subscribed = found[1].id
+    assert segments.without_chip(f, email_subscribed) == replace(f, email_consent=("Unsubscribed",))
+    assert segments.without_chip(f, found[3].id) == replace(f, sms_consent=())

@@ -179,6 +179,11 @@ BUILDER_SEGMENTS = [
         {"rfm": ["At risk", "Can't lose them"]},
     ),
     (CustomerFilter(rhythm=("Overdue", "Lapsed")), {"rhythm": ["Overdue", "Lapsed"]}),
+    (
+        CustomerFilter(email_consent=("Subscribed", "Not asked")),
+        {"email_consent": ["Subscribed", "Not asked"]},
+    ),
+    (CustomerFilter(sms_consent=("Unsubscribed",)), {"sms_consent": ["Unsubscribed"]}),
 ]
 
 

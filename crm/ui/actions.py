@@ -18,7 +18,7 @@ import duckdb
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from crm import avatars, catalogue, config, db, formatting, queries, templates, writes
+from crm import avatars, catalogue, config, consent, db, formatting, queries, templates, writes
 from crm.errors import CrmError, DuplicateError, ValidationFailed
 from crm.formatting import escape_markdown
 from crm.models import CampaignCreate, Channel, Customer, MessageCreate, parse
@@ -49,6 +49,7 @@ UPLOAD = "avatar_upload"
 _PROCESSED = "_avatar_processed"
 EXISTING, NEW = "Existing campaign", "New campaign"
 SMS_SEGMENT = 160
+CONSENT_HINT = "If they agreed, change it under Marketing on this page."
 
 
 def _done(message: str, icon: str = ":material/check_circle:") -> None:
@@ -70,7 +71,7 @@ def _errors(problem: CrmError) -> None:
         st.error(escape_markdown(sentence), icon=":material/error:")
 
 
-def _with_customer(kind: DialogKind, form: Callable[[Customer], None], what: str) -> None:
+def with_customer(kind: DialogKind, form: Callable[[Customer], None], what: str) -> None:
     """Draw ``form`` for the dialog's customer, or say they are gone."""
     state = dialogs.state_of(kind)
     assert state.customer_id is not None
@@ -208,10 +209,26 @@ def send_message(
     return sending.deliver_personal_message(con, message_id, channel, customer.name)
 
 
+def _refused(customer: Customer, channel: str) -> str | None:
+    """Why ``customer`` may not be contacted on ``channel`` (crm.consent), shown as a
+    warning with the way to change it; None when they may."""
+    reason = consent.customer_refusal(customer, channel)
+    if reason is not None:
+        st.warning(escape_markdown(f"{reason} {CONSENT_HINT}"), icon=":material/unsubscribe:")
+    return reason
+
+
 def _message_form(customer: Customer) -> None:
+    # The first channel the customer subscribed to, so the form opens ready to send.
+    allowed = [c for c in ("Email", "SMS") if consent.customer_refusal(customer, c) is None]
     channel = st.segmented_control(
-        "Channel", ["Email", "SMS"], default="Email", key=CHANNEL, required=True
+        "Channel",
+        ["Email", "SMS"],
+        default=allowed[0] if allowed else "Email",
+        key=CHANNEL,
+        required=True,
     )
+    refused = _refused(customer, channel or "Email")
     subject = ""
     if channel == "Email":
         # Placeholders are instructions, never sample text: grey sample text was
@@ -238,7 +255,14 @@ def _message_form(customer: Customer) -> None:
             on_click=_use_example,
         )
     _preview(customer, subject or "", body)
-    if st.button("Send message", type="primary", icon=":material/send:", key="msg_send"):
+    if st.button(
+        "Send message",
+        type="primary",
+        icon=":material/send:",
+        key="msg_send",
+        disabled=refused is not None,
+        help=refused,
+    ):
         try:
             sentence, went_well = send_message(
                 connection(), customer, channel or "Email", subject or "", body
@@ -254,7 +278,7 @@ def _message_form(customer: Customer) -> None:
 @dialogs.register(MESSAGE)
 @st.dialog("Send a personalised message", width="large", on_dismiss=dialogs.close_dialog)
 def _message_dialog() -> None:
-    _with_customer(MESSAGE, _message_form, "the message form")
+    with_customer(MESSAGE, _message_form, "the message form")
 
 
 # --- Campaigns ------------------------------------------------------------------
@@ -299,6 +323,8 @@ def _campaign_form(customer: Customer) -> None:
     con = connection()
     choices = campaign_labels()
     member_of = queries.customer_campaign_ids(con, customer.id)
+    known = catalogue.catalogue(con, campaigns=list(choices)).campaigns
+    refusals = {c.value: consent.customer_refusal(customer, c) for c in Channel}
     modes = [EXISTING, NEW] if choices else [NEW]
     mode = st.segmented_control("Add to", modes, default=modes[0], key=CAMPAIGN_MODE, required=True)
     if mode == EXISTING:
@@ -307,7 +333,9 @@ def _campaign_form(customer: Customer) -> None:
             # Options are plain text, not Markdown: the name shows as typed.
             title, facts = choices[campaign_id]
             already = " · already in" if campaign_id in member_of else ""
-            return f"{title} · created {facts}{already}"
+            channel = known.get(campaign_id, ("", "Push"))[1]
+            closed = " · not subscribed" if refusals.get(channel) else ""
+            return f"{title} · created {facts}{already}{closed}"
 
         picked = st.selectbox(
             "Campaign",
@@ -317,11 +345,17 @@ def _campaign_form(customer: Customer) -> None:
             index=None,
             placeholder="Choose a campaign",
         )
+        refused = None
         if picked is not None:
             # The options are cut short on a phone: the chosen one's facts in full.
             st.caption(f"Created {choices[int(picked)][1]}")
+            refused = _refused(customer, known.get(int(picked), ("", "Push"))[1])
         if st.button(
-            "Add to campaign", type="primary", key="campaign_add", disabled=picked is None
+            "Add to campaign",
+            type="primary",
+            key="campaign_add",
+            disabled=picked is None or refused is not None,
+            help=refused,
         ):
             assert picked is not None
             try:
@@ -334,6 +368,10 @@ def _campaign_form(customer: Customer) -> None:
                 name = catalogue.catalogue(con, campaigns=[int(picked)]).campaigns[int(picked)][0]
                 _done(f"Added {escape_markdown(customer.name)} to “{escape_markdown(name)}”.")
         return
+    closed = [reason for reason in refusals.values() if reason is not None]
+    if closed:
+        # The channel is chosen inside the form: say up front which ones cannot include them.
+        st.caption(escape_markdown(" ".join(closed) + f" {CONSENT_HINT}"))
     with st.form("new_campaign", border=False, enter_to_submit=False):
         # No max_chars (here and on every text field): the browser drops a longer
         # paste without a word; the model refuses it with a sentence.
@@ -361,7 +399,7 @@ def _campaign_form(customer: Customer) -> None:
 @dialogs.register(CAMPAIGN)
 @st.dialog("Add to a campaign", width="medium", on_dismiss=dialogs.close_dialog)
 def _campaign_dialog() -> None:
-    _with_customer(CAMPAIGN, _campaign_form, "the campaign form")
+    with_customer(CAMPAIGN, _campaign_form, "the campaign form")
 
 
 # --- Picture --------------------------------------------------------------------
@@ -434,7 +472,7 @@ def _picture_form(customer: Customer) -> None:
 @dialogs.register(PICTURE)
 @st.dialog("Profile picture", width="small", on_dismiss=dialogs.close_dialog)
 def _picture_dialog() -> None:
-    _with_customer(PICTURE, _picture_form, "the picture form")
+    with_customer(PICTURE, _picture_form, "the picture form")
 
 
 # --- Buttons --------------------------------------------------------------------

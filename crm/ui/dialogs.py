@@ -62,6 +62,8 @@ DialogKind = Literal[
     "message",
     "campaign",
     "picture",
+    # The customer page's marketing consent, registered by crm.ui.consent.
+    "consent",
     # Saved segments' dialogs, registered by crm.ui.saved.
     "save_segment",
     "rename_segment",
@@ -77,7 +79,9 @@ DialogKind = Literal[
     "export_segment",
 ]
 # Dialogs that work on the customer page's data: drawn only on that customer's page.
-CUSTOMER_PAGE_KINDS: frozenset[DialogKind] = frozenset({"message", "campaign", "picture"})
+CUSTOMER_PAGE_KINDS: frozenset[DialogKind] = frozenset(
+    {"message", "campaign", "picture", "consent"}
+)
 
 # Form fields in the order of the form; the widths pair them into rows.
 FORM_ROWS: tuple[tuple[str, ...], ...] = (

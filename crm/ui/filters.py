@@ -27,7 +27,7 @@ from typing import Any
 
 import streamlit as st
 
-from crm import config, db, formatting, queries, scores, segments
+from crm import config, consent, db, formatting, queries, scores, segments
 from crm.catalogue import catalogue
 from crm.models import CustomerFilter, LastVisit
 from crm.segments import CUSTOM_PRESET, LAST_VISIT_PRESETS, SORT_OPTIONS
@@ -68,6 +68,8 @@ K_ENGAGED_DAYS = "seg_engaged_days"
 K_NEVER_OPENED = "seg_never_opened"
 K_RFM = "seg_rfm"
 K_RHYTHM = "seg_rhythm"
+K_EMAIL_CONSENT = "seg_email_consent"
+K_SMS_CONSENT = "seg_sms_consent"
 
 GENERATION = "_seg_generation"  # the popover widgets' key generation
 _URL_WRITTEN = "_seg_url_written"  # segment parameters this session put in the URL lately
@@ -237,6 +239,8 @@ def _seed_popovers(f: CustomerFilter, figures: StaticFigures) -> None:
         (K_NEVER_OPENED, f.never_opened),
         (K_RFM, list(f.rfm_groups)),
         (K_RHYTHM, list(f.rhythm)),
+        (K_EMAIL_CONSENT, list(f.email_consent)),
+        (K_SMS_CONSENT, list(f.sms_consent)),
     ):
         state[_key(key)] = value
     applied = {
@@ -361,6 +365,8 @@ def _segment_from_widgets(figures: StaticFigures) -> CustomerFilter:
         never_opened=bool(state.get(_key(K_NEVER_OPENED))),
         rfm_groups=tuple(state.get(_key(K_RFM)) or ()),
         rhythm=tuple(state.get(_key(K_RHYTHM)) or ()),
+        email_consent=tuple(state.get(_key(K_EMAIL_CONSENT)) or ()),
+        sms_consent=tuple(state.get(_key(K_SMS_CONSENT)) or ()),
     )
     return segments.clamp_to_bounds(f, _float_pair(figures.spending), figures.visits)
 
@@ -574,6 +580,7 @@ def segment_bar(figures: StaticFigures) -> CustomerFilter:
         _since_popover(current)
         _campaigns_popover(current, known)
         _scores_popover(current)
+        _marketing_popover(current)
         if segments.is_filtered(current):
             st.button(
                 "Clear filters",
@@ -765,6 +772,21 @@ def _scores_popover(current: CustomerFilter) -> None:
             key=_key(K_RHYTHM),
             placeholder="Any status",
         )
+
+
+def _marketing_popover(current: CustomerFilter) -> None:
+    count = len(current.email_consent) + len(current.sms_consent)
+    with _popover(
+        _group_label("Marketing", count), ":material/mark_email_read:", "pop_marketing", count > 0
+    ):
+        for label, key in (
+            ("Email marketing", K_EMAIL_CONSENT),
+            ("SMS marketing", K_SMS_CONSENT),
+        ):
+            st.multiselect(
+                label, options=list(consent.STATUSES), key=_key(key), placeholder="Any status"
+            )
+        st.caption("Only Subscribed customers can be sent campaigns and messages on a channel.")
 
 
 # --- Chips: each applied filter, removable on its own --------------------------------
