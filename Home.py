@@ -15,7 +15,18 @@ from __future__ import annotations
 import streamlit as st
 
 from crm import queries, segments
-from crm.ui import bulk_add, cards, dialogs, export, figures, filters, insights, saved, theme
+from crm.ui import (
+    bulk_add,
+    cards,
+    dialogs,
+    export,
+    figures,
+    filters,
+    importing,
+    insights,
+    saved,
+    theme,
+)
 from crm.ui.data import cached_customer_page, connection, show_flashes
 
 theme.page_setup("Customers")
@@ -30,6 +41,7 @@ with theme.friendly_errors("the customer list"):
     with st.container(horizontal=True, vertical_alignment="center", key="page_header"):
         st.title("Customers", anchor=False, width="stretch")
         saved.segments_link()
+        importing.import_link()
         bulk_add.header_button()
         export_slot = st.empty()  # "Export", once the segment is known
         st.button(

@@ -523,6 +523,72 @@ def bench_send(size: int, con: duckdb.DuckDBPyConnection, emails: int = 1_000) -
     return rows
 
 
+def import_csv(size: int, folder: Path) -> Path:
+    """A CSV of ``size`` made-up customers as a user would export them: headers in
+    their own words, one name in ten with accents, one row in a thousand bad."""
+    path = folder / f"customers-{size}.csv"
+    duckdb.sql(
+        f"""
+        COPY (
+            SELECT CASE WHEN i % 10 = 0 THEN 'Zoë' ELSE 'Given' || i END AS "First Name",
+                   CASE WHEN i % 10 = 1 THEN 'Núñez' ELSE 'Family' || (i % 5000) END AS "Surname",
+                   CASE WHEN i % 1000 = 999 THEN 'person' || i || '-at-example.com'
+                        ELSE 'person' || i || '@example.org' END AS "E-mail",
+                   '+1 555 ' || lpad(CAST(i % 10000000 AS VARCHAR), 7, '0') AS "Phone",
+                   (i % 900 + 1) || ' Market Street' AS "Street",
+                   'City ' || (i % 700) AS "City", 'State ' || (i % 50) AS "State",
+                   lpad(CAST(i % 99999 AS VARCHAR), 5, '0') AS "Postal code",
+                   CASE WHEN i % 3 = 0 THEN 'France' ELSE 'United States' END AS "Country"
+            FROM range({int(size)}) AS t(i)
+        ) TO '{path}' (HEADER)
+        """
+    )
+    return path
+
+
+def bench_import(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
+    """Importing ``size`` customers from CSV: the dry run against this database (read
+    only: every email matched against its customers), then the dry run and the commit
+    into a new database in a temporary folder (issue 11: 1,000,000 rows in ≤ 60 s)."""
+    import tempfile
+
+    from crm.exchange import importer
+
+    with tempfile.TemporaryDirectory(prefix="crm-bench-import-") as folder:
+        path = import_csv(size, Path(folder))
+        mb = path.stat().st_size / 1e6
+        started = time.perf_counter()
+        raw = importer.read_file(path)
+        read = time.perf_counter() - started
+        mapping = importer.suggest_mapping("customers", raw.headers)
+        digest = importer.file_sha256(path)
+        started = time.perf_counter()
+        importer.dry_run(con, "customers", raw, mapping, file_sha256=digest)
+        matched = time.perf_counter() - started
+        target = db.connect(Path(folder) / "imported.duckdb")
+        try:
+            started = time.perf_counter()
+            plan = importer.dry_run(target, "customers", raw, mapping, file_sha256=digest)
+            checked = time.perf_counter() - started
+            result = importer.commit(target, plan)
+        finally:
+            target.close()
+    counts = f"{result.created:,} created, {plan.refused:,} refused"
+    total = read + checked + result.seconds
+    return [
+        Row(size, f"import: read the CSV ({size:,} rows)", [read * 1000], note=f"{mb:,.0f} MB"),
+        Row(size, "import: dry run against this database", [matched * 1000]),
+        Row(size, "import: dry run into a new database", [checked * 1000]),
+        Row(
+            size,
+            "import: commit (one transaction)",
+            [result.seconds * 1000],
+            note=counts,
+        ),
+        Row(size, "import: read + dry run + commit", [total * 1000], "≤ 60 s for 1,000,000"),
+    ]
+
+
 @contextmanager
 def socket_port() -> Iterator[int]:
     """A free local port (closed again before it is used)."""
@@ -586,6 +652,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_insights(size, con)
         rows += bench_send(size, con)
         rows += bench_export(size, con)
+
+        rows += bench_import(size, con)
         con.close()
         if args.browser:
             from browser_bench import bench_browser  # only with --browser: needs Playwright

@@ -625,3 +625,19 @@ def test_backup_command_is_reachable_as_crm_backup(db_path: Path, tmp_path: Path
     back = _run("crm.backup", "restore", str(out), "--db", str(restored))
     assert back.returncode == 0, back.stderr
     assert "Restored" in back.stdout
+
+
+def test_emails_checked_in_worker_processes_get_the_models_verdicts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from crm.exchange import email_batch, import_checks
+
+    emails = ["a@example.org", "no-at-sign", "x@localhost", "b@example.org", "a..b@example.org"]
+    emails = emails * 3
+    monkeypatch.setattr(import_checks, "_PARALLEL_FROM", 2)
+    monkeypatch.setattr(import_checks.os, "cpu_count", lambda: 2)
+    calls: list[list[str]] = []
+    real = email_batch.accepted
+    monkeypatch.setattr(email_batch, "accepted", lambda e: calls.append(e) or real(e))
+    assert import_checks._emails_accepted(emails) == [True, False, False, True, False] * 3
+    assert calls == []  # both halves were checked by the worker processes

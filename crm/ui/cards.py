@@ -167,7 +167,7 @@ def empty_state(
             )
         else:
             st.markdown("**No customers yet**")
-            st.caption("Add your first customer to start building segments.")
+            st.caption("Add your first customer, or import a file of them, to build segments.")
             st.button(
                 "Add customer",
                 key="empty_add_customer",
@@ -175,3 +175,5 @@ def empty_state(
                 type="primary",
                 on_click=on_add,
             )
+            # Or bring them all in from a spreadsheet (the Import page, crm.ui.importing).
+            st.page_link("pages/Import.py", label="Import a file", icon=":material/upload_file:")

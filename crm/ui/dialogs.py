@@ -77,6 +77,8 @@ DialogKind = Literal[
     "delete_campaign",
     # The segment's Export (crm.ui.export).
     "export_segment",
+    # Undoing an import, registered by crm.ui.importing.
+    "undo_import",
 ]
 # Dialogs that work on the customer page's data: drawn only on that customer's page.
 CUSTOMER_PAGE_KINDS: frozenset[DialogKind] = frozenset(
