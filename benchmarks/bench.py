@@ -652,7 +652,6 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_insights(size, con)
         rows += bench_send(size, con)
         rows += bench_export(size, con)
-
         rows += bench_import(size, con)
         con.close()
         if args.browser:
