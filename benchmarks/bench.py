@@ -589,6 +589,57 @@ def bench_import(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
     ]
 
 
+def bench_campaigns(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
+    """The Campaigns page's data (every campaign's results) and one campaign's page (its
+    results, opens and clicks by day, the first members page, the merge-field check) for
+    the largest campaign; then both again with 500 of its sends not yet counted (a batch
+    recorded without its results: read from the orders), put back afterwards."""
+    from crm.campaigns import facts as campaign_facts
+    from crm.campaigns import results
+
+    largest = int(con.execute("SELECT campaign_id FROM campaign_sends GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()[0])  # type: ignore[index]  # fmt: skip
+
+    def one_page() -> None:
+        found = results.campaign_result(con, largest)
+        assert found is not None
+        results.engagement_by_day(con, largest)
+        results.members(con, largest, 1)
+        results.merge_check(con, found)
+
+    sends = int(con.execute("SELECT count(*) FROM campaign_sends").fetchone()[0])  # type: ignore[index]  # fmt: skip
+    rows = [
+        Row(
+            size,
+            "campaigns: list page data",
+            timed(lambda: results.campaign_results(con), repeats=10),
+            "≤ 300 ms median",
+            f"{sends:,} sends",
+        ),
+        Row(
+            size,
+            "campaigns: one campaign's page data (largest)",
+            timed(one_page, repeats=10),
+            "≤ 300 ms median",
+        ),
+    ]
+    con.execute("UPDATE campaign_sends SET window_start = NULL WHERE id IN (SELECT id FROM campaign_sends WHERE campaign_id = $c AND status = 'Delivered' ORDER BY sent_at DESC LIMIT 500)", {"c": largest})  # fmt: skip
+    try:
+        rows += [
+            Row(
+                size,
+                "campaigns: list, 500 sends not yet counted",
+                timed(lambda: results.campaign_results(con), repeats=10),
+            ),
+            Row(
+                size, "campaigns: one page, 500 sends not yet counted", timed(one_page, repeats=10)
+            ),
+        ]
+    finally:
+        with db.transaction(con) as cur:
+            campaign_facts.refresh_campaign(cur, largest)
+    return rows
+
+
 @contextmanager
 def socket_port() -> Iterator[int]:
     """A free local port (closed again before it is used)."""
@@ -653,6 +704,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_send(size, con)
         rows += bench_export(size, con)
         rows += bench_import(size, con)
+        rows += bench_campaigns(size, con)
         con.close()
         if args.browser:
             from browser_bench import bench_browser  # only with --browser: needs Playwright

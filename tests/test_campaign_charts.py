@@ -29,7 +29,7 @@ def _values(chart: object) -> list[dict[str, object]]:
 
 
 def test_funnel_bars_carry_count_and_share_of_sent() -> None:
-    r = _result(delivered=90, failed=10, opened=40, clicked=12, delivered_converted=6)
+    r = _result(delivered=90, failed=10, opened=40, clicked=12, clicked_converted=6)
     rows = _values(charts.funnel_chart(results.funnel(r)))
     assert [(row["step"], row["members"], row["label"]) for row in rows] == [
         ("Sent", 100, "100 (100%)"),

@@ -68,6 +68,7 @@ def expected(con: Con) -> dict[int, dict[str, float]]:
             "sent_counted": len(sent),
             "sent_converted": int((sent.orders > 0).sum()),
             "delivered_converted": int((delivered.orders > 0).sum()),
+            "clicked_converted": int(((delivered.orders > 0) & (delivered.clicks > 0)).sum()),
             "control_counted": len(held),
             "control_converted": int((held.orders > 0).sum()),
             "revenue": float(delivered.revenue.sum()),
@@ -86,6 +87,7 @@ def figures(result: results.CampaignResult) -> dict[str, float]:
         "sent_counted",
         "sent_converted",
         "delivered_converted",
+        "clicked_converted",
         "control_counted",
         "control_converted",
     )
@@ -485,13 +487,14 @@ def test_funnel_steps_shrink_from_sent_to_ordered(con: Con) -> None:
     r = results.campaign_result(con, campaign_ids(con)[-1], now=NOW)
     assert r is not None
     steps = results.funnel(r)
+    assert steps["members"].is_monotonic_decreasing
     assert steps["step"].tolist() == ["Sent", "Delivered", "Opened", "Clicked", "Ordered"]
     assert steps["members"].tolist() == [
         r.delivered + r.failed,
         r.delivered,
         r.opened,
         r.clicked,
-        r.delivered_converted,
+        r.clicked_converted,
     ]
     assert steps["share"].iloc[0] == 1
 

@@ -27,7 +27,13 @@ def funnel_chart(steps: pd.DataFrame) -> alt.LayerChart | alt.Chart:
     )
     base = alt.Chart(data).encode(
         y=alt.Y("step:N", title=None, sort=list(FUNNEL_STEPS)),
-        x=alt.X("members:Q", title="Members", axis=alt.Axis(format=",d", tickMinStep=1)),
+        # Room on the right for the longest bar's label ("1,204 (100%)") on a phone.
+        x=alt.X(
+            "members:Q",
+            title="Members",
+            axis=alt.Axis(format=",d", tickMinStep=1),
+            scale=alt.Scale(domain=[0, int(steps["members"].max()) * 1.35], nice=False),
+        ),
         tooltip=[
             alt.Tooltip("step:N", title="Step"),
             alt.Tooltip("members:Q", title="Members", format=","),
@@ -40,11 +46,17 @@ def funnel_chart(steps: pd.DataFrame) -> alt.LayerChart | alt.Chart:
         layer=[bars, text],
         title=alt.Title(
             "Funnel",
-            subtitle="Ordered: delivered members who ordered within 14 days",
+            subtitle="Ordered: clicked, and ordered within 14 days of the send",
             anchor="start",
         ),
         height=BAR_STEP,
     )
+
+
+def _day_step(days: pd.DataFrame) -> int:
+    """Days between two ticks: at most about eight ticks across the chart."""
+    span = int((days["day"].max() - days["day"].min()).days) + 1
+    return max(1, -(-span // 8))
 
 
 def engagement_chart(days: pd.DataFrame) -> alt.Chart:
@@ -59,7 +71,17 @@ def engagement_chart(days: pd.DataFrame) -> alt.Chart:
         alt.Chart(long)
         .mark_line(point=True)
         .encode(
-            x=alt.X("day:T", title=None, axis=alt.Axis(format="%b %d", labelOverlap=True)),
+            x=alt.X(
+                "day:T",
+                title=None,
+                # One tick per day (or every few days): Vega's own ticks fell on hours
+                # when the opens spanned two days, each labelled with the same date.
+                axis=alt.Axis(
+                    format="%b %d",
+                    labelOverlap=True,
+                    tickCount={"interval": "day", "step": _day_step(days)},
+                ),
+            ),
             y=alt.Y("members:Q", title="Members", axis=alt.Axis(format=",d", tickMinStep=1)),
             color=alt.Color(
                 "what:N", title=None, sort=["Opened", "Clicked"], legend=alt.Legend(orient="top")

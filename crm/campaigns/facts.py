@@ -63,7 +63,7 @@ STALE_COUNTED_SQL = (
     + STARTS_SQL
     + """,
     stale AS (
-        SELECT id, campaign_id, customer_id, status, start
+        SELECT id, campaign_id, customer_id, status, clicks, start
         FROM starts
         WHERE start IS NOT NULL AND window_start IS DISTINCT FROM start
     ),
@@ -77,7 +77,7 @@ STALE_COUNTED_SQL = (
           AND o.customer_id IN (SELECT customer_id FROM stale)
     ),
     counted AS (
-        SELECT st.id, st.campaign_id, st.status, st.start,
+        SELECT st.id, st.campaign_id, st.status, st.clicks, st.start,
                count(r.customer_id) AS window_orders,
                coalesce(sum(r.amount), 0) AS window_revenue
         FROM stale st
@@ -85,7 +85,7 @@ STALE_COUNTED_SQL = (
           ON r.customer_id = st.customer_id
          AND r.ordered_at > st.start
          AND r.ordered_at <= st.start + INTERVAL 14 DAY
-        GROUP BY st.id, st.campaign_id, st.status, st.start
+        GROUP BY st.id, st.campaign_id, st.status, st.clicks, st.start
     )
 """
 )

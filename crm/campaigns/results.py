@@ -59,6 +59,8 @@ _COUNTS_SQL = """
            sum(coalesce(window_start = sent_at, false)::INTEGER) AS fresh,
            sum(coalesce(window_start = sent_at AND window_orders > 0, false)::INTEGER)
                AS sent_converted,
+           sum(coalesce(window_start = sent_at AND window_orders > 0 AND clicks > 0, false)
+               ::INTEGER) AS clicked_converted,
            sum(coalesce(window_orders > 0, false)::INTEGER) AS converted,
            coalesce(sum(window_revenue) FILTER (WHERE window_start = sent_at), 0) AS revenue,
            sum(coalesce(sent_at > $now - INTERVAL 14 DAY, false)::INTEGER) AS open_windows,
@@ -78,6 +80,8 @@ _STALE_SQL = (
             AS sent_converted,
         count(*) FILTER (WHERE status = 'Delivered' AND window_orders > 0)
             AS delivered_converted,
+        count(*) FILTER (WHERE status = 'Delivered' AND window_orders > 0 AND clicks > 0)
+            AS clicked_converted,
         count(*) FILTER (WHERE status = 'Control' AND window_orders > 0) AS control_converted,
         coalesce(sum(window_revenue) FILTER (WHERE status = 'Delivered'), 0) AS revenue
     FROM counted
@@ -118,6 +122,8 @@ class CampaignResult:
     sent_counted: int = 0
     sent_converted: int = 0
     delivered_converted: int = 0
+    # Delivered members who clicked and ordered within the window (the funnel's last step).
+    clicked_converted: int = 0
     control_counted: int = 0
     control_converted: int = 0
     revenue: Decimal = Decimal(0)
@@ -233,6 +239,7 @@ def _add_up(rows: list[dict[Any, Any]], now: datetime) -> dict[int, dict[str, An
             t["opened"] += int(row["opened"])
             t["clicked"] += int(row["clicked"])
             t["delivered_converted"] += int(row["sent_converted"])
+            t["clicked_converted"] += int(row["clicked_converted"])
             t["revenue"] += Decimal(str(row["revenue"]))
     return totals
 
@@ -249,12 +256,13 @@ _COUNTED = (
     "sent_counted",
     "sent_converted",
     "delivered_converted",
+    "clicked_converted",
     "control_counted",
     "control_converted",
     "stale",
     "open_windows",
 )
-_STALE_NAMES = ("sent_converted", "delivered_converted", "control_converted")
+_STALE_NAMES = ("sent_converted", "delivered_converted", "clicked_converted", "control_converted")
 
 
 def _results(con: Con, which: str, picked: dict[str, int], now: datetime) -> list[CampaignResult]:
@@ -427,14 +435,15 @@ FUNNEL_STEPS = ("Sent", "Delivered", "Opened", "Clicked", "Ordered")
 
 
 def funnel(result: CampaignResult) -> pd.DataFrame:
-    """Sent → delivered → opened → clicked → ordered (delivered sends that ordered
-    within 14 days), with each step's share of the sent."""
+    """Sent → delivered → opened → clicked → ordered (members who clicked and ordered
+    within 14 days, so each step is part of the one before), with each step's share of
+    the sent."""
     counts = [
         result.sent,
         result.delivered,
         result.opened,
         result.clicked,
-        result.delivered_converted,
+        result.clicked_converted,
     ]
     shares = [c / result.sent if result.sent else None for c in counts]
     return pd.DataFrame({"step": list(FUNNEL_STEPS), "members": counts, "share": shares})
