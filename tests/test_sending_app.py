@@ -97,7 +97,7 @@ def test_send_delivers_the_queued_and_says_what_happened(dbc: Con, smtp_server: 
     assert statuses(dbc, campaign_id)[chosen[4][0]] == ("Failed", REFUSAL)
     assert "4 delivered · 1 failed" in texts(at.caption)
     assert f"Why sends failed:\n- {REFUSAL} (1)" in texts(at.caption)
-    assert button(at, f"send_queued_{campaign_id}").label == "Send 0 queued"
+    assert button(at, f"send_queued_{campaign_id}").label == "Nothing queued to send"
     assert button(at, f"send_queued_{campaign_id}").disabled
 
     # The mailbox works again: Retry failed re-queues and sends it.
@@ -179,6 +179,12 @@ def test_interrupted_sends_are_released_only_when_asked(dbc: Con, smtp_server: R
     assert warning.startswith("2 sends were interrupted while sending since ")
     assert "never sent again automatically" in warning
     assert "1 sends are going out right now" in texts(at.info)[0]
+    # One sender at a time: Send waits for the live one.
+    send = button(at, f"send_queued_{campaign_id}")
+    assert (
+        send.disabled
+        and send.help == "This campaign is being sent right now; wait until that finishes."
+    )
 
     button(at, f"send_release_{campaign_id}").click()
     at.run()

@@ -35,6 +35,7 @@ NOT_CONFIGURED = (
     f" `.streamlit/secrets.toml.example` shows every key; see {README_SECTION}."
 )
 READ_ONLY = "Read-only mode: nothing can be sent from this app."
+BUSY = "This campaign is being sent right now; wait until that finishes."
 # Session state: the last Send's result in words, per campaign, shown after the rerun.
 _RESULT = "_send_result_{}"
 _CONFIRM_RELEASE = "_send_confirm_release_{}"
@@ -239,14 +240,18 @@ def render_send(campaign_id: int) -> None:
             if settings is None
             else None
         )
+        # One sender at a time keeps the server's pace (rate_limit is per sender).
+        busy = BUSY if state.sending else None
         with st.container(horizontal=True, key=f"send_buttons_{campaign_id}"):
             send = st.button(
-                f"Send {formatting.number(state.queued)} queued",
+                f"Send {formatting.number(state.queued)} queued"
+                if state.queued
+                else "Nothing queued to send",
                 type="primary",
                 icon=":material/send:",
                 key=f"send_queued_{campaign_id}",
-                disabled=why_not is not None or state.queued == 0,
-                help=why_not,
+                disabled=why_not is not None or busy is not None or state.queued == 0,
+                help=why_not or busy,
             )
             retry = False
             if state.retryable:
@@ -254,8 +259,9 @@ def render_send(campaign_id: int) -> None:
                     f"Retry failed ({formatting.number(state.retryable)})",
                     icon=":material/replay:",
                     key=f"send_retry_{campaign_id}",
-                    disabled=why_not is not None,
+                    disabled=why_not is not None or busy is not None,
                     help=why_not
+                    or busy
                     or "Queue the failed sends again (not those who unsubscribed) and send them.",
                 )
         if read_only:
