@@ -49,8 +49,11 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0)
 
 
 @contextmanager
-def streamlit_server(db_path: Path, log_path: Path) -> Iterator[str]:
-    """Serve the app on ``db_path``; yields its base URL and stops it afterwards."""
+def streamlit_server(db_path: Path, log_path: Path, secrets: Path | None = None) -> Iterator[str]:
+    """Serve the app on ``db_path``; yields its base URL and stops it afterwards.
+
+    ``secrets``: a secrets.toml of the test's own (e.g. an [smtp] section for a
+    test SMTP server) instead of the repository's."""
     port = free_port()
     env = {**os.environ, "CRM_DB_PATH": str(db_path)}
     command = [
@@ -65,6 +68,8 @@ def streamlit_server(db_path: Path, log_path: Path) -> Iterator[str]:
         "--browser.gatherUsageStats=false",
         "--server.fileWatcherType=none",
     ]
+    if secrets is not None:
+        command.append(f"--secrets.files={secrets}")
     with log_path.open("wb") as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
