@@ -425,14 +425,19 @@ def test_a_personalised_message_failure_is_recorded_with_the_reason(
     outcome = deliver_message(con, down, smtp_server.settings(port=free_port()))
     assert outcome.status == "Failed" and "refused the connection" in str(outcome.reason)
 
-    subscribe(con, [other_id], "Unsubscribed")
+    # Unsubscribed between writing (queued, allowed then) and delivering.
     unsubscribed = message(con, other_id)
+    subscribe(con, [other_id], "Unsubscribed")
     assert deliver_message(con, unsubscribed, smtp_server.settings()).reason == UNSUBSCRIBED
     assert smtp_server.messages == []
 
 
 def test_an_sms_message_stays_queued(con: Con, smtp_server: Recorder) -> None:
     [(customer_id, *_rest)] = people(con, 1)
+    con.execute(
+        "UPDATE customers SET sms_consent = 'Subscribed', phone = '+1 555 0100' WHERE id = $id",
+        {"id": customer_id},
+    )
     sms = writes.record_message(con, customer_id, MessageCreate(body="Hi", channel="SMS"))
     assert deliver_message(con, sms, smtp_server.settings()).status == "Queued"
     assert message_row(con, sms) == ("Queued", None, False)
