@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from crm import db, formatting, queries, writes
 from crm.models import CustomerUpdate, customer_form_values, parse
-from crm.ui import actions
+from crm.ui import actions, dialogs
 from crm.ui import consent as consent_ui
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -275,3 +275,54 @@ def test_the_filter_from_a_link_fills_the_widgets_and_chips_and_clears(dbc: Con)
     _run(at)
     assert "email_consent" not in at.query_params and not _chips(at)
     assert _matched(at) == _count(dbc, "true")
+
+
+# --- The Add form asks for consent, as Shopify's does ------------------------------------
+
+
+def _add_form(at: AppTest, fields: dict[str, str]) -> None:
+    _run(at)
+    at.button(key="add_customer").click()
+    _run(at)
+    for box in at.text_input:
+        if box.label in fields:
+            box.input(fields[box.label])
+
+
+def _boxes(at: AppTest) -> dict[str, Any]:
+    labels = dict(dialogs.CONSENT_BOXES)
+    return {
+        labels[name]: next(c for c in at.checkbox if c.label == labels[name]) for name in labels
+    }
+
+
+def _html_errors(at: AppTest) -> str:
+    return " ".join([*(e.value for e in at.error), *(h.value for h in at.html)])
+
+
+def test_the_add_form_stores_the_consent_ticked(dbc: Con) -> None:
+    at = _home()
+    person = {"First name": "Ines", "Last name": "Ok", "Email": "ines.ok@example.com"}
+    _add_form(at, {**person, "Phone": "+34 600 000 001"})
+    boxes = _boxes(at)
+    assert [box.value for box in boxes.values()] == [False, False]
+    boxes["Customer agreed to receive marketing emails"].check()
+    at.button(key="dialog_save").click()
+    _run(at)
+    row = dbc.execute(
+        "SELECT CAST(email_consent AS VARCHAR), email_consent_at IS NOT NULL,"
+        " CAST(sms_consent AS VARCHAR), sms_consent_at FROM customers WHERE email = ?",
+        [person["Email"]],
+    ).fetchone()
+    assert row == ("Subscribed", True, "Not asked", None)
+
+
+def test_the_add_form_refuses_sms_without_a_phone(dbc: Con) -> None:
+    at = _home()
+    before = _count(dbc, "true")
+    _add_form(at, {"First name": "Bo", "Last name": "No", "Email": "bo.no@example.com"})
+    _boxes(at)["Customer agreed to receive SMS marketing text messages"].check()
+    at.button(key="dialog_save").click()
+    _run(at)
+    assert "add a phone number to subscribe the customer to SMS" in _html_errors(at)
+    assert _count(dbc, "true") == before

@@ -61,7 +61,7 @@ def channel_sentence(customer: Customer, channel: str) -> str:
         return f"No {word} marketing. {day}."
     if channel == "SMS" and not customer.phone.strip():
         return "No phone number on file."
-    return f"Not asked yet: no {word} marketing until they subscribe."
+    return f"Not asked yet, so no {word} marketing until they subscribe."
 
 
 def render_panel(customer: Customer) -> None:
@@ -73,7 +73,8 @@ def render_panel(customer: Customer) -> None:
             with st.container(horizontal=True, vertical_alignment="center", gap="small"):
                 st.markdown(f"{_ICONS[channel]} {channel}", width="content")
                 st.badge(status, color=_COLOURS.get(status, "gray"))
-            st.caption(escape_markdown(channel_sentence(customer, channel)))
+            # Our own words and a date: no user text, nothing to escape.
+            st.caption(channel_sentence(customer, channel))
         read_only = config.read_only()
         st.button(
             "Edit marketing",
@@ -112,7 +113,7 @@ def _save(customer: Customer, version: int, chosen: dict[str, str]) -> str | Non
     ]
     if not changed:
         return f"Nothing changed for {escape_markdown(customer.name)}."
-    return f"Marketing for {escape_markdown(customer.name)}: {escape_markdown(', '.join(changed))}."
+    return f"Marketing for {escape_markdown(customer.name)}: {', '.join(changed)}."
 
 
 def _form(customer: Customer) -> None:
@@ -122,7 +123,7 @@ def _form(customer: Customer) -> None:
         state = replace(state, version=customer.version, name=customer.name)
         st.session_state[dialogs.STATE] = state
     assert state.version is not None
-    st.caption(escape_markdown(GUIDANCE))
+    st.caption(GUIDANCE)
     chosen: dict[str, str] = {}
     for channel in _CHANNELS:
         status, _ = _stored(customer, channel)
@@ -134,7 +135,7 @@ def _form(customer: Customer) -> None:
             horizontal=True,
         )
         chosen[channel] = str(picked)
-        st.caption(escape_markdown(consent.describe(*_stored(customer, channel))))
+        st.caption(consent.describe(*_stored(customer, channel)))
     if chosen["SMS"] == consent.SUBSCRIBED and not customer.phone.strip():
         st.warning(
             "Add a phone number first (Edit): SMS marketing needs one to subscribe.",

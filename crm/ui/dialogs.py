@@ -279,6 +279,26 @@ def _field_key(state: DialogState, name: str) -> str:
     return f"customer_form_{state.revision}_{name}"
 
 
+# The Add form asks for marketing consent as Shopify's does: a box per channel,
+# ticked only when the customer agreed (Subscribed, dated now), else Not asked.
+# Changing it later is the customer page's Marketing panel (crm.ui.consent).
+CONSENT_BOXES: tuple[tuple[str, str], ...] = (
+    ("email_consent", "Customer agreed to receive marketing emails"),
+    ("sms_consent", "Customer agreed to receive SMS marketing text messages"),
+)
+
+
+def consent_box_key(state: DialogState, name: str) -> str:
+    return _field_key(state, name)
+
+
+def _consent_values(state: DialogState) -> dict[str, str]:
+    return {
+        name: "Subscribed" if st.session_state.get(_field_key(state, name)) else "Not asked"
+        for name, _ in CONSENT_BOXES
+    }
+
+
 def _form_values(state: DialogState) -> dict[str, str]:
     return {
         name: str(st.session_state.get(_field_key(state, name), "") or "")
@@ -318,7 +338,7 @@ def _save(state: DialogState, values: dict[str, str]) -> dict[str, str] | None:
     con = connection()
     try:
         if state.kind == "add":
-            created = parse(CustomerCreate, values)
+            created = parse(CustomerCreate, {**values, **_consent_values(state)})
             new_id = writes.create_customer(con, created)
             _remember_added(new_id)
             _after_write(
@@ -393,6 +413,10 @@ def _customer_form(state: DialogState) -> None:
                         required=name in REQUIRED,
                     )
                     under_fields[name] = st.empty()
+        if state.kind == "add":
+            for name, label in CONSENT_BOXES:
+                st.checkbox(label, key=_field_key(state, name))
+                under_fields[name] = st.empty()
         with st.container(horizontal=True, horizontal_alignment="right"):
             cancelled = st.form_submit_button("Cancel", key="dialog_cancel")
             saved = st.form_submit_button(
