@@ -96,6 +96,7 @@ def test_add_a_filtered_segment_to_a_new_campaign_with_a_control_group(
 def test_the_dialog_at_phone_width(page: Page, screenshots: Path) -> None:
     page.set_viewport_size(PHONE)
     _filtered_overview(page)
+    page.locator(".st-key-page_header").screenshot(path=screenshots / "bulk-add-header-phone.png")
     name = f"Phone {uuid.uuid4().hex[:6]}"
     _new_push_campaign(page, name)
     dialog = page.get_by_role("dialog")
