@@ -27,8 +27,9 @@ from crm.ui import (
     saved,
     theme,
 )
-from crm.ui.data import cached_customer_page, connection, show_flashes
+from crm.ui.data import cached_customer_page, connection, show_flashes, start_run
 
+start_run()  # this run reads the database's change count afresh
 theme.page_setup("Customers")
 show_flashes()
 

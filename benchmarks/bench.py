@@ -81,7 +81,9 @@ def timed(fn: Callable[[], Any], repeats: int = REPEATS, warmup: int = 2) -> lis
 
 
 def database(size: int) -> Path:
-    path = DATA / f"crm-{size}.duckdb"
+    # DuckDB 1.5 cannot open a file written by 2.0: each older version seeds its own.
+    version = "" if duckdb.__version__.startswith("2.") else f"-duckdb{duckdb.__version__}"
+    path = DATA / f"crm-{size}{version}.duckdb"
     if not path.exists():
         print(f"seeding {size:,} customers into {path} …", file=sys.stderr, flush=True)
         start = time.perf_counter()
@@ -678,6 +680,8 @@ def bench_bulk_add(size: int, con: duckdb.DuckDBPyConnection, repeats: int = 3) 
 
 
 def print_table(rows: list[Row]) -> None:
+    # Run with duckdb==1.5.6 on the path too (the README's DuckDB versions) to compare.
+    print(f"DuckDB {duckdb.__version__}, Python {sys.version.split()[0]}")
     header = f"| {'customers':>9} | {'what':<46} | {'median ms':>9} | {'p95 ms':>8} | {'target':<14} | note"
     print(header)
     print("|" + "|".join("-" * (len(part) + 0) for part in header.split("|")[1:-1]) + "|---")

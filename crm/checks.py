@@ -124,12 +124,9 @@ FROM (SELECT email_key FROM customers GROUP BY email_key HAVING count(*) > 1)
 """
 
 # The id columns (all named id) filled from a sequence (DEFAULT nextval('...')), read from the
-# catalogue so a table added by a later migration is covered too, and the next
-# value of each sequence: DuckDB reports the last value it gave out (NULL
-# before the first) and its start.
+# catalogue so a table added by a later migration is covered too.
 _ID_SEQUENCES_SQL = """
-SELECT c.table_name, c.column_name, s.sequence_name,
-       coalesce(s.last_value + s.increment_by, s.start_value) AS next_id
+SELECT c.table_name, c.column_name, s.sequence_name
 FROM duckdb_columns() AS c
 LEFT JOIN duckdb_sequences() AS s
        ON s.database_name = c.database_name AND s.schema_name = c.schema_name
@@ -138,6 +135,46 @@ WHERE c.database_name = current_database() AND c.schema_name = 'main'
   AND c.column_name = 'id' AND c.column_default LIKE 'nextval(%'
 ORDER BY c.table_name
 """
+
+_SEQUENCES_SQL = """
+SELECT sequence_name, start_value, last_value, increment_by
+FROM duckdb_sequences()
+WHERE database_name = current_database() AND schema_name = 'main'
+ORDER BY sequence_name
+"""
+# DuckDB reports the last value a sequence gave out (NULL before the first) and
+# its start, which a reopened file sets to where the sequence stood. DuckDB 1.x
+# (1.5.6 is the newest client MotherDuck accepts) reports that start as the
+# last value too after a reopen, until the next draw, so "last = start" means
+# either "nothing drawn since the open: next is last" or "one value drawn since:
+# next is last + 1". Only a draw can tell; it uses one id up, which is harmless
+# (ids have gaps anyway). DuckDB 2 reports the true last value.
+_LAST_VALUE_AMBIGUOUS = int(duckdb.__version__.split(".")[0]) < 2
+
+
+def next_values(cur: Con) -> dict[str, int]:
+    """The value each sequence hands out next, by name.
+
+    On DuckDB 1.x a sequence whose reading is ambiguous (above) is drawn once,
+    so the value returned is exact and comes after the drawn one; on a
+    read-only connection, which cannot draw, it is ``last + 1``: at most one
+    too high, which only skips an id. Runs on ``cur``, so inside the caller's
+    transaction when it has one (a draw is not undone by a rollback).
+    """
+    mode = cur.execute("SELECT current_setting('access_mode')").fetchone()
+    can_draw = mode is None or str(mode[0]).lower() != "read_only"
+    found = {}
+    for name, start, last, step in cur.execute(_SEQUENCES_SQL).fetchall():
+        if last is None:
+            found[name] = int(start)
+        elif _LAST_VALUE_AMBIGUOUS and last == start and can_draw:
+            # The name comes from the catalogue; nextval takes it as a bound value.
+            drawn = cur.execute("SELECT nextval($name)", {"name": name}).fetchone()
+            assert drawn is not None
+            found[name] = int(drawn[0]) + int(step)
+        else:
+            found[name] = int(last) + int(step)
+    return found
 
 
 @dataclass(frozen=True)
@@ -156,10 +193,12 @@ def id_sequences(cur: Con) -> list[IdSequence]:
 
     Runs on ``cur`` itself, so inside the caller's transaction when it has one.
     """
+    nexts = next_values(cur)
     found = []
-    for table, column, sequence, next_id in cur.execute(_ID_SEQUENCES_SQL).fetchall():
+    for table, column, sequence in cur.execute(_ID_SEQUENCES_SQL).fetchall():
         # The table's name is a bound value: query_table looks it up.
         row = cur.execute("SELECT max(id) FROM query_table($table)", {"table": table}).fetchone()
+        next_id = nexts.get(sequence) if sequence is not None else None
         found.append(IdSequence(table, column, sequence, next_id, row[0] if row else None))
     return found
 

@@ -1,10 +1,18 @@
 """The DuckDB connection, schema migrations and transactions.
 
-One connection per database file per process; every query runs on its own
+One connection per database per process; every query runs on its own
 cursor (DuckDB's threading guide), because Streamlit serves each browser
-session on its own thread. A file another process has open is refused with a
-sentence (``DatabaseInUse``); the write-ahead log is folded back into the file
-when it grows, when the file is opened after a crash and when the program ends.
+session on its own thread. The database is a local file or a MotherDuck
+database (``crm.config.Database``). A file another process has open is
+refused with a sentence (``DatabaseInUse``); the write-ahead log is folded
+back into the file when it grows, when the file is opened after a crash and
+when the program ends (local files only: MotherDuck keeps its own storage).
+
+Several app instances may write one MotherDuck database, so nothing here may
+rely on this process alone: versioned writes say the version in their own
+WHERE clause, and every write transaction adds a row to ``committed_changes``
+(migration 016), whose count is the key of the app's read caches
+(``change_count``), so an instance notices what another one wrote.
 """
 
 from __future__ import annotations
@@ -23,7 +31,14 @@ from pathlib import Path
 
 import duckdb
 
-from crm.errors import DatabaseInUse
+from crm.config import (
+    Database,
+    LocalDatabase,
+    MotherDuckDatabase,
+    motherduck_token,
+    parse_database,
+)
+from crm.errors import DatabaseInUse, DatabaseUnavailable
 
 _MIGRATIONS_PACKAGE = "crm.migrations"
 _LOG = logging.getLogger(__name__)
@@ -50,20 +65,28 @@ _LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
 _opened: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
 # Writers take turns. DuckDB does not detect two transactions updating the same
 # row of a table that has an index (primary key, UNIQUE): both commit and one
-# update is silently lost. All writes of the app run in this one process (a
-# DuckDB file has one writing process), so a process-wide lock around each
-# write transaction makes "check the version, then update" atomic. Writes
-# take milliseconds; reads never take the lock.
+# update is silently lost. A local DuckDB file has one writing process, so a
+# process-wide lock around each write transaction makes "check the version,
+# then update" atomic there. Instances sharing a MotherDuck database do not
+# share this lock: there the version in each write's own WHERE clause refuses
+# a save made on a version another instance has replaced (tests/test_instances.py).
+# Writes take milliseconds; reads never take the lock.
 _write_lock = threading.RLock()
-# Write transactions committed by this process, to any database: a key for
-# caches of reads. Every write goes through ``transaction`` in this process,
-# so a cached read keyed by this number is never older than the last write.
+# Write transactions committed by this process, to any database. Writes by
+# other instances are counted in the database itself (``change_count``).
 _committed_writes = 0
 
 
 def committed_writes() -> int:
     """How many write transactions this process has committed (only ever grows)."""
     return _committed_writes
+
+
+def change_count(con: duckdb.DuckDBPyConnection) -> int:
+    """How many write transactions were ever committed to this database, by any
+    instance of the app: one row to read, and it changes with every write."""
+    row = con.cursor().execute("SELECT count(*) FROM committed_changes").fetchone()
+    return int(row[0]) if row else 0
 
 
 def wal_path(path: Path) -> Path:
@@ -83,23 +106,25 @@ def in_use_error(
     return DatabaseInUse(str(path), int(holder.group(1)) if holder else None, advice)
 
 
-def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the database at ``path`` and bring its schema up to date.
+def connect(
+    target: Database | Path | str, *, token: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the database and bring its schema up to date.
 
-    Raises ``DatabaseInUse`` when another process has the file open.
+    ``target`` is a ``crm.config.Database``, a file path, ``":memory:"`` or an
+    ``md:name`` string. A MotherDuck database needs ``token`` (the caller's
+    secret) or ``MOTHERDUCK_TOKEN`` in the environment. Raises ``DatabaseInUse``
+    when another process has the file open, ``DatabaseUnavailable`` (a
+    sentence without the token) when MotherDuck cannot be opened.
     """
-    target = Path(path)
-    in_memory = str(target) == ":memory:"
-    if not in_memory:
-        target.parent.mkdir(parents=True, exist_ok=True)
+    location = parse_database(target) if isinstance(target, str) else target
+    if isinstance(location, Path):
+        location = LocalDatabase(location)
     with _connect_lock:
-        try:
-            con = duckdb.connect(str(target))
-        except duckdb.IOException as error:
-            in_use = in_use_error(target, error)
-            if in_use is None:
-                raise
-            raise in_use from error
+        if isinstance(location, MotherDuckDatabase):
+            con = _open_motherduck(location, token)
+        else:
+            con = _open_file(location.path)
         # Every query whose row order matters says ORDER BY, so DuckDB need not
         # keep scan order while it materialises a segment's matches: the
         # page + count mix runs ~10 % faster and 8 sessions' p95 ~20 % lower at
@@ -109,10 +134,91 @@ def connect(path: Path | str) -> duckdb.DuckDBPyConnection:
             "SET checkpoint_threshold = $bytes", {"bytes": f"{CHECKPOINT_THRESHOLD_BYTES}B"}
         )
         migrate(con)
-        if not in_memory:
-            _fold_in_wal(con, target)
+        if isinstance(location, LocalDatabase) and not is_in_memory(location):
+            _fold_in_wal(con, location.path)
         _opened.add(con)
     return con
+
+
+def is_in_memory(location: LocalDatabase) -> bool:
+    return str(location.path) == ":memory:"
+
+
+def _open_file(target: Path) -> duckdb.DuckDBPyConnection:
+    if str(target) != ":memory:":
+        target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return duckdb.connect(str(target))
+    except duckdb.IOException as error:
+        in_use = in_use_error(target, error)
+        if in_use is None:
+            raise
+        raise in_use from error
+
+
+# MotherDuck's published list of the DuckDB clients it accepts.
+MOTHERDUCK_CLIENTS = ((1, 4, 0), (1, 5, 6))
+NO_TOKEN = (
+    "Customer Hub is set to use the MotherDuck database {database} but has no access token."
+    " Set MOTHERDUCK_TOKEN in the environment, or token under [motherduck] in"
+    " .streamlit/secrets.toml (on Community Cloud: the app's Settings, Secrets)."
+)
+
+
+def motherduck_connection(database: MotherDuckDatabase, token: str | None) -> tuple[str, str]:
+    """The connection string ``duckdb.connect`` gets for ``database``, and the token
+    to pass in its configuration: never in the string, which DuckDB may repeat in
+    an error message. ``DatabaseUnavailable`` without a token: MotherDuck would
+    otherwise wait for someone to sign in in a browser."""
+    chosen = motherduck_token(token)
+    if chosen is None:
+        raise DatabaseUnavailable(NO_TOKEN.format(database=database))
+    # attach_mode=single: this connection sees the one database and leaves the
+    # user's saved MotherDuck workspace (its other attachments) alone.
+    return f"{database}?attach_mode=single", chosen
+
+
+def _open_motherduck(database: MotherDuckDatabase, token: str | None) -> duckdb.DuckDBPyConnection:
+    path, chosen = motherduck_connection(database, token)
+    settings: dict[str, str | bool | int | float | list[str]] = {
+        "motherduck_token": chosen,
+        "custom_user_agent": "customer-hub",
+    }
+    try:
+        return duckdb.connect(path, config=settings)
+    except duckdb.Error as error:
+        raise motherduck_failure(database, error, chosen) from None
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def motherduck_failure(
+    database: MotherDuckDatabase, error: duckdb.Error, token: str, client: str | None = None
+) -> DatabaseUnavailable:
+    """A sentence for MotherDuck refusing (or never reached by) ``duckdb.connect``:
+    DuckDB's own words with the token cut out, and what to check."""
+    client = client or duckdb.__version__
+    said = str(error).replace(token, "***").strip()
+    if len(said) > 400:
+        said = said[:400] + "…"
+    parts = [f"Could not open the MotherDuck database {database}: {said}"]
+    lowest, highest = MOTHERDUCK_CLIENTS
+    if not lowest <= _version(client) <= highest:
+        parts.append(
+            f"MotherDuck accepts DuckDB {'.'.join(map(str, lowest))} to"
+            f" {'.'.join(map(str, highest))} and this app runs DuckDB {client}:"
+            " pin duckdb==1.5.6 in requirements.txt (see the README, DuckDB versions)."
+        )
+    if 'extension "motherduck"' in said.lower():
+        parts.append(
+            "DuckDB downloads its motherduck extension on first use: the machine"
+            " needs to reach the internet."
+        )
+    else:
+        parts.append("Check the token, that the database exists in MotherDuck, and the network.")
+    return DatabaseUnavailable(" ".join(parts))
 
 
 def _fold_in_wal(con: duckdb.DuckDBPyConnection, target: Path) -> None:
@@ -175,7 +281,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     for version, name, sql in migrations():
         if version in applied:
             continue
-        with transaction(con) as tx:
+        # Not counted in committed_changes: that table comes with migration 016.
+        with _transaction(con, counted=False) as tx:
             tx.execute(sql)
             tx.execute(
                 "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name]
@@ -186,12 +293,29 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A cursor inside BEGIN ... COMMIT, one writer at a time; any exception rolls back."""
+    """A cursor inside BEGIN ... COMMIT, one writer at a time; any exception rolls back.
+
+    The transaction adds its row to ``committed_changes``, so every instance's
+    caches see it committed. An INSERT, not an UPDATE of one counter row: two
+    instances' transactions would both update that row, and DuckDB refuses the
+    later one (a write-write conflict), so every write would conflict with
+    every other one in flight, an import of a minute with all of them.
+    """
+    with _transaction(con, counted=True) as cur:
+        yield cur
+
+
+@contextmanager
+def _transaction(
+    con: duckdb.DuckDBPyConnection, counted: bool
+) -> Iterator[duckdb.DuckDBPyConnection]:
     with _write_lock:
         cur = con.cursor()
         cur.execute("BEGIN TRANSACTION")
         try:
             yield cur
+            if counted:
+                cur.execute("INSERT INTO committed_changes DEFAULT VALUES")
         except BaseException:
             cur.execute("ROLLBACK")
             raise

@@ -39,3 +39,8 @@ class DatabaseInUse(CrmError):
         self.pid = pid
         holder = f" (process id {pid})" if pid is not None else ""
         super().__init__(f"The database file {path} is in use by another process{holder}. {advice}")
+
+
+class DatabaseUnavailable(CrmError):
+    """The database cannot be opened: a MotherDuck database without a token,
+    unreachable, or refusing this client. The sentence never holds the token."""

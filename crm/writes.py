@@ -143,20 +143,24 @@ def update_customer(con: Con, customer_id: int, data: CustomerUpdate) -> int:
             raise ConflictError(CONFLICT_MESSAGE)
         if _email_taken(cur, email_key, except_id=customer_id):
             raise ValidationFailed({"email": DUPLICATE_EMAIL})
-        row = cur.execute(
+        # Changed in place, by a plain UPDATE whose row count says whether the
+        # version matched, and email_key (the UNIQUE index) after, only when it
+        # changes. DuckDB 1.5.6 and 2.0.1 miss the conflict between another
+        # transaction's plain UPDATE of the row and an UPDATE ... RETURNING or an
+        # UPDATE of an indexed column: both commit and theirs is lost
+        # (tests/test_instances.py). A plain in-place UPDATE is refused then.
+        changed = cur.execute(
             """
             UPDATE customers
-            SET first_name = ?, last_name = ?, email = ?, email_key = ?, phone = ?,
+            SET first_name = ?, last_name = ?, email = ?, phone = ?,
                 street = ?, city = ?, state = ?, zip = ?, country = ?, search_text = ?,
                 version = version + 1, updated_at = current_localtimestamp()
             WHERE id = ? AND version = ?
-            RETURNING version
             """,
             [
                 data.first_name,
                 data.last_name,
                 data.email,
-                email_key,
                 data.phone,
                 data.street,
                 data.city,
@@ -168,16 +172,22 @@ def update_customer(con: Con, customer_id: int, data: CustomerUpdate) -> int:
                 data.version,
             ],
         ).fetchone()
-        if row is None:
+        if changed is None or changed[0] != 1:
             raise ConflictError(CONFLICT_MESSAGE)
-    return int(row[0])
+        cur.execute(
+            "UPDATE customers SET email_key = $key WHERE id = $id AND email_key <> $key",
+            {"key": email_key, "id": customer_id},
+        )
+    return data.version + 1
 
 
 def delete_customer(con: Con, customer_id: int, version: int | None = None) -> None:
     """Delete a customer with their orders, items, visits, sends and messages.
 
     With ``version``, refuse (ConflictError) if the customer changed since it
-    was read, so nobody deletes a record they have not seen.
+    was read, so nobody deletes a record they have not seen: the customer's own
+    DELETE says the version in its WHERE clause, so the check holds whichever
+    app instance made the newer save (the children's rows go back with it).
     """
     with _write(con) as cur:
         current = _current_version(cur, customer_id)
@@ -190,9 +200,15 @@ def delete_customer(con: Con, customer_id: int, version: int | None = None) -> N
             "DELETE FROM visits WHERE customer_id = ?",
             "DELETE FROM campaign_sends WHERE customer_id = ?",
             "DELETE FROM messages WHERE customer_id = ?",
-            "DELETE FROM customers WHERE id = ?",
         ):
             cur.execute(sql, [customer_id])
+        gone = cur.execute(
+            "DELETE FROM customers WHERE id = $id AND version = coalesce($version, version)"
+            " RETURNING id",
+            {"id": customer_id, "version": version},
+        ).fetchone()
+        if gone is None:
+            raise ConflictError(CONFLICT_MESSAGE)
         facts.refresh_purchases(cur, customer_id, bought)
 
 

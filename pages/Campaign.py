@@ -9,8 +9,9 @@ import streamlit as st
 
 from crm.errors import NotFound
 from crm.ui import campaigns, theme
-from crm.ui.data import show_flashes
+from crm.ui.data import show_flashes, start_run
 
+start_run()
 show_flashes()
 campaigns.take_pending()
 with theme.friendly_errors("this campaign"):

@@ -5,8 +5,9 @@ Thin: ``crm.ui.campaigns`` draws the table; a row opens ``Campaign?id=<id>``.
 """
 
 from crm.ui import campaigns, theme
-from crm.ui.data import show_flashes
+from crm.ui.data import show_flashes, start_run
 
+start_run()
 theme.page_setup("Campaigns", icon=":material/campaign:")
 show_flashes()
 campaigns.take_pending()

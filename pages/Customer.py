@@ -8,8 +8,9 @@ import streamlit as st
 
 from crm.errors import NotFound
 from crm.ui import actions, consent, history, profile, score_panel, theme
-from crm.ui.data import connection, show_flashes
+from crm.ui.data import connection, show_flashes, start_run
 
+start_run()
 show_flashes()
 # Everything, the connection included, inside friendly_errors: a database file
 # another process holds (or any failure) is a sentence, never a traceback.

@@ -4,8 +4,9 @@ Thin: ``crm.ui.importing`` lays it out, ``crm.exchange.importer`` does the work.
 """
 
 from crm.ui import dialogs, importing, theme
-from crm.ui.data import show_flashes
+from crm.ui.data import show_flashes, start_run
 
+start_run()
 theme.page_setup("Import", icon=":material/upload_file:")
 show_flashes()
 with theme.friendly_errors("the import page"):

@@ -4,8 +4,9 @@ Thin: ``crm.ui.saved`` draws the list and its dialogs.
 """
 
 from crm.ui import dialogs, saved, theme
-from crm.ui.data import show_flashes
+from crm.ui.data import show_flashes, start_run
 
+start_run()
 theme.page_setup("Segments", icon=":material/bookmarks:")
 show_flashes()
 with theme.friendly_errors("the saved segments"):

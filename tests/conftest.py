@@ -104,3 +104,8 @@ def smtp_server() -> Iterator[Recorder]:
     """A real SMTP server (aiosmtpd) on a free port that records what it receives."""
     with recording_server() as server:
         yield server
+
+
+def pytest_report_header() -> str:
+    """CI runs the unit and app tiers on DuckDB 2.0.x and 1.5.6: say which this is."""
+    return f"duckdb {duckdb.__version__}"

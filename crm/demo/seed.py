@@ -47,7 +47,7 @@ from crm.demo.pools import (
     MESSAGE_TEMPLATES,
     Country,
 )
-from crm.errors import DatabaseInUse
+from crm.errors import CrmError
 from crm.scores import score_everyone
 
 Con = duckdb.DuckDBPyConnection
@@ -1411,8 +1411,10 @@ def seed_connection(
     seed: int = 42,
     as_of: date | None = None,
     progress: bool = False,
+    checkpoint: bool = True,
 ) -> SeedSummary:
-    """Fill an already-migrated, empty database with demo data, in one transaction."""
+    """Fill an already-migrated, empty database with demo data, in one transaction
+    (``checkpoint``: fold a local file's log in at the end; MotherDuck keeps its own)."""
     if customers < 0:
         raise ValueError("customers must be 0 or more")
     started = time.perf_counter()
@@ -1479,8 +1481,9 @@ def seed_connection(
     bar.end()
     with bar.stage("scores"):
         score_everyone(con)
-    with bar.stage("checkpoint"):
-        con.execute("CHECKPOINT")
+    if checkpoint:
+        with bar.stage("checkpoint"):
+            con.execute("CHECKPOINT")
     return _summary(con, time.perf_counter() - started)
 
 
@@ -1558,7 +1561,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m crm.demo.seed",
         description="Build a deterministic Customer Hub demo database.",
     )
-    parser.add_argument("--db", type=Path, default=config.db_path(), help="database file to create")
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="database file to create, or an empty MotherDuck database (md:NAME, token in"
+        " MOTHERDUCK_TOKEN); default CRM_DB_PATH or data/crm.duckdb",
+    )
     parser.add_argument("--customers", type=_count, default=config.DEMO_CUSTOMERS)
     parser.add_argument("--seed", type=int, default=config.DEMO_SEED)
     parser.add_argument(
@@ -1578,22 +1586,48 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def _seed_motherduck(target: config.MotherDuckDatabase, args: argparse.Namespace) -> SeedSummary:
+    """Fill an empty MotherDuck database (migrated by ``connect``). Never replaced:
+    ``--force`` works on local files only."""
+    if args.force:
+        raise FileExistsError(
+            f"--force replaces a local file; {target} is kept by MotherDuck and is never"
+            " replaced. Seed an empty MotherDuck database instead (drop and create it there)."
+        )
+    con = connect(target)
     try:
-        summary = seed_database(
-            args.db,
+        return seed_connection(
+            con,
             args.customers,
             seed=args.seed,
             as_of=args.as_of,
-            force=args.force,
             progress=args.progress,
+            checkpoint=False,
         )
-    except (FileExistsError, DatabaseInUse) as exc:
+    finally:
+        con.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        target = config.database() if args.db is None else config.parse_database(args.db)
+        if isinstance(target, config.MotherDuckDatabase):
+            summary = _seed_motherduck(target, args)
+        else:
+            summary = seed_database(
+                target.path,
+                args.customers,
+                seed=args.seed,
+                as_of=args.as_of,
+                force=args.force,
+                progress=args.progress,
+            )
+    except (FileExistsError, CrmError, ValueError) as exc:  # ValueError: not an empty database
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(
-        f"Seeded {args.db}: {summary.customers:,} customers, {summary.products:,} products,"
+        f"Seeded {target}: {summary.customers:,} customers, {summary.products:,} products,"
         f" {summary.orders:,} orders, {summary.order_items:,} order items,"
         f" {summary.visits:,} visits, {summary.campaigns:,} campaigns,"
         f" {summary.campaign_sends:,} campaign sends, {summary.messages:,} messages"

@@ -105,14 +105,8 @@ def _columns(cur: Con, table: str) -> list[str]:
 
 
 def _next_ids(cur: Con) -> dict[str, int]:
-    """The next value of each sequence (the last one handed out plus one, or its start)."""
-    rows = cur.execute(
-        "SELECT sequence_name, coalesce(last_value + increment_by, start_value)"
-        " FROM duckdb_sequences()"
-        " WHERE database_name = current_database() AND schema_name = 'main'"
-        " ORDER BY sequence_name"
-    ).fetchall()
-    return {name: int(next_id) for name, next_id in rows}
+    """The value each sequence hands out next (``crm.checks.next_values``)."""
+    return checks.next_values(cur)
 
 
 def _row_count(cur: Con, table: str) -> int:

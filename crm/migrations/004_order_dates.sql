@@ -16,6 +16,16 @@ ALTER TABLE customers ADD COLUMN last_order_at TIMESTAMP;
 ALTER TABLE customers ADD COLUMN rfm_group VARCHAR;
 ALTER TABLE customers ALTER COLUMN rfm_group SET DEFAULT 'No orders';
 
+-- The buying rhythm, stored so a segment filters on it with a comparison per
+-- row instead of date arithmetic (crm.scores.RHYTHM_STATUS_SQL): the average
+-- days between orders, rounded half up, at least 1, and the day the next
+-- order is expected; NULL below two orders. Kept by crm.writes with the
+-- order figures. Every column is added before any row is
+-- updated: DuckDB 1.5 refuses to commit a transaction that updates a table
+-- between two changes of its columns.
+ALTER TABLE customers ADD COLUMN order_gap_days INTEGER;
+ALTER TABLE customers ADD COLUMN expected_order_on DATE;
+
 -- A database written before this migration: its customers' dates from their orders.
 UPDATE customers
 SET first_order_at = dates.first_order_at, last_order_at = dates.last_order_at
@@ -25,14 +35,6 @@ FROM (
     GROUP BY customer_id
 ) AS dates
 WHERE customers.id = dates.customer_id;
-
--- The buying rhythm, stored so a segment filters on it with a comparison per
--- row instead of date arithmetic (crm.scores.RHYTHM_STATUS_SQL): the average
--- days between orders, rounded half up, at least 1, and the day the next
--- order is expected; NULL below two orders. Kept by crm.writes with the
--- order figures.
-ALTER TABLE customers ADD COLUMN order_gap_days INTEGER;
-ALTER TABLE customers ADD COLUMN expected_order_on DATE;
 
 UPDATE customers
 SET order_gap_days = greatest(1,

@@ -18,12 +18,12 @@ import duckdb
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from crm import avatars, catalogue, config, consent, db, formatting, queries, templates, writes
+from crm import avatars, catalogue, consent, formatting, queries, templates, writes
 from crm.errors import CrmError, DuplicateError, ValidationFailed
 from crm.formatting import escape_markdown
 from crm.models import CampaignCreate, Channel, Customer, MessageCreate, parse
 from crm.ui import dialogs, sending, theme
-from crm.ui.data import cached_customer_detail, connection, flash
+from crm.ui.data import cached_customer_detail, connection, data_version, db_key, flash
 from crm.ui.dialogs import DialogKind
 from crm.ui.profile import HOME, avatar_html
 
@@ -316,7 +316,7 @@ def _campaign_choices(path: str, writes_seen: int) -> dict[int, tuple[str, str]]
 
 def campaign_labels() -> dict[int, tuple[str, str]]:
     """Every campaign's label and facts, newest first, read again only after a write."""
-    return _campaign_choices(str(config.db_path()), db.committed_writes())
+    return _campaign_choices(db_key(), data_version())
 
 
 def _campaign_form(customer: Customer) -> None:

@@ -2,7 +2,7 @@
 (``Campaign?id=12``): funnel, opens and clicks by day, lift, members, message and actions.
 
 The figures come from ``crm.campaigns.results`` through reads cached until the
-next write (``db.committed_writes()``). Names, subjects and templates are user
+next write (``data.data_version()``). Names, subjects and templates are user
 text: every one reaches Markdown through ``escape_markdown`` (or is drawn as
 plain text). The rename, edit and delete dialogs go through the dialog
 registry (``crm.ui.dialogs``); each remembers the campaign's version from when
@@ -18,14 +18,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from crm import config, db, formatting
+from crm import config, formatting
 from crm.campaigns import charts, manage, results
 from crm.campaigns.results import CampaignResult, MemberPage, MergeCheck
 from crm.errors import ConflictError, CrmError, NotFound, ValidationFailed
 from crm.formatting import escape_markdown
 from crm.models import CampaignMessageUpdate, CampaignRename, parse
 from crm.ui import dialogs, sending, theme
-from crm.ui.data import connection, flash
+from crm.ui.data import connection, data_version, db_key, flash
 from crm.ui.dialogs import DialogKind, DialogState
 
 CAMPAIGNS_PAGE = "pages/Campaigns.py"
@@ -49,7 +49,7 @@ def _all_results(path: str, writes: int) -> list[CampaignResult]:
 
 def cached_results() -> list[CampaignResult]:
     """Every campaign's results, read again only after a write (or a minute)."""
-    return _all_results(str(config.db_path()), db.committed_writes())
+    return _all_results(db_key(), data_version())
 
 
 @st.cache_resource(ttl=_READ_TTL_SECONDS, max_entries=32, show_spinner=False)
@@ -73,7 +73,7 @@ def _engagement(path: str, campaign_id: int, writes: int) -> pd.DataFrame:
 
 
 def _path() -> str:
-    return str(config.db_path())
+    return db_key()
 
 
 # --- Opening what was picked in a table -----------------------------------------------
@@ -240,7 +240,7 @@ def find_campaign(raw_id: str | None) -> CampaignResult:
         raise NotFound(
             f"“{text[:40]}” is not a campaign number: open a campaign from the list instead."
         )
-    found = _one_result(_path(), int(text), db.committed_writes())
+    found = _one_result(_path(), int(text), data_version())
     if found is None:
         raise NotFound(
             f"There is no campaign number {int(text):,}; it may have been deleted. "
@@ -274,7 +274,7 @@ def render_campaign_page(campaign: CampaignResult) -> None:
         st.altair_chart(charts.funnel_chart(results.funnel(campaign)), width="stretch")
     with right:
         st.altair_chart(charts.lift_chart(results.conversion_groups(campaign)), width="stretch")
-    days = _engagement(_path(), campaign.id, db.committed_writes())
+    days = _engagement(_path(), campaign.id, data_version())
     st.altair_chart(charts.engagement_chart(days), width="stretch")
     if campaign.opened and days.empty:
         st.caption("Opens and clicks recorded before their times were kept have no day.")
@@ -366,7 +366,7 @@ def _message(campaign: CampaignResult) -> None:
             st.text(campaign.template)
         else:
             st.text("(empty)")
-    check = _merge_check(_path(), campaign, db.committed_writes())
+    check = _merge_check(_path(), campaign, data_version())
     for problem in check.problems:
         st.warning(escape_markdown(problem), icon=":material/error:")
     if not campaign.queued:
@@ -414,7 +414,7 @@ def _members_table(campaign: CampaignResult) -> None:
     status = None if chosen == _ALL_STATUSES else chosen
     page_key = f"members_page_{campaign.id}_{chosen}"
     asked = int(st.session_state.get(page_key, 1))
-    page = _members(_path(), campaign.id, asked, status, db.committed_writes())
+    page = _members(_path(), campaign.id, asked, status, data_version())
     if page.page != asked:  # past the end (members deleted meanwhile): the last page
         st.session_state[page_key] = page.page
     with right:

@@ -26,6 +26,7 @@ import streamlit as st
 
 from crm import card_view, formatting, segments
 from crm.models import CardRow, Customer, SegmentTotals
+from crm.ui import first_run
 
 CUSTOMER_PAGE = "pages/Customer.py"
 PENDING = "_card_pending"  # ("open" | "edit" | "delete", customer id) from a click on a card
@@ -167,7 +168,7 @@ def empty_state(
             )
         else:
             st.markdown("**No customers yet**")
-            st.caption("Add your first customer, or import a file of them, to build segments.")
+            first_run.render_invitation()
             st.button(
                 "Add customer",
                 key="empty_add_customer",

@@ -265,7 +265,7 @@ def _remember_added(customer_id: int) -> None:
 def _after_write(verb: str, name: str, icon: str) -> None:
     """Close the dialog and toast "<verb> <name>" on the next run.
 
-    Cached reads need no clearing: they are keyed by ``db.committed_writes()``.
+    Cached reads need no clearing: they are keyed by ``data.data_version()``.
     """
     close_dialog()
     # A toast is Markdown: the name is escaped so it shows as typed.

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from crm import config, db, queries
-from crm.ui.data import connection
+from crm import queries
+from crm.ui.data import connection, data_version, db_key
 
 STATIC_TTL_SECONDS = 60
 
@@ -55,4 +55,4 @@ def _figures(db_path: str, writes: int) -> StaticFigures:
 
 def static_figures() -> StaticFigures:
     """Customer count and slider bounds of the current database, at most a minute old."""
-    return _figures(str(config.db_path()), db.committed_writes())
+    return _figures(db_key(), data_version())

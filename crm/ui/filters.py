@@ -27,11 +27,11 @@ from typing import Any
 
 import streamlit as st
 
-from crm import config, consent, db, formatting, queries, scores, segments
+from crm import consent, formatting, queries, scores, segments
 from crm.catalogue import catalogue
 from crm.models import CustomerFilter, LastVisit
 from crm.segments import CUSTOM_PRESET, LAST_VISIT_PRESETS, SORT_OPTIONS
-from crm.ui.data import connection
+from crm.ui.data import connection, data_version, db_key
 from crm.ui.figures import STATIC_TTL_SECONDS, StaticFigures
 
 # Widget keys. A key also names the widget in AppTest (at.text_input(key=...)).
@@ -142,7 +142,7 @@ def _choices(db_path: str, writes: int) -> Choices:
 
 
 def choices() -> Choices:
-    return _choices(str(config.db_path()), db.committed_writes())
+    return _choices(db_key(), data_version())
 
 
 @st.cache_data(ttl=STATIC_TTL_SECONDS, max_entries=64, show_spinner=False)
@@ -161,7 +161,7 @@ def places(
     countries: tuple[str, ...], states: tuple[str, ...]
 ) -> tuple[dict[str, int], dict[str, int]]:
     """States within the countries (all when none), and cities within them and the states."""
-    return _places(str(config.db_path()), db.committed_writes(), countries, states)
+    return _places(db_key(), data_version(), countries, states)
 
 
 def _known_only(f: CustomerFilter) -> CustomerFilter:

@@ -30,11 +30,11 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from crm import charts, config, db, formatting, scores, segments
+from crm import charts, formatting, scores, segments
 from crm import insights as data
 from crm.models import CustomerFilter
 from crm.ui import filters
-from crm.ui.data import connection
+from crm.ui.data import connection, data_version, db_key
 
 OPEN = "insights_open"  # the expander's state (True when open)
 PENDING = "_insights_pending"  # (URL parameter, value) picked in a chart, for the next run
@@ -75,7 +75,7 @@ def cached_insights(segment: CustomerFilter) -> data.Insights:
     plain = replace(
         segment, page=1, sort=segments.DEFAULT.sort, descending=segments.DEFAULT.descending
     )
-    return _insights(str(config.db_path()), plain, db.committed_writes(), date.today())
+    return _insights(db_key(), plain, data_version(), date.today())
 
 
 # --- Click to narrow ---------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from crm import config, db, formatting, saved_segments, segments, writes
+from crm import formatting, saved_segments, segments, writes
 from crm.errors import ConflictError, CrmError, NotFound, ValidationFailed
 from crm.formatting import escape_markdown
 from crm.models import (
@@ -36,7 +36,7 @@ from crm.models import (
 )
 from crm.saved_segments import SEGMENT_PARAM, SegmentSize
 from crm.ui import bulk_add, cards, dialogs, export, filters, theme
-from crm.ui.data import cached_customer_page, connection, flash
+from crm.ui.data import cached_customer_page, connection, data_version, db_key, flash
 from crm.ui.dialogs import DialogKind, DialogState
 
 HOME = "Home.py"
@@ -82,7 +82,7 @@ def _segment_list(path: str, writes: int) -> list[SavedSegment]:
 
 def cached_segments() -> list[SavedSegment]:
     """Every saved segment, read again only after a write."""
-    return _segment_list(str(config.db_path()), db.committed_writes())
+    return _segment_list(db_key(), data_version())
 
 
 # Keyed by the filters, not the segment: a copy shares its original's count.
@@ -95,7 +95,7 @@ def _segment_size(path: str, filters: str, writes: int, _segment: SavedSegment) 
 def cached_size(segment: SavedSegment) -> SegmentSize:
     """``saved_segments.live_sizes`` of one segment, counted again only after a write."""
     key = json.dumps(segment.filters, sort_keys=True)
-    return _segment_size(str(config.db_path()), key, db.committed_writes(), segment)
+    return _segment_size(db_key(), key, data_version(), segment)
 
 
 # --- The overview ------------------------------------------------------------------

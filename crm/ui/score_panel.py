@@ -15,11 +15,11 @@ from typing import Literal
 
 import streamlit as st
 
-from crm import card_view, config, db, scores
+from crm import card_view, scores
 from crm.formatting import escape_markdown
 from crm.models import Customer
 from crm.scores import Boundaries
-from crm.ui.data import connection
+from crm.ui.data import connection, data_version, db_key
 
 BadgeColour = Literal["green", "blue", "orange", "red", "gray"]
 # st.badge's colours for the card label's tones (crm.card_view.RFM_TONES).
@@ -49,7 +49,7 @@ def _boundaries(path: str, writes: int) -> Boundaries:
 
 def cached_boundaries() -> Boundaries:
     """``scores.current_boundaries``, read again only after a write (or a minute)."""
-    return _boundaries(str(config.db_path()), db.committed_writes())
+    return _boundaries(db_key(), data_version())
 
 
 def render(customer: Customer, today: date | None = None) -> None:

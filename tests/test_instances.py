@@ -1,0 +1,198 @@
+"""Several app instances on one database (issue 11): stale saves refused by the SQL
+itself, and a change counter every instance's caches can read.
+
+Two connections stand in for two instances. Two ``duckdb.connect`` calls on one
+file in one process share one database instance (DuckDB keeps one per file),
+but each has its own transactions, and a plain ``duckdb.connect`` writing plain
+SQL never takes ``crm.db``'s process-wide write lock: what refuses a stale save
+can only be the version in the write's own WHERE clause. Two processes cannot
+have one local file open for writing at once (the second is refused its lock,
+tests/test_db.py); one after the other they can, and that is tested too.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from crm import db, queries, writes
+from crm.errors import ConflictError
+from crm.models import CustomerCreate, CustomerUpdate, parse
+
+ROOT = Path(__file__).resolve().parent.parent
+PERSON: dict[str, Any] = {
+    "first_name": "Ines",
+    "last_name": "Twice",
+    "email": "ines.twice@example.com",
+    "city": "Porto",
+}
+
+
+def _row(con: duckdb.DuckDBPyConnection, cid: int) -> tuple[Any, ...]:
+    row = con.execute(
+        "SELECT first_name, city, version FROM customers WHERE id = $id", {"id": cid}
+    ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def _update(city: str, version: int) -> CustomerUpdate:
+    return parse(CustomerUpdate, {**PERSON, "city": city, "version": version})
+
+
+def test_a_stale_save_through_another_connection_changes_nothing(db_path: Path) -> None:
+    first, second = db.connect(db_path), db.connect(db_path)
+    try:
+        cid = writes.create_customer(first, parse(CustomerCreate, PERSON))
+        seen_by_first = queries.get_customer(first, cid)
+        assert seen_by_first is not None and seen_by_first.version == 1
+        assert writes.update_customer(second, cid, _update("Lisbon", 1)) == 2
+        with pytest.raises(ConflictError):
+            writes.update_customer(first, cid, _update("Faro", seen_by_first.version))
+        with pytest.raises(ConflictError):
+            writes.delete_customer(first, cid, seen_by_first.version)
+        assert _row(first, cid) == _row(second, cid) == ("Ines", "Lisbon", 2)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_the_sql_itself_refuses_a_save_the_python_check_let_through(
+    con: duckdb.DuckDBPyConnection, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another instance saves between our version check and our UPDATE (its own
+    lock is not ours): the check is made to pass, and the WHERE clause refuses."""
+    cid = writes.create_customer(con, parse(CustomerCreate, PERSON))
+    other = duckdb.connect(str(db_path))
+    try:
+        other.execute(
+            "UPDATE customers SET city = 'Braga', version = version + 1 WHERE id = $id",
+            {"id": cid},
+        )
+        monkeypatch.setattr(writes, "_current_version", lambda _cur, _cid: 1)
+        with pytest.raises(ConflictError):
+            writes.update_customer(con, cid, _update("Faro", 1))
+        with pytest.raises(ConflictError):
+            writes.delete_customer(con, cid, 1)
+        assert _row(con, cid) == ("Ines", "Braga", 2)
+        assert queries.count_all_customers(con) == queries.count_all_customers(other)
+    finally:
+        other.close()
+
+
+def test_a_save_while_another_transaction_holds_the_row_is_refused(
+    con: duckdb.DuckDBPyConnection, db_path: Path
+) -> None:
+    """The other instance's UPDATE is a plain one (no RETURNING), as most writes are.
+    DuckDB 1.5.6 and 2.0.1 then miss the conflict with a second UPDATE that rewrites
+    an indexed column (email_key): both commit and the first is lost. So a save
+    changes its row in place first (DuckDB sees that conflict) and email_key after."""
+    cid = writes.create_customer(con, parse(CustomerCreate, PERSON))
+    other = duckdb.connect(str(db_path)).cursor()
+    try:
+        other.execute("BEGIN TRANSACTION")
+        other.execute(
+            "UPDATE customers SET city = 'Braga', version = version + 1"
+            " WHERE id = $id AND version = 1",
+            {"id": cid},
+        )
+        with pytest.raises(ConflictError):
+            writes.update_customer(con, cid, _update("Faro", 1))
+        other.execute("COMMIT")
+    finally:
+        other.close()
+    assert _row(con, cid) == ("Ines", "Braga", 2)
+
+
+_SAVE_IN_ANOTHER_PROCESS = """
+import sys
+from crm import db, writes
+from crm.models import CustomerUpdate, parse
+con = db.connect(sys.argv[1])
+person = {"first_name": "Ines", "last_name": "Twice", "email": "ines.twice@example.com"}
+update = parse(CustomerUpdate, {**person, "city": sys.argv[3], "version": int(sys.argv[4])})
+try:
+    print(writes.update_customer(con, int(sys.argv[2]), update))
+except Exception as problem:
+    print(type(problem).__name__)
+con.close()
+"""
+
+
+def _save_in_another_process(path: Path, cid: int, city: str, version: int) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", _SAVE_IN_ANOTHER_PROCESS, str(path), str(cid), city, str(version)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return done.stdout.strip()
+
+
+def test_two_processes_one_after_the_other_never_overwrite_a_newer_save(db_path: Path) -> None:
+    """DuckDB lets one process at a time open a local file for writing, so two
+    instances on one file take turns: each one's stale save is still refused."""
+    con = db.connect(db_path)
+    cid = writes.create_customer(con, parse(CustomerCreate, PERSON))
+    con.close()  # this instance stops; another one starts on the same file
+    assert _save_in_another_process(db_path, cid, "Lisbon", 1) == "2"
+    assert _save_in_another_process(db_path, cid, "Faro", 1) == "ConflictError"
+    con = db.connect(db_path)
+    try:
+        with pytest.raises(ConflictError):
+            writes.update_customer(con, cid, _update("Evora", 1))
+        assert _row(con, cid) == ("Ines", "Lisbon", 2)
+    finally:
+        con.close()
+
+
+# --- The change counter -------------------------------------------------------------------
+
+
+def test_every_committed_write_counts_and_a_rolled_back_one_does_not(
+    con: duckdb.DuckDBPyConnection, db_path: Path
+) -> None:
+    other = db.connect(db_path)
+    try:
+        before = db.change_count(con)
+        cid = writes.create_customer(other, parse(CustomerCreate, PERSON))
+        assert db.change_count(con) == before + 1  # seen through the other connection
+        with pytest.raises(ConflictError):
+            writes.update_customer(other, cid, _update("Faro", 7))
+        assert db.change_count(con) == before + 1
+        writes.update_customer(con, cid, _update("Faro", 1))
+        assert db.change_count(other) == db.change_count(con) == before + 2
+    finally:
+        other.close()
+    row = con.execute("SELECT count(*) FROM committed_changes").fetchone()
+    assert row is not None and row[0] == before + 2
+
+
+def test_counting_never_makes_two_instances_conflict(
+    con: duckdb.DuckDBPyConnection, db_path: Path
+) -> None:
+    """Two open transactions of two instances, on different customers, both commit:
+    each adds a row of its own rather than both updating one counter row."""
+    first = writes.create_customer(con, parse(CustomerCreate, PERSON))
+    second = writes.create_customer(
+        con, parse(CustomerCreate, {**PERSON, "email": "other.ines@example.com"})
+    )
+    before = db.change_count(con)
+    other = duckdb.connect(str(db_path)).cursor()
+    try:
+        other.execute("BEGIN TRANSACTION")
+        other.execute("UPDATE customers SET city = 'Braga' WHERE id = $id", {"id": second})
+        other.execute("INSERT INTO committed_changes DEFAULT VALUES")  # as crm.db.transaction does
+        writes.update_customer(con, first, _update("Faro", 1))
+        other.execute("COMMIT")
+    finally:
+        other.close()
+    assert db.change_count(con) == before + 2
+    assert _row(con, first)[1:] == ("Faro", 2) and _row(con, second)[1] == "Braga"
