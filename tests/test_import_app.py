@@ -66,9 +66,7 @@ def _errors(app: AppTest) -> list[str]:
 def test_a_file_is_checked_then_imported_then_undone(at: AppTest, app_env: Path) -> None:
     run(at)
     assert at.title[0].value == "Import"
-    at.file_uploader(key="import_file").set_value(
-        ("people.csv", _csv(_people(30, bad=4)), "text/csv")
-    )
+    at.file_uploader[0].set_value(("people.csv", _csv(_people(30, bad=4)), "text/csv"))
     run(at)
     # Matched by the headers, editable.
     file_id = _file_id(at)
@@ -92,8 +90,9 @@ def test_a_file_is_checked_then_imported_then_undone(at: AppTest, app_env: Path)
     assert [t.value for t in at.toast] == [
         "Imported 26 new customers, updated 0, left 0 as they were (import #1)."
     ]
-    # The plan is gone: a second click cannot import again.
+    # The plan is gone: a second click cannot import again; the uploader starts afresh.
     assert not [b for b in at.button if b.key == "import_confirm"]
+    assert at.file_uploader[0].key == "import_file_1" and not at.file_uploader[0].value
 
     undo = at.button(key="import_undo_1")
     assert not undo.disabled
@@ -109,7 +108,7 @@ def test_a_file_is_checked_then_imported_then_undone(at: AppTest, app_env: Path)
 
 def test_a_bad_file_gets_a_sentence(at: AppTest) -> None:
     run(at)
-    at.file_uploader(key="import_file").set_value(
+    at.file_uploader[0].set_value(
         ("people.csv", "Email\nzo\xe9@x.org\n".encode("latin-1"), "text/csv")
     )
     run(at)
@@ -122,7 +121,7 @@ def test_duplicate_emails_block_the_confirm(at: AppTest, app_env: Path) -> None:
     run(at)
     rows = _people(3)
     rows.append(list(rows[0]))
-    at.file_uploader(key="import_file").set_value(("dupes.csv", _csv(rows), "text/csv"))
+    at.file_uploader[0].set_value(("dupes.csv", _csv(rows), "text/csv"))
     run(at)
     at.button(key="import_dry_run").click()
     run(at)
@@ -133,7 +132,7 @@ def test_duplicate_emails_block_the_confirm(at: AppTest, app_env: Path) -> None:
 def test_read_only_mode_disables_every_write(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRM_READ_ONLY", "1")
     run(at)
-    assert at.file_uploader(key="import_file").disabled
+    assert at.file_uploader[0].disabled
     assert any("Read-only mode" in i.value for i in at.info)
     assert at.download_button(key="backup_download") is not None
 

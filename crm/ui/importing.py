@@ -34,6 +34,7 @@ from crm.ui.data import connection, flash
 READ_ONLY_REASON = "Read-only mode: nothing can be imported or undone here."
 _RAW = "_crm_import_raw"
 _PLAN = "_crm_import_plan"
+_UPLOADS = "_crm_import_uploads"
 _NOT_IN_FILE = "— not in the file —"
 _SHOWN_PROBLEMS = 1_000
 _KIND_LABELS = {"customers": "Customers", "orders": "Orders"}
@@ -103,8 +104,10 @@ def _mapping_editor(kind: importer.Kind, staged: _Staged) -> importer.Mapping:
     st.caption("Matched by the headers; change any that are wrong.")
     mapping: importer.Mapping = {}
     fields = FIELDS[kind]
-    columns = st.columns(3)
+    # A row of three boxes at a time, so a phone stacks them in the fields' order.
     for position, field in enumerate(fields):
+        if position % 3 == 0:
+            columns = st.columns(3)
         with columns[position % 3]:
             mapping[field.name] = st.selectbox(
                 field.label,
@@ -155,7 +158,7 @@ def _current_plan(
 
 def _report(plan: importer.Plan) -> None:
     """The dry run's summary, what blocks the import, and every problem (downloadable)."""
-    summary = escape_markdown(plan.summary())
+    summary = plan.summary()  # numbers only, no user text
     if plan.blocking:
         st.error(f"**Dry run:** {summary}", icon=":material/block:")
         for sentence in plan.blocking:
@@ -177,6 +180,12 @@ def _report(plan: importer.Plan) -> None:
         shown,
         hide_index=True,
         width="stretch",
+        column_config={
+            "Row": st.column_config.NumberColumn(width=70, format="%d"),
+            "Field": st.column_config.TextColumn(width=110),
+            "File column": st.column_config.TextColumn(width=140),
+            "Problem": st.column_config.TextColumn(width="large"),
+        },
         height=min(38 + 35 * len(shown), 360),
         key="import_problems",
     )
@@ -253,6 +262,8 @@ def _confirm(plan: importer.Plan) -> None:
     # Numbers only, no user text: shown as it is.
     flash(result.sentence(plan.kind), icon=":material/task_alt:")
     st.session_state["import_last_result"] = result.sentence(plan.kind)
+    # A new uploader (a new key) starts empty: the imported file is not offered again.
+    st.session_state[_UPLOADS] = st.session_state.get(_UPLOADS, 0) + 1
     st.rerun()
 
 
@@ -280,7 +291,7 @@ def _upload_section() -> None:
     uploaded = st.file_uploader(
         "CSV, Excel (.xlsx) or Parquet file",
         type=["csv", "txt", "tsv", "xlsx", "parquet"],
-        key="import_file",
+        key=f"import_file_{st.session_state.get(_UPLOADS, 0)}",
         disabled=read_only,
         help=f"Up to {importer.MAX_FILE_MB} MB. CSV files must be UTF-8 text.",
     )
