@@ -28,7 +28,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crm import db, facts, insights, purchases, queries, scores, writes  # noqa: E402
+from crm import consent, db, facts, insights, purchases, queries, scores, writes  # noqa: E402
 from crm.campaigns import audience  # noqa: E402
 from crm.demo.seed import seed_database  # noqa: E402
 from crm.detail import customer_detail  # noqa: E402
@@ -36,6 +36,7 @@ from crm.exchange import segment_export  # noqa: E402
 from crm.models import (  # noqa: E402
     CampaignCreate,
     Channel,
+    ConsentChange,
     CustomerCreate,
     CustomerFilter,
     CustomerUpdate,
@@ -334,6 +335,8 @@ def bench_detail(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
 @contextmanager
 def scratch_customer(con: duckdb.DuckDBPyConnection) -> Iterator[int]:
     data = {"first_name": "Bench", "last_name": "Mark", "email": "bench.mark@example.com"}
+    # Subscribed: campaigns and messages reach subscribers only (crm.consent).
+    data |= {"phone": "+1 555 010 0199", "email_consent": "Subscribed", "sms_consent": "Subscribed"}
     cid = writes.create_customer(con, parse(CustomerCreate, data))
     try:
         yield cid
@@ -716,6 +719,40 @@ def bench_export(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
     return rows
 
 
+def bench_consent(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
+    """The overview's consent filter (a condition on the customer row, added only when
+    set), alone and with others, and a consent change on the customer page."""
+    cur = con.cursor()
+    shares = cur.execute(
+        "SELECT round(100 * avg((email_consent = 'Subscribed')::INTEGER)),"
+        " round(100 * avg((sms_consent = 'Subscribed')::INTEGER)),"
+        " (SELECT country FROM customers GROUP BY 1 ORDER BY count(*) DESC LIMIT 1)"
+        " FROM customers"
+    ).fetchone()
+    assert shares is not None
+    email_share, sms_share, country = shares
+    note = f"{email_share:.0f} % email / {sms_share:.0f} % SMS subscribed in this database"
+    mix = [
+        ("email Subscribed", CustomerFilter(email_consent=("Subscribed",))),
+        ("email Subscribed + SMS Not asked", CustomerFilter(email_consent=("Subscribed",), sms_consent=("Not asked",))),
+        (f"combo: {country} + email Subscribed + lapsed", CustomerFilter(countries=(country,), email_consent=("Subscribed",), rhythm=("Lapsed",))),
+    ]  # fmt: skip
+    rows = [
+        Row(size, f"consent: {name}", timed(lambda f=f: page_and_count(con, f)), "≤ 40 ms median", note)
+        for name, f in mix
+    ]  # fmt: skip
+    with scratch_customer(con) as cid:
+        version = [int(consent.customer_consent(con, cid).version)]
+        statuses = iter(["Unsubscribed", "Subscribed"] * 100)
+
+        def change() -> None:
+            data = {"channel": "Email", "status": next(statuses), "version": version[0]}
+            version[0] = writes.set_consent(con, cid, parse(ConsentChange, data))
+
+        rows.append(Row(size, "write: set email consent", timed(change, repeats=10)))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -737,6 +774,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_import(size, con)
         rows += bench_campaigns(size, con)
         rows += bench_bulk_add(size, con)
+        rows += bench_consent(size, con)
         con.close()
         if args.browser:
             from browser_bench import bench_browser  # only with --browser: needs Playwright
