@@ -4,9 +4,9 @@
 
 Seeds the 1,000-customer demo database in a temporary folder, saves two
 segments through the data layer, serves the app with ``streamlit run`` and
-photographs the overview (with a segment), Insights, the Segments page and a
-customer's page at desktop (1400 x 900) and phone (390 x 844) widths into
-``docs/screenshots/``.
+photographs the overview (with a segment), Insights, the Segments page, a
+customer's page, the Campaigns page and the campaign with the clearest lift
+at desktop (1400 x 900) and phone (390 x 844) widths into ``docs/screenshots/``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from live_server import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
 
 from crm import config, db, saved_segments, segments, writes  # noqa: E402
+from crm.campaigns import results as campaign_results  # noqa: E402
 from crm.demo.seed import seed_database  # noqa: E402
 from crm.models import CustomerFilter, SegmentCreate, parse  # noqa: E402
 
@@ -62,6 +63,17 @@ def _prepare(path: Path) -> int:
         con.close()
 
 
+def _showcase_campaign(path: Path) -> int:
+    """The campaign with the clearest real lift in the demo (else the newest one)."""
+    con = db.connect(path)
+    try:
+        found = campaign_results.campaign_results(con)
+    finally:
+        con.close()
+    real = [r for r in found if r.lift is not None and r.lift.low > 0]
+    return max(real, key=lambda r: r.lift.low if r.lift else 0).id if real else found[0].id
+
+
 def _settled(page: Page) -> None:
     expect(
         page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')
@@ -82,6 +94,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="crm-shots-") as folder:
         path = Path(folder) / "crm.duckdb"
         busiest = _prepare(path)
+        campaign = _showcase_campaign(path)
         with (
             streamlit_server(path, Path(folder) / "streamlit.log") as url,
             sync_playwright() as playwright,
@@ -97,6 +110,13 @@ def main() -> int:
                     ".vega-embed svg",
                 )
                 _shoot(page, f"{url}/Segments", f"segments-{suffix}.png", "text=customers")
+                _shoot(page, f"{url}/Campaigns", f"campaigns-{suffix}.png", "canvas")
+                _shoot(
+                    page,
+                    f"{url}/Campaign?id={campaign}",
+                    f"campaign-{suffix}.png",
+                    ".vega-embed svg",
+                )
                 page.close()
             page = browser.new_page(viewport={"width": 1400, "height": 3000})
             page.goto(f"{url}/{SEGMENT}")
