@@ -185,11 +185,16 @@ def campaign_delivery(con: Con, campaign_id: int, *, stale: timedelta) -> Campai
                                     AND (s.claimed_at < $cutoff OR s.claimed_at IS NULL)),
                    count(*) FILTER (WHERE s.status = 'Delivered'),
                    count(*) FILTER (WHERE s.status = 'Failed'),
-                   count(*) FILTER (WHERE s.status = 'Failed' AND {_MAY_EMAIL}),
+                   -- Only the failed sends meet the customers: joining all of a
+                   -- 470,000-send campaign's took 500 ms, these counts 12 + 60 ms
+                   -- (1M customers, busy machine).
+                   (SELECT count(*)
+                    FROM campaign_sends f JOIN customers c ON c.id = f.customer_id
+                    WHERE f.campaign_id = $campaign AND f.status = 'Failed' AND {_MAY_EMAIL}),
                    count(*) FILTER (WHERE s.status = 'Control'),
                    min(s.claimed_at) FILTER (WHERE s.status = 'Sending'
                                              AND s.claimed_at < $cutoff)
-            FROM campaign_sends s LEFT JOIN customers c ON c.id = s.customer_id
+            FROM campaign_sends s
             WHERE s.campaign_id = $campaign
             """,  # noqa: S608 - crm.consent's allow-list
             {"campaign": campaign_id, "cutoff": datetime.now() - stale},
