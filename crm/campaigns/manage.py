@@ -8,6 +8,7 @@ renamed or edited it meanwhile: ``ConflictError``; deleted: ``NotFound``).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -19,6 +20,7 @@ from crm.errors import ConflictError, CrmError, NotFound, ValidationFailed
 from crm.models import CampaignMessageUpdate, CampaignRename
 
 Con = duckdb.DuckDBPyConnection
+_LOG = logging.getLogger(__name__)
 
 CAMPAIGN_CONFLICT = (
     "This campaign was changed by someone else since you opened it. "
@@ -138,11 +140,12 @@ _ENGAGEMENT_SQL = """
 """
 
 
-def delete_campaign(con: Con, campaign_id: int, version: int) -> int:
+def delete_campaign(con: Con, campaign_id: int, version: int, *, by: str | None = None) -> int:
     """Delete the campaign read at ``version`` with its sends and its additions; returns
     how many members it had. Its members' engagement figures are recounted in the same
     transaction. ConflictError when it changed since (nobody deletes what they have not
-    seen), NotFound when it is already gone."""
+    seen), NotFound when it is already gone. ``by`` (who deleted it) goes to the log:
+    no row is left to keep it."""
     with _campaign_write(con) as cur:
         row = cur.execute(
             "SELECT version FROM campaigns WHERE id = $id", {"id": campaign_id}
@@ -173,4 +176,6 @@ def delete_campaign(con: Con, campaign_id: int, version: int) -> int:
             raise _missing_or_changed(cur, campaign_id)
         if engaged:
             cur.execute(_ENGAGEMENT_SQL, {"members": engaged})
-    return int(members[0]) if members else 0
+    count = int(members[0]) if members else 0
+    _LOG.info("Campaign %s deleted with %s members by %s", campaign_id, count, by or "someone")
+    return count
