@@ -1,6 +1,6 @@
 """One customer: profile, figures, charts, purchase and campaign history, actions.
 
-Reached from a card as ``pages/Customer?id=<id>``. A missing, malformed or
+Reached from a card as ``/Customer?id=<id>``. A missing, malformed or
 unknown id shows a friendly dead end with a link back to the overview.
 """
 

@@ -41,7 +41,6 @@ with theme.friendly_errors("the customer list"):
 
     with st.container(horizontal=True, vertical_alignment="center", key="page_header"):
         st.title("Customers", anchor=False, width="stretch")
-        saved.segments_link()
         importing.import_link()
         bulk_add.header_button()
         export_slot = st.empty()  # "Export", once the segment is known

@@ -15,7 +15,7 @@ from typing import Any
 from crm import avatars, formatting, scores
 from crm.models import CardRow, Customer
 
-CUSTOMER_PATH = "Customer"  # the customer page's URL path (pages/Customer.py)
+CUSTOMER_PATH = "Customer"  # the customer page's URL path (app_pages/Customer.py)
 # Stored pictures are re-encoded on upload; anything else falls back to initials.
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 # The RFM group's label colour by what the group asks of a marketer: keep

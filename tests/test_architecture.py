@@ -34,11 +34,30 @@ def test_only_the_ui_package_imports_streamlit() -> None:
 
 def test_pages_hold_no_sql() -> None:
     sql = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE)\b.+\b(FROM|INTO|SET)\b", re.S)
-    pages = [ROOT / "Home.py", *sorted((ROOT / "pages").glob("*.py"))]
+    pages = [ROOT / "Home.py", *sorted((ROOT / "app_pages").glob("*.py"))]
     assert pages[0].exists()
+    assert len(pages) > 3
     for page in pages:
         assert not sql.search(page.read_text(encoding="utf-8")), page.name
         assert "duckdb" not in _imports(page), page.name
+
+
+def test_every_page_goes_through_the_entry_point() -> None:
+    """Pages live in app_pages/ and are listed in crm.ui.navigation.PAGES.
+
+    A ``pages/`` directory would be served by Streamlit without ``Home.py`` (so
+    without the sign-in gate) until a session has run ``st.navigation``.
+    """
+    from crm.ui import navigation
+
+    assert not (ROOT / "pages").exists(), (
+        "Put page files in app_pages/ and list them in crm/ui/navigation.py PAGES: "
+        "Streamlit runs a pages/ directory's files without Home.py's sign-in gate."
+    )
+    files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "app_pages").glob("*.py"))
+    assert sorted(spec.path for spec in navigation.PAGES) == files
+    home = (ROOT / "Home.py").read_text(encoding="utf-8")
+    assert "navigation.run_app()" in home
 
 
 # Text that makes an f-string or a .format() template SQL.

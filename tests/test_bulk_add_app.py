@@ -210,7 +210,7 @@ def test_from_a_saved_segments_row(at: AppTest, con: Con) -> None:
         con, SegmentCreate(name="Nobody", filters={"q": "no such customer at all"})
     )
     run(at)
-    at.switch_page("pages/Segments.py")
+    at.switch_page("app_pages/Segments.py")
     run(at)
     click(at, f"bulk_add_segment_{segment_id}")
     assert "The customers in the saved segment **Nobody** are added" in texts(at)

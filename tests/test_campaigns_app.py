@@ -16,8 +16,8 @@ from crm.campaigns import manage, results
 from crm.models import CampaignRename
 
 ROOT = Path(__file__).resolve().parent.parent
-LIST = "pages/Campaigns.py"
-ONE = "pages/Campaign.py"
+LIST = "app_pages/Campaigns.py"
+ONE = "app_pages/Campaign.py"
 
 Con = duckdb.DuckDBPyConnection
 

@@ -19,7 +19,7 @@ from crm.ui import actions, dialogs
 from crm.ui import consent as consent_ui
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = "pages/Customer.py"
+PAGE = "app_pages/Customer.py"
 
 Con = duckdb.DuckDBPyConnection
 

@@ -24,7 +24,7 @@ from crm.models import CampaignCreate, CustomerUpdate, OrderCreate, customer_for
 from crm.ui import actions, cards, dialogs
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = "pages/Customer.py"
+PAGE = "app_pages/Customer.py"
 XSS = "<b>x</b><img src=x onerror=alert(1)>"
 
 
@@ -586,7 +586,7 @@ def test_a_dialog_opened_elsewhere_replaces_the_customer_page_dialog(dbc: Any) -
     cid = _busy_customer(dbc)
     at = _click(_open(cid), "open_message")
     assert _dialogs_drawn(at) == ["message"]
-    at.switch_page("Home.py")
+    at.switch_page("app_pages/Customers.py")
     at.query_params.clear()
     at.run()
     assert _dialogs_drawn(at) == []  # a customer page's dialog stays on that page

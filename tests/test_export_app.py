@@ -126,7 +126,7 @@ def test_export_from_a_saved_segment_row(at: AppTest, con: Con) -> None:
         con, SegmentCreate(name=name, description="", filters={"country": [country]})
     )
     run(at)
-    at.switch_page("pages/Segments.py")
+    at.switch_page("app_pages/Segments.py")
     run(at)
     at.button(key=f"export_segment_{segment_id}").click()
     run(at)

@@ -39,7 +39,7 @@ def _people(count: int, bad: int = 0) -> list[list[str]]:
 def at(app_env: Path) -> AppTest:
     app = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
     app.run()
-    app.switch_page("pages/Import.py")
+    app.switch_page("app_pages/Import.py")
     return app
 
 

@@ -39,7 +39,7 @@ def test_the_customer_page_says_the_file_is_in_use(app_env: Path) -> None:
     with held_open(app_env) as pid:
         at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
         at.run()
-        at.switch_page("pages/Customer.py")
+        at.switch_page("app_pages/Customer.py")
         at.query_params["id"] = "1"
         at.run()
     _says_in_use(at, app_env, pid)

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
     [
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],
-        ["mypy"],  # crm, Home.py and pages/ (pyproject.toml)
+        ["mypy"],  # crm, Home.py and app_pages/ (pyproject.toml)
     ],
     ids=["ruff-check", "ruff-format", "mypy"],
 )

@@ -90,7 +90,7 @@ def fill_name(app: AppTest, name: str, description: str | None = None) -> None:
 
 
 def segments_page(app: AppTest) -> AppTest:
-    app.switch_page("pages/Segments.py")
+    app.switch_page("app_pages/Segments.py")
     app.query_params.clear()
     return run(app)
 
@@ -202,7 +202,7 @@ def test_an_unknown_or_deleted_segment_says_so_over_everyone(
     at.query_params.update({"visits_min": "3"})
     run(at)
     segments_page(at)
-    at.switch_page("Home.py")
+    at.switch_page("app_pages/Customers.py")
     at.query_params["segment"] = raw
     run(at)
     warning = " ".join(w.value for w in at.warning)
@@ -313,7 +313,7 @@ def test_update_to_the_overviews_current_filters(at: AppTest, con: Con) -> None:
     segments_page(at)
     # Nothing on the overview filtered yet: nothing to update to.
     assert at.button(key=f"update_segment_{segment_id}").disabled
-    at.switch_page("Home.py")
+    at.switch_page("app_pages/Customers.py")
     at.query_params.clear()
     at.query_params.update({"visits_min": "4", "sort": "visits"})
     run(at)
@@ -378,7 +378,7 @@ def test_open_from_the_segments_page_after_another_segment(at: AppTest, con: Con
     run(at)
     segments_page(at)
     # What the page's "Open" link does: the overview with ?segment=<id>.
-    at.switch_page("Home.py")
+    at.switch_page("app_pages/Customers.py")
     at.query_params["segment"] = str(segment_id)
     run(at)
     assert dict(at.query_params) == {"spend_min": str(low)}

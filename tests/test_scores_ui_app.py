@@ -17,7 +17,7 @@ from crm import db, formatting, writes
 from crm.models import CustomerCreate
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = "pages/Customer.py"
+PAGE = "app_pages/Customer.py"
 
 Con = duckdb.DuckDBPyConnection
 

@@ -220,7 +220,7 @@ def message_dialog(customer_id: int, secrets: dict[str, Any]) -> AppTest:
     at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
     at.secrets["smtp"] = secrets
     at.run()
-    at.switch_page("pages/Customer.py")
+    at.switch_page("app_pages/Customer.py")
     at.query_params["id"] = str(customer_id)
     at.run()
     at.button(key="open_message").click()

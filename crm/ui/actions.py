@@ -25,7 +25,8 @@ from crm.models import CampaignCreate, Channel, Customer, MessageCreate, parse
 from crm.ui import dialogs, sending, theme
 from crm.ui.data import cached_customer_detail, connection, data_version, db_key, flash
 from crm.ui.dialogs import DialogKind
-from crm.ui.profile import HOME, avatar_html
+from crm.ui.navigation import CUSTOMERS_PAGE
+from crm.ui.profile import avatar_html
 
 Con = duckdb.DuckDBPyConnection
 _HERE = Path(__file__).parent
@@ -521,6 +522,6 @@ def render_buttons(customer: Customer) -> None:
             on_click=dialogs.open_delete_dialog,
             args=(customer.id,),
             # The page of a deleted customer has nothing left to show: back to the overview.
-            kwargs={"then_go_to": HOME},
+            kwargs={"then_go_to": CUSTOMERS_PAGE},
             key="open_delete",
         )

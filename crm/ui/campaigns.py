@@ -27,11 +27,8 @@ from crm.models import CampaignMessageUpdate, CampaignRename, parse
 from crm.ui import dialogs, sending, theme
 from crm.ui.data import connection, data_version, db_key, flash
 from crm.ui.dialogs import DialogKind, DialogState
+from crm.ui.navigation import CAMPAIGN_PAGE, CAMPAIGNS_PAGE, CUSTOMER_PAGE, CUSTOMERS_PAGE
 
-CAMPAIGNS_PAGE = "pages/Campaigns.py"
-CAMPAIGN_PAGE = "pages/Campaign.py"
-CUSTOMER_PAGE = "pages/Customer.py"
-HOME = "Home.py"
 MEMBERS_PAGE_SIZE = 50
 READ_ONLY_REASON = "This is a read-only copy: campaigns cannot be changed here."
 _PENDING = "_campaigns_open"  # a campaign or customer picked in a table: open it next run
@@ -224,7 +221,7 @@ def _empty_state() -> None:
             "Add a segment to a campaign from the customer overview (“Add to campaign”), "
             "or one customer from their page. Its results show here once it is sent."
         )
-        st.page_link(HOME, label="Go to the customers", icon=":material/groups:")
+        st.page_link(CUSTOMERS_PAGE, label="Go to the customers", icon=":material/groups:")
 
 
 # --- One campaign ---------------------------------------------------------------------

@@ -26,9 +26,9 @@ import streamlit as st
 
 from crm import card_view, formatting, segments
 from crm.models import CardRow, Customer, SegmentTotals
-from crm.ui import first_run
+from crm.ui import first_run, navigation
+from crm.ui.navigation import CUSTOMER_PAGE
 
-CUSTOMER_PAGE = "pages/Customer.py"
 PENDING = "_card_pending"  # ("open" | "edit" | "delete", customer id) from a click on a card
 _HERE = Path(__file__).parent
 
@@ -177,4 +177,6 @@ def empty_state(
                 on_click=on_add,
             )
             # Or bring them all in from a spreadsheet (the Import page, crm.ui.importing).
-            st.page_link("pages/Import.py", label="Import a file", icon=":material/upload_file:")
+            st.page_link(
+                navigation.IMPORT_PAGE, label="Import a file", icon=":material/upload_file:"
+            )

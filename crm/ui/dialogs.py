@@ -194,7 +194,7 @@ def open_edit_dialog(customer_id: int) -> None:
 def open_delete_dialog(customer_id: int, *, then_go_to: str | None = None) -> None:
     """Ask to confirm deleting the customer.
 
-    ``then_go_to`` is a page (e.g. ``"Home.py"``) to switch to after the
+    ``then_go_to`` is a page (e.g. ``navigation.CUSTOMERS_PAGE``) to switch to after the
     delete; without it the current page reruns. The Customer page passes it,
     since the page of a deleted customer has nothing left to show.
     """

@@ -28,7 +28,7 @@ from crm.errors import ConflictError, CrmError, DuplicateError, NotFound
 from crm.exchange import backup, importer
 from crm.exchange.import_fields import FIELDS, missing_fields
 from crm.formatting import escape_markdown
-from crm.ui import dialogs
+from crm.ui import dialogs, navigation
 from crm.ui.data import connection, flash
 
 READ_ONLY_REASON = "Read-only mode: nothing can be imported or undone here."
@@ -64,7 +64,7 @@ class _Planned:
 
 def import_link() -> None:
     """A link to the Import page (the overview's header)."""
-    st.page_link("pages/Import.py", label="Import", icon=":material/upload_file:")
+    st.page_link(navigation.IMPORT_PAGE, label="Import", icon=":material/upload_file:")
 
 
 def _stage(uploaded: UploadedFile) -> _Staged | None:
@@ -450,7 +450,7 @@ def render_page() -> None:
     """The whole Import page."""
     with st.container(horizontal=True, vertical_alignment="center", key="page_header"):
         st.title("Import", anchor=False, width="stretch")
-        st.page_link("Home.py", label="Customers", icon=":material/groups:")
+        st.page_link(navigation.CUSTOMERS_PAGE, label="Customers", icon=":material/groups:")
     _upload_section()
     st.divider()
     _history()

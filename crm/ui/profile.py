@@ -18,8 +18,8 @@ from crm.errors import NotFound
 from crm.models import Customer
 from crm.ui import dialogs
 from crm.ui.data import cached_customer_detail
+from crm.ui.navigation import CUSTOMERS_PAGE
 
-HOME = "Home.py"
 # DuckDB's BIGINT: a larger number cannot be an id and must not reach a query.
 MAX_ID = 2**63 - 1
 
@@ -63,7 +63,7 @@ def render_not_found(problem: NotFound) -> None:
     """
     st.title("Customer not found")
     st.info(str(problem), icon=":material/person_search:")
-    st.page_link(HOME, label="Back to all customers", icon=":material/arrow_back:")
+    st.page_link(CUSTOMERS_PAGE, label="Back to all customers", icon=":material/arrow_back:")
     try:
         asked: int | None = parse_customer_id(st.query_params.get("id"))
     except NotFound:
@@ -141,7 +141,7 @@ def header_html(customer: Customer) -> str:
 def render_header(customer: Customer) -> None:
     """The way back to the overview, then who the customer is."""
     with st.container(key="customer_back"):
-        st.page_link(HOME, label="All customers", icon=":material/arrow_back:")
+        st.page_link(CUSTOMERS_PAGE, label="All customers", icon=":material/arrow_back:")
     st.html(header_html(customer))
 
 

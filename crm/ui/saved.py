@@ -38,9 +38,8 @@ from crm.saved_segments import SEGMENT_PARAM, SegmentSize
 from crm.ui import bulk_add, cards, dialogs, export, filters, theme
 from crm.ui.data import cached_customer_page, connection, data_version, db_key, flash
 from crm.ui.dialogs import DialogKind, DialogState
+from crm.ui.navigation import CUSTOMERS_PAGE
 
-HOME = "Home.py"
-SEGMENTS_PAGE = "pages/Segments.py"
 OPEN = "_saved_open"  # the saved segment the overview opened (OpenSegment)
 CURRENT = "_saved_current"  # the overview's segment last shown, without its page
 _LINK_PROBLEM = "_saved_link_problem"  # why a ?segment= link could not be opened
@@ -132,11 +131,6 @@ def open_from_link() -> None:
     st.session_state.pop(_LINK_PROBLEM, None)
     st.session_state[OPEN] = _opened(segment)
     _replace_url_segment(segment.filters)
-
-
-def segments_link() -> None:
-    """The overview header's way to the saved segments."""
-    st.page_link(SEGMENTS_PAGE, label="Segments", icon=":material/bookmarks:")
 
 
 def render(segment: CustomerFilter) -> None:
@@ -493,7 +487,7 @@ def render_page() -> None:
     st.html(_PAGE_CSS)
     with st.container(horizontal=True, vertical_alignment="center", key="segments_header"):
         st.title("Segments", anchor=False, width="stretch")
-        st.page_link(HOME, label="All customers", icon=":material/arrow_back:")
+        st.page_link(CUSTOMERS_PAGE, label="All customers", icon=":material/arrow_back:")
     saved = cached_segments()
     if not saved:
         with st.container(border=True, key="segments_empty", horizontal_alignment="center"):
@@ -502,7 +496,7 @@ def render_page() -> None:
                 "Filter the customers on the overview, then press “Save segment” to keep "
                 "those filters under a name and open them again here."
             )
-            st.page_link(HOME, label="Go to the overview", icon=":material/filter_alt:")
+            st.page_link(CUSTOMERS_PAGE, label="Go to the overview", icon=":material/filter_alt:")
         return
     current: CustomerFilter | None = st.session_state.get(CURRENT)
     usable = current is not None and segments.is_filtered(current)
@@ -535,7 +529,7 @@ def _segment_row(segment: SavedSegment, current: CustomerFilter | None) -> Delta
             horizontal=True, gap="small", width="content", vertical_alignment="center"
         ):
             st.page_link(
-                HOME,
+                CUSTOMERS_PAGE,
                 label="Open",
                 icon=":material/open_in_new:",
                 query_params={SEGMENT_PARAM: str(segment.id)},
