@@ -20,6 +20,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from crm import avatars, db, formatting, queries, templates, writes
+from crm.campaigns.results import STATUS_LABELS
 from crm.models import CampaignCreate, CustomerUpdate, OrderCreate, customer_form_values, parse
 from crm.ui import actions, cards, dialogs
 
@@ -173,7 +174,9 @@ def test_campaign_history_lists_sends_and_messages(dbc: Any) -> None:
     sends = _count(dbc, "campaign_sends", cid)
     messages = _count(dbc, "messages", cid)
     assert len(history) == sends + messages
-    assert set(history["status"]) <= {"Delivered", "Failed", "Queued", "Sent"}
+    # The demo's campaigns hold out a control group: a member of one is listed, never sent.
+    held_out = STATUS_LABELS["Control"]
+    assert set(history["status"]) <= {"Delivered", "Failed", "Queued", "Sent", held_out}
 
 
 def test_a_customer_without_orders_or_campaigns_gets_friendly_empty_states(dbc: Any) -> None:
@@ -799,7 +802,10 @@ def test_campaign_history_leaves_missing_cells_empty_and_queued_sends_undated(db
     queued = history[history["status"] == "Queued"]
     assert "Queued hello" in queued["campaign"].tolist()
     assert queued["sent_at"].isna().all()
-    assert history.loc[history["status"] != "Queued", "sent_at"].notna().all()
+    # Only what went out has a date: not a queued send, nor one held out as control.
+    undated = history["status"].isin(["Queued", STATUS_LABELS["Control"]])
+    assert history.loc[~undated, "sent_at"].notna().all()
+    assert history.loc[history["status"] == STATUS_LABELS["Control"], "sent_at"].isna().all()
     messages = history[history["kind"] == "Message"]
     assert messages["opens"].isna().all() and messages["clicks"].isna().all()
     # Missing cells read as a dash, not the word "None".
