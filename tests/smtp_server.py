@@ -9,15 +9,19 @@ unavailable" at RCPT TO, as a real server refuses an unknown mailbox.
 from __future__ import annotations
 
 import socket
+import ssl
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from crm.mail.settings import SmtpSettings
 
@@ -39,6 +43,8 @@ class Recorder:
     refuse: set[str] = field(default_factory=set)
     # How many SMTP sessions (connections) were opened.
     sessions: int = 0
+    # Who signed in (AUTH), in order.
+    signed_in: list[str] = field(default_factory=list)
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -90,11 +96,68 @@ def free_port() -> int:
 
 
 @contextmanager
-def recording_server() -> Iterator[Recorder]:
+def recording_server(
+    security: str = "none", cert: Certificate | None = None, users: dict[str, str] | None = None
+) -> Iterator[Recorder]:
+    """The server, plain (``security="none"``), offering STARTTLS (required) or speaking
+    TLS from the start (``"tls"``) with ``cert``; ``users`` (name -> password) must sign in."""
     recorder = Recorder(port=free_port())
-    controller = Controller(recorder, hostname="127.0.0.1", port=recorder.port)
+    options: dict[str, Any] = {}
+    if security != "none":
+        assert cert is not None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert.cert, cert.key)
+        # With TLS from the start, aiosmtpd's SMTP layer does not know the socket is
+        # encrypted and would hide AUTH (auth_require_tls): it is encrypted, so allow it.
+        options = (
+            {"ssl_context": context, "auth_require_tls": False}
+            if security == "tls"
+            else {
+                "tls_context": context,
+                "require_starttls": True,
+            }
+        )
+    if users is not None:
+        known = dict(users)
+
+        def authenticate(
+            server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+        ) -> AuthResult:
+            ok = (
+                isinstance(auth_data, LoginPassword)
+                and known.get(auth_data.login.decode()) == auth_data.password.decode()
+            )
+            if ok:
+                recorder.signed_in.append(auth_data.login.decode())
+            return AuthResult(success=ok, handled=False)
+
+        options.update(authenticator=authenticate, auth_required=True)
+    controller = Controller(recorder, hostname="127.0.0.1", port=recorder.port, **options)
     controller.start()
     try:
         yield recorder
     finally:
         controller.stop()
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A self-signed certificate for 127.0.0.1 (files), and a client context trusting it."""
+
+    cert: Path
+    key: Path
+
+    def trusting_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.cert))
+
+
+def make_certificate(folder: Path) -> Certificate:
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return Certificate(cert, key)

@@ -329,6 +329,8 @@ class _Batch:
         self.connect = connect
         self.limiter = limiter
         self.smtp: smtplib.SMTP | None = None
+        # The server refused the sender (MAIL FROM): nothing else can go either.
+        self.sender_refused: str | None = None
 
     def ensure_connection(self) -> smtplib.SMTP:
         if self.smtp is None:
@@ -345,6 +347,12 @@ class _Batch:
         self.limiter.wait()
         try:
             send_one(smtp, message, self.settings.from_address, recipient)
+        except smtplib.SMTPSenderRefused as error:
+            self.sender_refused = (
+                f"{self.settings.server} refused the sender {self.settings.from_address}:"
+                f" {reason(error)}"
+            )
+            return reason(error)
         except smtplib.SMTPResponseException as error:
             return reason(error)
         except smtplib.SMTPRecipientsRefused as error:
@@ -433,18 +441,15 @@ def _deliver_batch(
             try:
                 batch.ensure_connection()
             except ServerUnavailable as down:
-                report.stopped = str(down)
-                for failed_id, _ in pending:
-                    _record_send(con, failed_id, str(down))
-                    report.failed += 1
-                pending.clear()
-                if on_progress is not None:
-                    on_progress(report)
+                _stop(con, report, pending, str(down), on_progress)
                 break
             # From here until it is recorded, the send's outcome is unknown: a
             # crash leaves it 'Sending', and it is never sent again on its own.
             pending.pop(0)
             record(send_id, batch.hand_over(message, customer.email))
+            if batch.sender_refused is not None:
+                _stop(con, report, pending, batch.sender_refused, on_progress)
+                break
     finally:
         batch.close()
         # Stopped on the way (the tab closed, an error): these never reached the server.
@@ -454,6 +459,24 @@ def _deliver_batch(
         # page counts the just-recorded sends from the orders itself.
         with transaction(con) as cur:
             campaign_facts.refresh_campaign(cur, found.id)
+
+
+def _stop(
+    con: Con,
+    report: DeliveryReport,
+    pending: list[tuple[int, int]],
+    why: str,
+    on_progress: Progress | None,
+) -> None:
+    """The server cannot take anything: the batch's remaining sends fail with ``why``
+    and the run stops (the next batches stay Queued)."""
+    report.stopped = why
+    for failed_id, _ in pending:
+        _record_send(con, failed_id, why)
+        report.failed += 1
+    pending.clear()
+    if on_progress is not None:
+        on_progress(report)
 
 
 def requeue_failed(con: Con, campaign_id: int, *, by: str | None = None) -> int:
