@@ -144,3 +144,42 @@ def _keys(app: AppTest) -> list[str]:
 def _file_id(app: AppTest) -> str:
     key = next(k for k in _keys(app) if k.startswith("import_map_customers_email_"))
     return key.removeprefix("import_map_customers_email_")
+
+
+def test_orders_ask_for_the_date_order_then_import(at: AppTest, app_env: Path) -> None:
+    con = duckdb.connect(str(app_env))
+    try:
+        query = "SELECT email FROM customers ORDER BY id LIMIT 2"
+        emails = [r[0] for r in con.execute(query).fetchall()]
+        before = con.execute("SELECT count(*) FROM orders").fetchone()
+    finally:
+        con.close()
+    run(at)
+    at.segmented_control(key="import_kind").set_value("Orders")
+    run(at)
+    rows = [[emails[0], "03/04/2025", "10.00"], [emails[1], "05/06/2025", "2.50"]]
+    at.file_uploader[0].set_value(
+        ("orders.csv", _csv(rows, ["Email", "Order date", "Total"]), "text/csv")
+    )
+    run(at)
+    at.button(key="import_dry_run").click()
+    run(at)
+    assert any(escape_markdown("could put the day or the month first") in e for e in _errors(at))
+    assert at.button(key="import_confirm").disabled
+    at.selectbox(key="import_date_order").set_value("Day first (31/03/2024)")
+    run(at)
+    at.button(key="import_dry_run").click()
+    run(at)
+    confirm = at.button(key="import_confirm")
+    assert confirm.label == "Import 2 orders" and not confirm.disabled
+    confirm.click()
+    run(at)
+    assert at.toast[0].value.startswith("Imported 2 orders")
+    assert before is not None
+    assert _count(app_env, "SELECT count(*) FROM orders") == before[0] + 2
+    # Day first: 03/04 is the 3rd of April, 05/06 the 5th of June.
+    imported = (
+        "SELECT count(*) FROM orders o JOIN import_orders i ON i.order_id = o.id"
+        " WHERE o.ordered_at IN ('2025-04-03', '2025-06-05')"
+    )
+    assert _count(app_env, imported) == 2

@@ -641,3 +641,15 @@ def test_emails_checked_in_worker_processes_get_the_models_verdicts(
     monkeypatch.setattr(email_batch, "accepted", lambda e: calls.append(e) or real(e))
     assert import_checks._emails_accepted(emails) == [True, False, False, True, False] * 3
     assert calls == []  # both halves were checked by the worker processes
+
+
+def test_an_encoding_error_across_a_slice_boundary_names_its_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from crm.exchange import import_files
+
+    monkeypatch.setattr(import_files, "_SLICE", 4)  # "é" (C3 A9) is cut by the first slice
+    path = tmp_path / "cut.csv"
+    path.write_bytes(b"ab\n\xc3\xa9\xe9x\n")
+    with pytest.raises(BadFile, match=r"line 2 has a byte \(0xE9\)"):
+        importer.read_file(path)

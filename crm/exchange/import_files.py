@@ -14,6 +14,7 @@ row 1, the first data row is row 2), so the report's "row 7" is found at once.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
+from typing import NoReturn
 
 import duckdb
 import pyarrow as pa
@@ -37,6 +39,7 @@ MAX_FILE_BYTES = MAX_FILE_MB * 1024 * 1024
 # row, so a sheet this long is refused rather than read for minutes.
 MAX_EXCEL_ROWS = 200_000
 FIRST_DATA_ROW = 2
+_SLICE = 1 << 20
 ROW_NUMBER = "row_no"
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".parquet": "parquet", ".xlsx": "xlsx"}
 _DELIMITERS = (",", ";", "\t", "|")
@@ -111,16 +114,23 @@ def _check_text(data: bytes) -> None:
             "This is not a text file (it holds binary data): perhaps a program or a"
             " picture renamed .csv. Export the table as CSV and upload that."
         )
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as problem:
-        line = data[: problem.start].count(b"\n") + 1
-        byte = data[problem.start]
-        raise BadFile(
-            f"The file is not UTF-8 text: line {line:,} has a byte (0x{byte:02X}) UTF-8 does"
-            " not allow; it was probably saved as Latin-1 or Windows-1252. Save it as"
-            " “CSV UTF-8” and upload it again."
-        ) from None
+    # In slices, so a 160 MB file is never held twice (bytes and text) at once.
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for start in range(0, len(data), _SLICE):
+        pending = len(decoder.getstate()[0])  # bytes of a character cut by the last slice
+        try:
+            decoder.decode(data[start : start + _SLICE], final=start + _SLICE >= len(data))
+        except UnicodeDecodeError as problem:
+            _not_utf8(data, start - pending + problem.start)
+
+
+def _not_utf8(data: bytes, position: int) -> NoReturn:
+    line = data[:position].count(b"\n") + 1
+    raise BadFile(
+        f"The file is not UTF-8 text: line {line:,} has a byte (0x{data[position]:02X}) UTF-8"
+        " does not allow; it was probably saved as Latin-1 or Windows-1252. Save it as"
+        " “CSV UTF-8” and upload it again."
+    ) from None
 
 
 def _delimiter(data: bytes) -> str:
@@ -146,7 +156,8 @@ def _stage_table(headers: tuple[str, ...], columns: list[pa.Array]) -> pa.Table:
 
 def _header_row(data: bytes, delimiter: str) -> list[str]:
     """The header row's texts, read by Python's csv module (quotes and all)."""
-    text = data.decode("utf-8-sig")
+    # The first 1 MB holds the header (a header longer than that is not a table's).
+    text = data[:_SLICE].decode("utf-8-sig", errors="ignore")
     return next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
 
 
