@@ -288,20 +288,20 @@ def _write_consent(
     status_column = consent.CONSENT_COLUMNS[change.channel]
     at_column = consent.CHANGED_AT_COLUMNS[change.channel]
     by_column = consent.CHANGED_BY_COLUMNS[change.channel]
-    row = cur.execute(
+    # A plain UPDATE checked by its row count, not RETURNING: see update_customer.
+    changed = cur.execute(
         f"""
         UPDATE customers
         SET {status_column} = $status, {at_column} = current_localtimestamp(),
             {by_column} = $by,
             version = version + 1, updated_at = current_localtimestamp()
         WHERE id = $id AND version = $version
-        RETURNING version
         """,  # noqa: S608 - columns from crm.consent's allow-lists
         {"status": change.status.value, "by": by, "id": customer_id, "version": version},
     ).fetchone()
-    if row is None:
+    if changed is None or changed[0] != 1:
         raise ConflictError(CONFLICT_MESSAGE)
-    return int(row[0])
+    return version + 1
 
 
 def _campaign_named(cur: Con, channel: str, name: str) -> str | None:

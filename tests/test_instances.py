@@ -22,7 +22,7 @@ import pytest
 
 from crm import db, queries, writes
 from crm.errors import ConflictError
-from crm.models import CustomerCreate, CustomerUpdate, parse
+from crm.models import ConsentChange, CustomerCreate, CustomerUpdate, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 PERSON: dict[str, Any] = {
@@ -196,3 +196,26 @@ def test_counting_never_makes_two_instances_conflict(
         other.close()
     assert db.change_count(con) == before + 2
     assert _row(con, first)[1:] == ("Faro", 2) and _row(con, second)[1] == "Braga"
+
+
+def test_a_consent_change_while_another_transaction_holds_the_row_is_refused(
+    con: duckdb.DuckDBPyConnection, db_path: Path
+) -> None:
+    """The same DuckDB gap as for a profile save: the consent write, an UPDATE ...
+    RETURNING, committed over another transaction's plain UPDATE of the row."""
+    cid = writes.create_customer(con, parse(CustomerCreate, PERSON))
+    other = duckdb.connect(str(db_path)).cursor()
+    try:
+        other.execute("BEGIN TRANSACTION")
+        other.execute(
+            "UPDATE customers SET city = 'Braga', version = version + 1"
+            " WHERE id = $id AND version = 1",
+            {"id": cid},
+        )
+        change = parse(ConsentChange, {"channel": "Email", "status": "Subscribed", "version": 1})
+        with pytest.raises(ConflictError):
+            writes.set_consent(con, cid, change)
+        other.execute("COMMIT")
+    finally:
+        other.close()
+    assert _row(con, cid) == ("Ines", "Braga", 2)
