@@ -117,9 +117,8 @@ def connect(
     when another process has the file open, ``DatabaseUnavailable`` (a
     sentence without the token) when MotherDuck cannot be opened.
     """
-    location = parse_database(target) if isinstance(target, str) else target
-    if isinstance(location, Path):
-        location = LocalDatabase(location)
+    # A path is read like CRM_DB_PATH too: "--db md:customer_hub" reaches here as a Path.
+    location = parse_database(str(target)) if isinstance(target, str | Path) else target
     with _connect_lock:
         if isinstance(location, MotherDuckDatabase):
             con = _open_motherduck(location, token)
@@ -136,7 +135,7 @@ def connect(
         migrate(con)
         if isinstance(location, LocalDatabase) and not is_in_memory(location):
             _fold_in_wal(con, location.path)
-        _opened.add(con)
+            _opened.add(con)  # checkpointed at exit: a MotherDuck database has no local log
     return con
 
 

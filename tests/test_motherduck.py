@@ -19,6 +19,7 @@ from crm import config, db
 from crm.config import BadDatabaseSetting, LocalDatabase, MotherDuckDatabase
 from crm.demo import seed
 from crm.errors import CrmError, DatabaseUnavailable
+from crm.exchange import backup
 from crm.ui import data
 
 TOKEN = "tok-7Hq2-secret"  # a made-up token: it must never show in a sentence or a log
@@ -198,3 +199,23 @@ def test_the_seeder_on_motherduck_without_a_token_says_so(
         "error: Customer Hub is set to use the MotherDuck database md:customer_hub but has no"
         " access token."
     )
+
+
+def test_md_given_as_a_path_is_motherduck_and_makes_no_local_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Scripts take --db as a Path: "md:customer_hub" must not become a file of that name."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DatabaseUnavailable):
+        db.connect(Path("md:customer_hub"))
+    assert backup.main(["create", "--db", "md:customer_hub", "--out", "b.zip"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "error: Customer Hub is set to use the MotherDuck database md:customer_hub but has no"
+    )
+    assert backup.main(["restore", "b.zip", "--db", "md:customer_hub"]) == 2
+    assert capsys.readouterr().err == (
+        "error: a restore builds a database file on this machine, not md:customer_hub: restore"
+        " to a file, check it (python -m crm.checks), then copy it to MotherDuck (README: from"
+        " the demo database to your own data). Nothing was changed.\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

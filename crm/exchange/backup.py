@@ -41,8 +41,8 @@ from pathlib import Path
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from crm import checks, db
-from crm.errors import CrmError, DatabaseInUse
+from crm import checks, config, db
+from crm.errors import CrmError
 
 Con = duckdb.DuckDBPyConnection
 
@@ -429,11 +429,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _create(db_path: Path, out: Path) -> int:
-    if not db_path.is_file():
+    source = config.parse_database(str(db_path))  # md:NAME backs up a MotherDuck database
+    if isinstance(source, config.LocalDatabase) and not db_path.is_file():
         print(f"error: {db_path} does not exist; there is nothing to back up.", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    con = db.connect(db_path)
+    con = db.connect(source)
     try:
         manifest = create_backup(con, out)
     finally:
@@ -447,6 +448,14 @@ def _create(db_path: Path, out: Path) -> int:
 
 
 def _restore(zip_path: Path, db_path: Path, force: bool) -> int:
+    if isinstance(config.parse_database(str(db_path)), config.MotherDuckDatabase):
+        print(
+            f"error: a restore builds a database file on this machine, not {db_path}: restore"
+            " to a file, check it (python -m crm.checks), then copy it to MotherDuck"
+            " (README: from the demo database to your own data). Nothing was changed.",
+            file=sys.stderr,
+        )
+        return 2
     summary = restore_backup(zip_path, db_path, force=force)
     print(
         f"Restored {db_path} from {zip_path}: {summary.tables.get('customers', 0):,} customers,"
@@ -464,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "create":
             return _create(args.db, args.out)
         return _restore(args.file, args.db, args.force)
-    except (BadBackup, FileExistsError, DatabaseInUse) as exc:
+    except (BadBackup, FileExistsError, CrmError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
