@@ -21,7 +21,7 @@ from typing import Final
 
 import streamlit as st
 
-from crm.ui import auth
+from crm.ui import auth, data
 
 CUSTOMERS_PAGE = "app_pages/Customers.py"
 CUSTOMER_PAGE = "app_pages/Customer.py"
@@ -78,5 +78,6 @@ def streamlit_pages() -> list[st.Page]:
 
 def run_app() -> None:
     """The entry point's body: the sign-in gate, then the page the URL names."""
+    data.start_run()  # this run reads the database's change count afresh (cache keys)
     auth.gate()
     st.navigation(streamlit_pages(), position=MENU_POSITION).run()
