@@ -442,3 +442,19 @@ def test_an_sms_message_stays_queued(con: Con, smtp_server: Recorder) -> None:
     assert deliver_message(con, sms, smtp_server.settings()).status == "Queued"
     assert message_row(con, sms) == ("Queued", None, False)
     assert smtp_server.messages == []
+
+
+def test_a_message_claimed_elsewhere_at_the_same_moment_is_left_to_them(
+    con: Con, smtp_server: Recorder
+) -> None:
+    [(customer_id, *_rest)] = people(con, 1)
+    subscribe(con, [customer_id])
+    message_id = message(con, customer_id)
+    other = con.cursor()  # another instance, mid-claim (not committed yet)
+    other.execute("BEGIN TRANSACTION")
+    other.execute(delivery.MESSAGE_CLAIM, {"id": message_id, "by": "other"})
+    outcome = deliver_message(con, message_id, smtp_server.settings())
+    other.execute("COMMIT")
+    assert outcome.status == "Sending"
+    assert smtp_server.messages == []
+    assert message_row(con, message_id) == ("Sending", None, False)

@@ -2,9 +2,13 @@
 
 A send goes Queued → Sending (claimed) → Delivered | Failed. The claim is one
 UPDATE that moves a batch to 'Sending' and returns it, so two senders (two
-tabs, two app instances) never take the same send: DuckDB refuses the second
-of two transactions that update the same row (``TransactionException``), and
-that claimer tries again on what is left. Each result is then recorded in its
+tabs, two app instances) never take the same send: within one process every
+write takes ``crm.db``'s write lock, and across connections DuckDB refuses the
+second of two transactions that run this same claim on the same row
+(``TransactionException``), and that claimer tries again on what is left.
+Only the same statement: DuckDB 2.0.1 was seen to let two uncommitted
+updates of one row with different SET lists both commit, so every claimer
+uses ``CLAIM_SENDS`` / ``MESSAGE_CLAIM`` as they are. Each result is then recorded in its
 own small transaction, with the customer's campaign figures
 (``crm.facts.refresh_engagement``) in the same one.
 
@@ -534,7 +538,7 @@ class MessageOutcome:
     reason: str | None = None
 
 
-_MESSAGE_CLAIM = """
+MESSAGE_CLAIM = """
     UPDATE messages
     SET status = 'Sending', claimed_at = current_localtimestamp(), delivery_by = $by
     WHERE id = $id AND status = 'Queued'
@@ -573,22 +577,26 @@ def deliver_message(
     An SMS stays Queued (no provider). A message someone else already claimed
     or delivered is left as it is (a double click sends nothing twice).
     """
-    with transaction(con) as cur:
-        row = cur.execute(
-            "SELECT channel, status, failure_reason FROM messages WHERE id = $id",
-            {"id": message_id},
-        ).fetchone()
-        if row is None:
-            raise NotFound("This message no longer exists.")
-        if row[0] != "Email" or row[1] != "Queued":
-            return MessageOutcome(str(row[1]), row[2])
-        claimed = cur.execute(_MESSAGE_CLAIM, {"id": message_id, "by": by}).fetchone()
+    try:
+        with transaction(con) as cur:
+            row = cur.execute(
+                "SELECT channel, status, failure_reason FROM messages WHERE id = $id",
+                {"id": message_id},
+            ).fetchone()
+            if row is None:
+                raise NotFound("This message no longer exists.")
+            if row[0] != "Email" or row[1] != "Queued":
+                return MessageOutcome(str(row[1]), row[2])
+            claimed = cur.execute(MESSAGE_CLAIM, {"id": message_id, "by": by}).fetchone()
+    except duckdb.TransactionException:
+        # Another connection claimed it at the same moment: it is theirs to send.
+        return MessageOutcome("Sending")
     assert claimed is not None
     customer_id, _channel, subject, body = claimed
-    person = _customers(con, [int(customer_id)]).get(int(customer_id))
     failure: str | None
     attempted = False
     try:
+        person = _customers(con, [int(customer_id)]).get(int(customer_id))
         if person is None:
             failure = "Not sent: the customer was deleted."
         elif not consent.may_contact("Email", person[1]):

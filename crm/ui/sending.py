@@ -295,6 +295,8 @@ def deliver_personal_message(
         outcome = delivery.deliver_message(con, message_id, settings)
     if outcome.status == "Sent":
         return f"Email to {who} delivered.", True
+    if outcome.status != "Failed":  # claimed by another sender at the same moment
+        return f"Email to {who} is being sent.", True
     return (
         f"Email to {who} failed: {escape_markdown(outcome.reason or 'no reason given')}."
         " It is in the history with the reason.",
