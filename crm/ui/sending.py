@@ -89,9 +89,15 @@ def result_sentence(report: DeliveryReport, left: int) -> str:
 def _deliver(con: Con, campaign_id: int, settings: SmtpSettings) -> None:
     """Send the queued sends with a progress bar, then rerun with the result in words."""
     bar = st.progress(0.0, text="Connecting to the mail server…")
+    shown = [-1]
 
     def progress(report: DeliveryReport) -> None:
         share = min(report.done / report.total, 1.0) if report.total else 1.0
+        # Once per percent: at a fast server's pace, one message to the browser per
+        # email would be thousands a minute for a bar that moves by pixels.
+        if int(share * 100) == shown[0] and report.done < report.total:
+            return
+        shown[0] = int(share * 100)
         bar.progress(
             share,
             text=f"{formatting.number(report.done)} of {formatting.number(report.total)} sent…",
