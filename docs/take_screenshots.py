@@ -111,6 +111,7 @@ def main() -> int:
                 )
                 _shoot(page, f"{url}/Segments", f"segments-{suffix}.png", "text=customers")
                 _shoot(page, f"{url}/Campaigns", f"campaigns-{suffix}.png", "canvas")
+                _shoot(page, f"{url}/Import", f"import-{suffix}.png", "text=Your data")
                 _shoot(
                     page,
                     f"{url}/Campaign?id={campaign}",
