@@ -55,10 +55,11 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec(CAMPAIGN_PAGE, "Campaign", ":material/campaign:", "Campaign", hidden=True),
 )
 
-# The menu sits in the header: four pages fit there (on a phone Streamlit moves
-# it into the sidebar, behind its button), and the cards keep the width that a
-# sidebar menu would take from them on a desktop.
-MENU_POSITION: Final = "top"
+# The menu and the account box (who is signed in, or "Open") share the sidebar:
+# one place for both. In the header, the menu left a sidebar holding one line;
+# the cards still sit three abreast at 1400 px. On a phone both fold away
+# behind the sidebar's button.
+MENU_POSITION: Final = "sidebar"
 
 
 def streamlit_pages() -> list[st.Page]:
@@ -77,7 +78,13 @@ def streamlit_pages() -> list[st.Page]:
 
 
 def run_app() -> None:
-    """The entry point's body: the sign-in gate, then the page the URL names."""
+    """The entry point's body: the sign-in gate, then the page the URL names.
+
+    Someone not (yet) let in gets the gate's screen only: the pages are still
+    registered (so the URL stays valid) but none runs, and the menu is hidden.
+    """
     data.start_run()  # this run reads the database's change count afresh (cache keys)
-    auth.gate()
-    st.navigation(streamlit_pages(), position=MENU_POSITION).run()
+    let_in = auth.gate()
+    page = st.navigation(streamlit_pages(), position=MENU_POSITION if let_in else "hidden")
+    if let_in:
+        page.run()

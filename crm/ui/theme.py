@@ -18,8 +18,7 @@ _LOG = logging.getLogger("crm.ui")
 # "st-key-..." classes come from containers given a key.
 _CSS = """
 <style>
-/* Below the header, which holds the page menu (st.navigation at the top). */
-.block-container { padding-top: 4.6rem; padding-bottom: 3rem; max-width: 1320px; }
+.block-container { padding-top: 2.2rem; padding-bottom: 3rem; max-width: 1320px; }
 /* Avatars written as HTML (the customer page's profile). */
 .ch-avatar { width: 44px; height: 44px; border-radius: 50%; flex: none; display: flex;
   align-items: center; justify-content: center; color: #fff; font-weight: 600;
