@@ -56,7 +56,7 @@ def test_the_marketing_panel_edited_through_its_dialog(
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_have_count(0)
 
-    panel.get_by_role("button", name="Edit marketing").click()
+    panel.get_by_role("button", name="Manage marketing").click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("Subscribe a customer only when they agreed")
     sms = dialog.get_by_test_id("stRadio").filter(has_text="SMS marketing")

@@ -1,10 +1,12 @@
 """The customer page's "Marketing" panel: email and SMS consent, and its dialog.
 
 As on a Shopify customer page: each channel's status with the day it last
-changed, in words, and one dialog to change them ("Edit marketing"). The
-dialog is a kind of ``crm.ui.dialogs`` (one state, one close). It remembers
-the customer's ``version`` from when it opened, so a save after someone
-else's change is refused with a sentence instead of overwriting it.
+changed, in words, and one dialog to change them, "Manage marketing" (not
+"Edit …": a person and the browser tests look for the page's own "Edit"
+button by that word). The dialog is a kind of ``crm.ui.dialogs`` (one state,
+one close). It remembers the customer's ``version`` from when it opened, so a
+save after someone else's change is refused with a sentence instead of
+overwriting it.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ def render_panel(customer: Customer) -> None:
             st.caption(channel_sentence(customer, channel))
         read_only = config.read_only()
         st.button(
-            "Edit marketing",
+            "Manage marketing",
             key=OPEN,
             icon=":material/edit_notifications:",
             on_click=dialogs.open_dialog,
