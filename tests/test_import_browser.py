@@ -39,6 +39,7 @@ def test_import_a_csv_read_the_report_confirm_and_find_a_customer(
     page: Page, screenshots: Path
 ) -> None:
     page.set_viewport_size(DESKTOP)
+    page.set_default_navigation_timeout(60_000)  # a busy shared machine: first loads are slow
     page.goto("/Import")
     settled(page)
     expect(page.get_by_role("heading", name="Import", exact=True)).to_be_visible()
@@ -95,6 +96,7 @@ def test_import_a_csv_read_the_report_confirm_and_find_a_customer(
     page.screenshot(path=str(screenshots / "import_done_desktop.png"), full_page=True)
 
     page.goto("/")
+    expect(page.locator("article.card").first).to_be_visible(timeout=60_000)
     settled(page)
     page.get_by_label("Search", exact=True).fill("quillfeather421")
     card = page.locator("article.card")

@@ -448,9 +448,7 @@ def _your_data() -> None:
 
 def render_page() -> None:
     """The whole Import page."""
-    with st.container(horizontal=True, vertical_alignment="center", key="page_header"):
-        st.title("Import", anchor=False, width="stretch")
-        st.page_link(navigation.CUSTOMERS_PAGE, label="Customers", icon=":material/groups:")
+    st.title("Import", anchor=False)  # the menu at the top leads back to Customers
     _upload_section()
     st.divider()
     _history()
