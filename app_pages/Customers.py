@@ -24,6 +24,7 @@ from crm.ui import (
     filters,
     importing,
     insights,
+    read_only,
     saved,
     theme,
 )
@@ -50,6 +51,8 @@ with theme.friendly_errors("the customer list"):
             icon=":material/person_add:",
             type="primary",
             on_click=dialogs.open_add_dialog,
+            disabled=read_only.on(),
+            help=read_only.why(),
         )
 
     insights.take_pending()  # a bar clicked in Insights: narrow the segment to it

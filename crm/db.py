@@ -107,7 +107,7 @@ def in_use_error(
 
 
 def connect(
-    target: Database | Path | str, *, token: str | None = None
+    target: Database | Path | str, *, token: str | None = None, read_only: bool = False
 ) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the database and bring its schema up to date.
 
@@ -116,14 +116,18 @@ def connect(
     secret) or ``MOTHERDUCK_TOKEN`` in the environment. Raises ``DatabaseInUse``
     when another process has the file open, ``DatabaseUnavailable`` (a
     sentence without the token) when MotherDuck cannot be opened.
+
+    ``read_only`` (``CRM_READ_ONLY``, a public demo): DuckDB refuses every write
+    on the connection, so no migration can run either: a database that needs
+    one is refused with a sentence (``DatabaseUnavailable``) instead.
     """
     # A path is read like CRM_DB_PATH too: "--db md:customer_hub" reaches here as a Path.
     location = parse_database(str(target)) if isinstance(target, str | Path) else target
     with _connect_lock:
         if isinstance(location, MotherDuckDatabase):
-            con = _open_motherduck(location, token)
+            con = _open_motherduck(location, token, read_only=read_only)
         else:
-            con = _open_file(location.path)
+            con = _open_file(location.path, read_only=read_only)
         # Every query whose row order matters says ORDER BY, so DuckDB need not
         # keep scan order while it materialises a segment's matches: the
         # page + count mix runs ~10 % faster and 8 sessions' p95 ~20 % lower at
@@ -132,6 +136,9 @@ def connect(
         con.execute(
             "SET checkpoint_threshold = $bytes", {"bytes": f"{CHECKPOINT_THRESHOLD_BYTES}B"}
         )
+        if read_only:
+            _refuse_if_migrations_pending(con, location)
+            return con  # nothing to fold in or checkpoint: this connection writes nothing
         migrate(con)
         if isinstance(location, LocalDatabase) and not is_in_memory(location):
             _fold_in_wal(con, location.path)
@@ -143,11 +150,17 @@ def is_in_memory(location: LocalDatabase) -> bool:
     return str(location.path) == ":memory:"
 
 
-def _open_file(target: Path) -> duckdb.DuckDBPyConnection:
+def _open_file(target: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    if read_only and not target.is_file():
+        raise DatabaseUnavailable(
+            f"Customer Hub is set to read-only (CRM_READ_ONLY) and there is no database at "
+            f"{target} to read. Create it first (python -m crm.demo.seed, or start the app once "
+            "without CRM_READ_ONLY), or point CRM_DB_PATH at an existing one."
+        )
     if str(target) != ":memory:":
         target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return duckdb.connect(str(target))
+        return duckdb.connect(str(target), read_only=read_only)
     except duckdb.IOException as error:
         in_use = in_use_error(target, error)
         if in_use is None:
@@ -177,14 +190,16 @@ def motherduck_connection(database: MotherDuckDatabase, token: str | None) -> tu
     return f"{database}?attach_mode=single", chosen
 
 
-def _open_motherduck(database: MotherDuckDatabase, token: str | None) -> duckdb.DuckDBPyConnection:
+def _open_motherduck(
+    database: MotherDuckDatabase, token: str | None, *, read_only: bool = False
+) -> duckdb.DuckDBPyConnection:
     path, chosen = motherduck_connection(database, token)
     settings: dict[str, str | bool | int | float | list[str]] = {
         "motherduck_token": chosen,
         "custom_user_agent": "customer-hub",
     }
     try:
-        return duckdb.connect(path, config=settings)
+        return duckdb.connect(path, read_only=read_only, config=settings)
     except duckdb.Error as error:
         raise motherduck_failure(database, error, chosen) from None
 
@@ -288,6 +303,38 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             )
         done.append(version)
     return done
+
+
+def pending_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """The versions of the migrations this database has not had yet (reads only)."""
+    cur = con.cursor()
+    known = cur.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_migrations'"
+        " AND database_name = current_database() AND schema_name = 'main'"
+    ).fetchone()
+    applied: set[int] = set()
+    if known and known[0]:
+        rows = cur.execute("SELECT version FROM schema_migrations").fetchall()
+        applied = {row[0] for row in rows}
+    return [version for version, _, _ in migrations() if version not in applied]
+
+
+def _refuse_if_migrations_pending(con: duckdb.DuckDBPyConnection, location: Database) -> None:
+    pending = pending_migrations(con)
+    if pending:
+        con.close()
+        listed = ", ".join(f"{v:03d}" for v in pending)
+        raise DatabaseUnavailable(
+            f"The database {location} needs upgrading (migrations {listed}) before this "
+            "version of Customer Hub can show it, and CRM_READ_ONLY forbids changing it. "
+            "Open it once without CRM_READ_ONLY (the upgrade is automatic), then read-only again."
+        )
+
+
+def is_read_only(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether DuckDB refuses writes on this connection (opened read-only)."""
+    mode = con.cursor().execute("SELECT current_setting('access_mode')").fetchone()
+    return mode is not None and str(mode[0]).lower() == "read_only"
 
 
 @contextmanager

@@ -84,7 +84,7 @@ from typing import Any, Protocol
 
 import duckdb
 
-from crm.db import transaction
+from crm.db import is_read_only, transaction
 from crm.formatting import number
 
 Con = duckdb.DuckDBPyConnection
@@ -292,11 +292,14 @@ def current_boundaries(con: Con, now: datetime | None = None) -> Boundaries:
 
     Reads one row and counts the customers with orders; a caller that keeps
     the result until the next write (``db.committed_writes``) pays that once
-    per write. A recomputation is itself a write.
+    per write. A recomputation is itself a write: on a read-only connection
+    (``CRM_READ_ONLY``) the stored cut points stay, however old.
     """
     now = now or datetime.now()
     stored = read_boundaries(con)
     if boundaries_due(stored, customers_with_orders(con), now):
+        if stored is not None and is_read_only(con):
+            return stored
         return refresh_boundaries(con, now)
     assert stored is not None
     return stored

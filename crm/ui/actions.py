@@ -22,7 +22,7 @@ from crm import avatars, catalogue, consent, formatting, queries, templates, wri
 from crm.errors import CrmError, DuplicateError, ValidationFailed
 from crm.formatting import escape_markdown
 from crm.models import CampaignCreate, Channel, Customer, MessageCreate, parse
-from crm.ui import dialogs, sending, theme
+from crm.ui import dialogs, read_only, sending, theme
 from crm.ui.data import cached_customer_detail, connection, data_version, db_key, flash
 from crm.ui.dialogs import DialogKind
 from crm.ui.navigation import CUSTOMERS_PAGE
@@ -493,6 +493,8 @@ def render_buttons(customer: Customer) -> None:
             on_click=dialogs.open_edit_dialog,
             args=(customer.id,),
             key="open_edit",
+            disabled=read_only.on(),
+            help=read_only.why(),
         )
         st.button(
             "Send message",
@@ -501,6 +503,8 @@ def render_buttons(customer: Customer) -> None:
             on_click=dialogs.open_dialog,
             args=(MESSAGE, customer.id),
             key="open_message",
+            disabled=read_only.on(),
+            help=read_only.why(),
         )
         st.button(
             "Add to campaign",
@@ -508,6 +512,8 @@ def render_buttons(customer: Customer) -> None:
             on_click=dialogs.open_dialog,
             args=(CAMPAIGN, customer.id),
             key="open_campaign",
+            disabled=read_only.on(),
+            help=read_only.why(),
         )
         st.button(
             "Picture",
@@ -515,6 +521,8 @@ def render_buttons(customer: Customer) -> None:
             on_click=dialogs.open_dialog,
             args=(PICTURE, customer.id),
             key="open_picture",
+            disabled=read_only.on(),
+            help=read_only.why(),
         )
         st.button(
             "Delete",
@@ -524,4 +532,6 @@ def render_buttons(customer: Customer) -> None:
             # The page of a deleted customer has nothing left to show: back to the overview.
             kwargs={"then_go_to": CUSTOMERS_PAGE},
             key="open_delete",
+            disabled=read_only.on(),
+            help=read_only.why(),
         )

@@ -91,7 +91,7 @@ function rfmLabel(card) {
   return label;
 }
 
-function cardElement(card) {
+function cardElement(card, readOnly) {
   const article = el("article", "card");
   article.dataset.id = String(card.id);
   article.setAttribute("aria-label", card.name);
@@ -114,10 +114,13 @@ function cardElement(card) {
   stats.appendChild(stat("Visits", card.visits));
   stats.appendChild(stat("Last visit", card.last_visit, card.last_visit_note, card.last_visit_title));
   article.appendChild(stats);
-  const actions = el("div", "actions");
-  actions.appendChild(action("edit", "Edit", card));
-  actions.appendChild(action("delete", "Delete", card));
-  article.appendChild(actions);
+  // A read-only demo (CRM_READ_ONLY) has no Edit or Delete: the banner says why.
+  if (!readOnly) {
+    const actions = el("div", "actions");
+    actions.appendChild(action("edit", "Edit", card));
+    actions.appendChild(action("delete", "Delete", card));
+    article.appendChild(actions);
+  }
   return article;
 }
 
@@ -208,7 +211,8 @@ export default function (component) {
     ? { action: focused.dataset.action, id: focused.dataset.id }
     : null;
   const cards = (data && data.cards) || [];
-  grid.replaceChildren(...cards.map(cardElement));
+  const readOnly = Boolean(data && data.read_only);
+  grid.replaceChildren(...cards.map((card) => cardElement(card, readOnly)));
   if (keep) focusControl(root, keep.action, keep.id);
   // Another page of the same list: its first cards, not the bottom of it, in view.
   const page = data && data.page;

@@ -26,7 +26,7 @@ import streamlit as st
 
 from crm import card_view, formatting, segments
 from crm.models import CardRow, Customer, SegmentTotals
-from crm.ui import first_run, navigation
+from crm.ui import first_run, navigation, read_only
 from crm.ui.navigation import CUSTOMER_PAGE
 
 PENDING = "_card_pending"  # ("open" | "edit" | "delete", customer id) from a click on a card
@@ -58,6 +58,8 @@ def grid(
     data: dict[str, object] = {"cards": [card_view.card_view(row, today) for row in rows]}
     if page is not None:
         data["page"] = page
+    if read_only.on():
+        data["read_only"] = True  # no Edit or Delete on the cards
     _grid_component(
         data=data,
         key=key,
@@ -175,6 +177,8 @@ def empty_state(
                 icon=":material/person_add:",
                 type="primary",
                 on_click=on_add,
+                disabled=read_only.on(),
+                help=read_only.why(),
             )
             # Or bring them all in from a spreadsheet (the Import page, crm.ui.importing).
             st.page_link(

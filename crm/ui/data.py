@@ -60,9 +60,9 @@ def opens_demo(location: config.Database) -> bool:
 
 
 @st.cache_resource(show_spinner="Opening the customer database…")
-def _connection(key: str) -> duckdb.DuckDBPyConnection:
-    # Keyed by the database so tests (and a changed CRM_DB_PATH) get their own
-    # connection. Raises crm.errors.DatabaseInUse (a sentence the pages show)
+def _connection(key: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    # Keyed by the database and CRM_READ_ONLY so tests (and a changed CRM_DB_PATH)
+    # get their own connection. Raises crm.errors.DatabaseInUse (a sentence the pages show)
     # while another process has the file open, DatabaseUnavailable when
     # MotherDuck cannot be opened; nothing is cached then, so a reload tries again.
     location = config.parse_database(key)
@@ -74,7 +74,7 @@ def _connection(key: str) -> duckdb.DuckDBPyConnection:
         # they still build, that is "in use by another process").
         with contextlib.suppress(FileExistsError):
             seed_database(location.path, customers=config.DEMO_CUSTOMERS, seed=config.DEMO_SEED)
-    con = db.connect(location, token=_motherduck_secret("token"))
+    con = db.connect(location, token=_motherduck_secret("token"), read_only=read_only)
     # Cards, the RFM filter and Insights read each customer's stored group, which a
     # database upgraded by migration 004 does not have yet: score everyone now (4.9 s
     # once at 1M customers) rather than on the first customer page someone opens. Later
@@ -85,7 +85,7 @@ def _connection(key: str) -> duckdb.DuckDBPyConnection:
 
 def connection() -> duckdb.DuckDBPyConnection:
     """The process-wide connection; call ``.cursor()`` (the crm functions do) per query."""
-    return _connection(db_key())
+    return _connection(db_key(), config.read_only())
 
 
 # --- What the caches are keyed by ------------------------------------------------
@@ -120,7 +120,7 @@ _READ_TTL_SECONDS = 60
 # session without a copy; callers only read them (pandas ``assign`` copies).
 @st.cache_resource(ttl=_READ_TTL_SECONDS, max_entries=64, show_spinner=False)
 def _customer_detail(path: str, customer_id: int, writes: int) -> CustomerDetail | None:
-    return customer_detail(_connection(path), customer_id)
+    return customer_detail(connection(), customer_id)
 
 
 def cached_customer_detail(customer_id: int) -> CustomerDetail | None:
@@ -130,7 +130,7 @@ def cached_customer_detail(customer_id: int) -> CustomerDetail | None:
 
 @st.cache_resource(ttl=_READ_TTL_SECONDS, max_entries=256, show_spinner=False)
 def _customer_page(path: str, segment: CustomerFilter, writes: int) -> CustomerPage:
-    return queries.customer_page(_connection(path), segment)
+    return queries.customer_page(connection(), segment)
 
 
 def cached_customer_page(segment: CustomerFilter) -> CustomerPage:

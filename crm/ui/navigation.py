@@ -21,7 +21,7 @@ from typing import Final
 
 import streamlit as st
 
-from crm.ui import auth, data
+from crm.ui import auth, data, read_only
 
 CUSTOMERS_PAGE = "app_pages/Customers.py"
 CUSTOMER_PAGE = "app_pages/Customer.py"
@@ -87,4 +87,5 @@ def run_app() -> None:
     let_in = auth.gate()
     page = st.navigation(streamlit_pages(), position=MENU_POSITION if let_in else "hidden")
     if let_in:
+        read_only.banner()
         page.run()

@@ -35,7 +35,7 @@ from crm.models import (
     parse,
 )
 from crm.saved_segments import SEGMENT_PARAM, SegmentSize
-from crm.ui import bulk_add, cards, dialogs, export, filters, theme
+from crm.ui import bulk_add, cards, dialogs, export, filters, read_only, theme
 from crm.ui.data import cached_customer_page, connection, data_version, db_key, flash
 from crm.ui.dialogs import DialogKind, DialogState
 from crm.ui.navigation import CUSTOMERS_PAGE
@@ -171,7 +171,8 @@ def render(segment: CustomerFilter) -> None:
                 icon=":material/sync:",
                 on_click=_update_open_segment,
                 args=(opened, current),
-                help="Make the saved segment keep the filters shown now.",
+                disabled=read_only.on(),
+                help=read_only.why("Make the saved segment keep the filters shown now."),
             )
         if opened is None or changed:
             st.button(
@@ -180,6 +181,8 @@ def render(segment: CustomerFilter) -> None:
                 icon=":material/bookmark_add:",
                 on_click=open_save_dialog,
                 args=(current,),
+                disabled=read_only.on(),
+                help=read_only.why(),
             )
 
 
@@ -540,6 +543,8 @@ def _segment_row(segment: SavedSegment, current: CustomerFilter | None) -> Delta
                 icon=":material/edit:",
                 on_click=_open_segment_dialog,
                 args=("rename_segment", segment),
+                disabled=read_only.on(),
+                help=read_only.why(),
             )
             st.button(
                 "Update",
@@ -547,9 +552,11 @@ def _segment_row(segment: SavedSegment, current: CustomerFilter | None) -> Delta
                 icon=":material/sync:",
                 on_click=_open_segment_dialog,
                 args=("update_segment", segment),
-                disabled=current is None or same,
+                disabled=read_only.on() or current is None or same,
                 help=(
-                    "Filter the customers on the overview first: this makes the segment "
+                    read_only.REASON
+                    if read_only.on()
+                    else "Filter the customers on the overview first: this makes the segment "
                     "keep the filters shown there."
                     if current is None
                     else "It already has the overview's filters."
@@ -572,6 +579,8 @@ def _segment_row(segment: SavedSegment, current: CustomerFilter | None) -> Delta
                 icon=":material/content_copy:",
                 on_click=_duplicate,
                 args=(segment,),
+                disabled=read_only.on(),
+                help=read_only.why(),
             )
             st.button(
                 "Delete",
@@ -579,5 +588,7 @@ def _segment_row(segment: SavedSegment, current: CustomerFilter | None) -> Delta
                 icon=":material/delete:",
                 on_click=_open_segment_dialog,
                 args=("delete_segment", segment),
+                disabled=read_only.on(),
+                help=read_only.why(),
             )
     return slot
