@@ -264,6 +264,12 @@ def render_campaign_page(campaign: CampaignResult) -> None:
         + (f" · {campaign.sending:,} sending" if campaign.sending else "")
     )
     _actions(campaign)
+    # The Send panel (counts, "Send N queued" with progress and results, or how to
+    # configure SMTP; read-only mode and channels without a provider are explained
+    # there): first while something is left to send, else after the results.
+    waiting = bool(campaign.queued or campaign.sending)
+    if waiting:
+        sending.render_send(campaign.id)
     _metrics(campaign)
     _lift(campaign)
     left, right = st.columns(2, gap="large")
@@ -275,6 +281,9 @@ def render_campaign_page(campaign: CampaignResult) -> None:
     st.altair_chart(charts.engagement_chart(days), width="stretch")
     if campaign.opened and days.empty:
         st.caption("Opens and clicks recorded before their times were kept have no day.")
+    if not waiting:
+        st.subheader("Sending", anchor=False)
+        sending.render_send(campaign.id)
     _message(campaign)
     _members_table(campaign)
     dialogs.render_dialogs()
@@ -311,9 +320,6 @@ def _actions(campaign: CampaignResult) -> None:
             on_click=_open_campaign_dialog,
             args=("delete_campaign", campaign),
         )
-    # Counts, "Send N queued" with progress and results, or how to configure SMTP;
-    # read-only mode and channels without a provider are explained there.
-    sending.render_send(campaign.id)
 
 
 def _rate(value: float | None) -> str:
