@@ -134,19 +134,43 @@ def _luminance(hex_colour: str) -> float:
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
 
-def test_every_label_tone_is_drawn_and_readable_wcag_aa() -> None:
-    css = (Path(card_view.__file__).parent / "ui" / "card_grid.css").read_text(encoding="utf-8")
+_PAIR = r"light-dark\((#[0-9a-f]{6}), (#[0-9a-f]{6})\)"
+
+
+def _contrast(colour: str, background: str) -> float:
+    light, dark = sorted((_luminance(colour), _luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _card_css() -> str:
+    return (Path(card_view.__file__).parent / "ui" / "card_grid.css").read_text(encoding="utf-8")
+
+
+def test_every_label_tone_is_drawn_and_readable_wcag_aa_in_both_themes() -> None:
     rules = {
-        tone: (colour, background)
-        for tone, colour, background in re.findall(
-            r"\.rfm\.tone-([\w-]+) \{ color: (#[0-9a-f]{6}); background: (#[0-9a-f]{6});", css
+        tone: ((fg_light, bg_light), (fg_dark, bg_dark))
+        for tone, fg_light, fg_dark, bg_light, bg_dark in re.findall(
+            rf"\.rfm\.tone-([\w-]+) \{{ color: {_PAIR}; background: {_PAIR};", _card_css()
         )
     }
     assert set(rules) == set(EXPECTED_TONES.values())
-    for tone, (colour, background) in rules.items():
-        light, dark = sorted((_luminance(colour), _luminance(background)), reverse=True)
-        ratio = (light + 0.05) / (dark + 0.05)
-        assert ratio >= 4.5, (tone, round(ratio, 2))
+    for tone, pairs in rules.items():
+        for theme, (colour, background) in zip(("light", "dark"), pairs, strict=True):
+            ratio = _contrast(colour, background)
+            assert ratio >= 4.5, (tone, theme, round(ratio, 2))
+
+
+def test_the_cards_take_their_colours_from_the_theme() -> None:
+    """Outside light-dark() pairs (the label tones, the card surface) no colour is
+    fixed: text, borders, links and focus rings are Streamlit's theme variables."""
+    css = re.sub(r"light-dark\([^()]*(\([^()]*\)[^()]*)*\)", "", _card_css())
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    fixed = [
+        c for c in re.findall(r"#[0-9a-fA-F]{3,6}\b|rgba?\([^)]*\)", css) if c not in ("#fff",)
+    ]
+    assert fixed == []
+    for name in ("text-color", "border-color", "link-color", "primary-color"):
+        assert f"var(--st-{name})" in css, name
 
 
 def test_a_card_from_the_page_query_carries_the_stored_group(con: Any) -> None:

@@ -477,9 +477,11 @@ def share_text(share: float) -> str:
 # "Open" is a link (middle-click opens a new tab), drawn like the main button.
 _PAGE_CSS = """
 <style>
-.st-key-segments_list [data-testid="stPageLink-NavLink"] { background: #4f46e5;
-  color: #fff; border-radius: .5rem; padding: .35rem .8rem; min-height: 2.4rem; }
-.st-key-segments_list [data-testid="stPageLink-NavLink"]:hover { background: #4338ca; }
+.st-key-segments_list [data-testid="stPageLink-NavLink"] {
+  background: light-dark(#4f46e5, #6264f0); color: #fff; border-radius: .5rem;
+  padding: .35rem .8rem; min-height: 2.4rem; }
+.st-key-segments_list [data-testid="stPageLink-NavLink"]:hover {
+  background: light-dark(#4338ca, #4f46e5); }
 .st-key-segments_list [data-testid="stPageLink-NavLink"] * { color: #fff; }
 </style>
 """

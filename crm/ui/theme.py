@@ -12,30 +12,41 @@ from crm.errors import CrmError
 from crm.formatting import escape_markdown
 
 APP_NAME = "Customer Hub"
+ABOUT = (
+    "**Customer Hub**: find, understand and reach your customers. "
+    "Light or dark: choose in Settings, in this menu."
+)
 _LOG = logging.getLogger("crm.ui")
 
 # Class names prefixed "ch-" belong to HTML this app writes (always escaped);
-# "st-key-..." classes come from containers given a key.
+# "st-key-..." classes come from containers given a key. Streamlit's theme
+# variables (--st-*) reach only components, but the app's root sets color-scheme
+# to the viewer's theme, so a colour of our own is a light-dark() pair.
 _CSS = """
 <style>
 .block-container { padding-top: 2.2rem; padding-bottom: 3rem; max-width: 1320px; }
+/* The toolbar shows its menu (and with it the theme choice): its bar is see-through
+   and lets clicks pass, so it neither hides the page title nor covers a header button. */
+[data-testid="stHeader"] { background: transparent; pointer-events: none; }
+[data-testid="stHeader"] [data-testid="stToolbar"] { pointer-events: auto; }
 /* Avatars written as HTML (the customer page's profile). */
 .ch-avatar { width: 44px; height: 44px; border-radius: 50%; flex: none; display: flex;
   align-items: center; justify-content: center; color: #fff; font-weight: 600;
   font-size: 1rem; letter-spacing: .02em; overflow: hidden; user-select: none; }
 .ch-avatar img { width: 100%; height: 100%; object-fit: cover; }
-.ch-field-error { color: #b91c1c; font-size: .82rem; margin-top: -.35rem; }
+.ch-field-error { color: light-dark(#b91c1c, #fca5a5); font-size: .82rem; margin-top: -.35rem; }
 /* Destructive confirmations are red, not the brand colour. */
 .st-key-dialog_confirm_delete button { background: #dc2626; border-color: #dc2626; color: #fff; }
 .st-key-dialog_confirm_delete button:hover { background: #b91c1c; border-color: #b91c1c;
   color: #fff; }
 .st-key-segment_summary { margin: .35rem 0 .3rem; }
-.st-key-segment_summary p { margin: 0; color: #374151; }
+.st-key-segment_summary p { margin: 0; color: light-dark(#374151, #d1d5db); }
 .st-key-empty_state { text-align: center; padding: 2.5rem 1rem; }
 .st-key-empty_state [data-testid="stMarkdownContainer"] p,
 .st-key-empty_state [data-testid="stCaptionContainer"] { text-align: center; width: 100%; }
 .st-key-empty_state [data-testid="stMarkdownContainer"] p { font-size: 1.1rem; }
-.ch-empty-icon { font-family: "Material Symbols Rounded"; font-size: 3rem; color: #9ca3af; }
+.ch-empty-icon { font-family: "Material Symbols Rounded"; font-size: 3rem;
+  color: light-dark(#9ca3af, #6b7280); }
 /* Toasts at the bottom right: at the top right (Streamlit's place) they covered
    "Add customer" and the sort box. */
 [data-testid="stToastContainer"] { top: auto !important; bottom: .75rem !important; }
@@ -57,6 +68,9 @@ def page_setup(title: str, icon: str = ":material/groups:") -> None:
         page_icon=icon,
         layout="wide",
         initial_sidebar_state="auto",
+        # The "minimal" toolbar shows its menu only when the app gives it an item; with
+        # it comes the Settings' theme choice (Light, Dark, or the system's setting).
+        menu_items={"About": ABOUT},
     )
     st.html(_CSS)
 
