@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from crm import db, queries, writes
+from crm import catalogue, db, queries, writes
 from crm.errors import ConflictError
 from crm.models import ConsentChange, CustomerCreate, CustomerUpdate, parse
 
@@ -219,3 +219,17 @@ def test_a_consent_change_while_another_transaction_holds_the_row_is_refused(
     finally:
         other.close()
     assert _row(con, cid) == ("Ines", "Braga", 2)
+
+
+def test_a_campaign_renamed_by_another_instance_is_named_anew(
+    con: duckdb.DuckDBPyConnection, db_path: Path
+) -> None:
+    """crm.catalogue keeps campaign names per change count, not per this process's writes."""
+    campaign_id, name = next(iter(catalogue.catalogue(con).campaigns.items()))
+    with duckdb.connect(str(db_path)) as other:
+        other.execute(
+            "UPDATE campaigns SET name = 'Renamed Elsewhere' WHERE id = $id", {"id": campaign_id}
+        )
+        assert catalogue.catalogue(con).campaigns[campaign_id] == name  # not counted: kept
+        other.execute("INSERT INTO committed_changes DEFAULT VALUES")  # as crm.db.transaction does
+    assert catalogue.catalogue(con).campaigns[campaign_id][0] == "Renamed Elsewhere"
