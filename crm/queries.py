@@ -78,26 +78,76 @@ _SEGMENT_WHERE = f"""
     AND {scores.RHYTHM_FILTER_SQL}
 """
 
-# Conditions that read another table, as semi-joins on the per-customer
-# tables of migration 006 (or the sends), by filter; each is added only when
-# its filter is set (``segment_where``), with its own parameters. At 1M
-# customers a category most customers bought cost ~50 ms (a hash join of
-# ~800,000 ids), a product ~10 ms (its pairs are stored together), a campaign
-# ~10 ms, measured alone.
-_SEMI_JOINS: dict[str, str] = {
-    "categories": """id IN (
-        SELECT customer_id FROM customer_categories
-        WHERE list_contains($categories, category)
-          AND (CAST($bought_since AS TIMESTAMP) IS NULL OR last_bought_at >= $bought_since))""",
-    "products": """id IN (
-        SELECT customer_id FROM customer_products
-        WHERE list_contains($products, product_id)
-          AND (CAST($bought_since AS TIMESTAMP) IS NULL OR last_bought_at >= $bought_since))""",
-    "in_campaign": """id IN (
-        SELECT customer_id FROM campaign_sends WHERE campaign_id = $in_campaign)""",
-    "not_campaign": """id NOT IN (
-        SELECT customer_id FROM campaign_sends WHERE campaign_id = $not_campaign)""",
+# Conditions that read another table (the per-customer tables of migration
+# 006, or the sends), by filter; each is added only when its filter is set
+# (``segment_where``), with its own parameters. Each names a set of customer
+# ids (table, condition) that the row's id is tested against. At 1M customers
+# a category most customers bought cost ~50 ms as a hash semi-join (a hash
+# table of ~800,000 ids), a product ~10 ms (its pairs are stored together), a
+# campaign ~10 ms, measured alone.
+_MEMBERS: dict[str, tuple[str, str]] = {
+    "categories": (
+        "customer_categories",
+        """list_contains($categories, category)
+          AND (CAST($bought_since AS TIMESTAMP) IS NULL OR last_bought_at >= $bought_since)""",
+    ),
+    "products": (
+        "customer_products",
+        """list_contains($products, product_id)
+          AND (CAST($bought_since AS TIMESTAMP) IS NULL OR last_bought_at >= $bought_since)""",
+    ),
+    "in_campaign": ("campaign_sends", "campaign_id = $in_campaign"),
+    "not_campaign": ("campaign_sends", "campaign_id = $not_campaign"),
 }
+
+
+# Whether the row's ``id`` is one of the ``customer_id``s of a ``_MEMBERS`` set:
+# by a hash semi-join.
+_IN_SET = "id IN (SELECT customer_id FROM {table} WHERE {condition})"
+# The same test against a bitmap of the set, one bit per id from 0 to
+# ``$id_ceiling`` (``bitstring_agg``); an id above it (a customer added since the
+# ceiling was read) is looked up by IN, so any ceiling gives the same rows. TRUE
+# or FALSE, never NULL (an empty set gives a NULL bitmap).
+_IN_BITMAP = """(CASE WHEN id BETWEEN 0 AND $id_ceiling
+        THEN coalesce(get_bit((
+            SELECT bitstring_agg(customer_id, 0, $id_ceiling)
+            FROM {table}
+            WHERE ({condition}) AND customer_id BETWEEN 0 AND $id_ceiling
+        ), CAST(id AS INTEGER)) = 1, false)
+        ELSE id IN (
+            SELECT customer_id FROM {table}
+            WHERE ({condition}) AND customer_id NOT BETWEEN 0 AND $id_ceiling)
+        END)"""
+
+
+# Each filter's test, by filter, from the module's own texts only.
+_SEMI_JOINS: dict[str, str] = {
+    name: ("NOT " if name == "not_campaign" else "")
+    + _IN_SET.format(table=table, condition=condition)
+    for name, (table, condition) in _MEMBERS.items()
+}
+# With a ceiling (``segment_where(..., id_ceiling=)``, the highest customer id
+# or near it): the id's bit instead of a hash semi-join. At 1,000,000
+# customers, counting the 782,000 who bought Coffee took 115-175 ms this way
+# against 530-720 ms by IN (a machine at load 20, interleaved; ~4x). The
+# bitmap costs with its size, not the set's: the same count with a ceiling
+# of 2^20 took 150-250 ms, 2^22 350-500 ms, 2^24 1,670-1,980 ms, so the
+# ceiling must be read from the data (``id_ceiling``), never a fixed maximum.
+_BITMAP_JOINS: dict[str, str] = {
+    name: ("NOT " if name == "not_campaign" else "")
+    + _IN_BITMAP.format(table=table, condition=condition)
+    for name, (table, condition) in _MEMBERS.items()
+}
+# Above this ceiling (2^21 ids, a 256 KiB bitmap) the hash semi-join is used:
+# the bitmap's cost grows with its size times the customers (see above).
+MAX_BITMAP_CEILING = 1 << 21
+
+
+def id_ceiling(con: Con) -> int:
+    """The highest customer id (0 when there are none), for ``segment_where``."""
+    row = con.cursor().execute("SELECT coalesce(max(id), 0) FROM customers").fetchone()
+    return int(row[0]) if row else 0
+
 
 # The columns of a card and of a customer, in the order of their records' fields.
 _CARD_COLUMNS = ", ".join(field.name for field in fields(CardRow))
@@ -112,11 +162,15 @@ def _list(values: tuple[Any, ...]) -> list[Any] | None:
     return list(values) if values else None
 
 
-def segment_where(f: CustomerFilter, now: datetime | None = None) -> tuple[str, dict[str, Any]]:
+def segment_where(
+    f: CustomerFilter, now: datetime | None = None, id_ceiling: int | None = None
+) -> tuple[str, dict[str, Any]]:
     """The WHERE condition over ``customers`` for the segment ``f``, and its named parameters.
 
     For any query over the customers table (unqualified column names): the
     text is ``_SEGMENT_WHERE`` and the semi-joins ``f`` uses, joined by AND.
+    With ``id_ceiling`` (``id_ceiling(con)``, or an older reading of it: the
+    rows are the same) the semi-joins test a bitmap of ids (``_BITMAP_JOINS``).
     """
     now = _now(now)
     since = before = None
@@ -158,19 +212,23 @@ def segment_where(f: CustomerFilter, now: datetime | None = None) -> tuple[str, 
         **scores.rhythm_params(now.date()),
     }
     clauses = [_SEGMENT_WHERE]
+    sets = f.categories or f.products or f.in_campaign is not None or f.not_campaign is not None
+    bitmap = id_ceiling is not None and 0 <= id_ceiling <= MAX_BITMAP_CEILING and bool(sets)
+    if bitmap:
+        params["id_ceiling"] = id_ceiling
     if f.categories:
-        clauses.append(_SEMI_JOINS["categories"])
+        clauses.append(_BITMAP_JOINS["categories"] if bitmap else _SEMI_JOINS["categories"])
         params["categories"] = list(f.categories)
     if f.products:
-        clauses.append(_SEMI_JOINS["products"])
+        clauses.append(_BITMAP_JOINS["products"] if bitmap else _SEMI_JOINS["products"])
         params["products"] = list(f.products)
     if bought_items:
         params["bought_since"] = bought_since
     if f.in_campaign is not None:
-        clauses.append(_SEMI_JOINS["in_campaign"])
+        clauses.append(_BITMAP_JOINS["in_campaign"] if bitmap else _SEMI_JOINS["in_campaign"])
         params["in_campaign"] = f.in_campaign
     if f.not_campaign is not None:
-        clauses.append(_SEMI_JOINS["not_campaign"])
+        clauses.append(_BITMAP_JOINS["not_campaign"] if bitmap else _SEMI_JOINS["not_campaign"])
         params["not_campaign"] = f.not_campaign
     # Marketing consent: a condition on the row, added only when set (as above).
     consent_where, consent_params = consent.segment_conditions(f.email_consent, f.sms_consent)
