@@ -485,6 +485,15 @@ def bench_insights(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
     return rows
 
 
+def bench_scores(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
+    """Recomputing the RFM quintile boundaries (crm.scores.refresh_boundaries: the cut
+    points from every customer with orders, stored, and the groups they move, in one
+    transaction), as the app does when they are a day old or drifted."""
+    return [
+        Row(size, "scores: recompute quintile boundaries", timed(lambda: scores.refresh_boundaries(con), repeats=5), "≤ 500 ms median"),
+    ]  # fmt: skip
+
+
 def bench_send(size: int, con: duckdb.DuckDBPyConnection, emails: int = 1_000) -> list[Row]:
     """Email delivery (crm.mail) to a local aiosmtpd server: the claim of a batch, and
     emails per second end to end (merge, SMTP, one transaction per result). The
@@ -795,6 +804,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_import(size, con)
         rows += bench_campaigns(size, con)
         rows += bench_bulk_add(size, con)
+        rows += bench_scores(size, con)
         rows += bench_consent(size, con)
         con.close()
         if args.browser:
