@@ -634,6 +634,10 @@ class Customer:
     email_consent_at: datetime | None = None
     sms_consent: str = "Not asked"
     sms_consent_at: datetime | None = None
+    # Who added the customer and who changed them last (migration 015); None when
+    # the app was open (no sign-in), and for demo or imported customers.
+    created_by: str | None = None
+    updated_by: str | None = None
 
     @property
     def name(self) -> str:

@@ -399,13 +399,14 @@ def campaign_history(con: Con, customer_id: int) -> pd.DataFrame:
         .execute(
             """
             SELECT 'Campaign' AS kind, NULL AS subject, NULL AS channel, s.sent_at,
-                   s.status, s.opens, s.clicks, s.campaign_id, NULL AS body, s.failure_reason
+                   s.status, s.opens, s.clicks, s.campaign_id, NULL AS body, s.failure_reason,
+                   s.added_by AS done_by
             FROM campaign_sends s
             WHERE s.customer_id = ?
             UNION ALL
             SELECT 'Message', coalesce(nullif(m.subject, ''), 'Personal message'), m.channel,
                    coalesce(m.delivered_at, m.sent_at), m.status, 0, 0, NULL, m.body,
-                   m.failure_reason
+                   m.failure_reason, m.sent_by
             FROM messages m
             WHERE m.customer_id = ?
             """,
@@ -416,10 +417,10 @@ def campaign_history(con: Con, customer_id: int) -> pd.DataFrame:
     sent = {row[7] for row in rows if row[7] is not None}
     campaigns = catalogue.catalogue(con, campaigns=sent).campaigns
     history = [
-        (kind, *campaigns[campaign_id], *rest, campaign_id, body, reason)
+        (kind, *campaigns[campaign_id], *rest, campaign_id, body, reason, by)
         if kind == "Campaign"
-        else (kind, label, channel, *rest, campaign_id, body, reason)
-        for kind, label, channel, *rest, campaign_id, body, reason in rows
+        else (kind, label, channel, *rest, campaign_id, body, reason, by)
+        for kind, label, channel, *rest, campaign_id, body, reason, by in rows
         # A send of a campaign that no longer exists is left out, as a join would.
         if kind != "Campaign" or campaign_id in campaigns
     ]
@@ -441,6 +442,8 @@ HISTORY_COLUMNS = {
     "body": "str",
     # Why a send or message failed (the server's words), else missing.
     "failure_reason": "str",
+    # Who added the customer to the campaign, or sent the message (signed in).
+    "by": "str",
 }
 
 

@@ -8,6 +8,7 @@ surface as the same ``ConflictError``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -38,6 +39,7 @@ from crm.scores import rescore_customer
 
 Con = duckdb.DuckDBPyConnection
 
+_LOG = logging.getLogger("crm.writes")
 CONFLICT_MESSAGE = (
     "This customer was changed by someone else since you opened it. "
     "Reload to see their changes, then edit again."
@@ -75,8 +77,9 @@ def _email_taken(cur: Con, email_key: str, except_id: int | None = None) -> bool
     return any(owner != except_id for (owner,) in owners)
 
 
-def create_customer(con: Con, data: CustomerCreate) -> int:
-    """Add a customer; returns the new id. A used email is refused in words."""
+def create_customer(con: Con, data: CustomerCreate, *, by: str | None = None) -> int:
+    """Add a customer; returns the new id. A used email is refused in words.
+    ``by`` (here and in every write below) is who did it: the signed-in person."""
     email_key = data.email.lower()
     with _write(con) as cur:
         if _email_taken(cur, email_key):
@@ -84,8 +87,9 @@ def create_customer(con: Con, data: CustomerCreate) -> int:
         row = cur.execute(
             """
             INSERT INTO customers (first_name, last_name, email, email_key, phone, street,
-                                   city, state, zip, country, search_text)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                   city, state, zip, country, search_text,
+                                   created_by, updated_by)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             RETURNING id
             """,
             [
@@ -100,6 +104,8 @@ def create_customer(con: Con, data: CustomerCreate) -> int:
                 data.zip,
                 data.country,
                 _search_text(data),
+                by,
+                by,
             ],
         ).fetchone()
         assert row is not None
@@ -131,7 +137,9 @@ def _current_version(cur: Con, customer_id: int) -> int:
     return int(row[0])
 
 
-def update_customer(con: Con, customer_id: int, data: CustomerUpdate) -> int:
+def update_customer(
+    con: Con, customer_id: int, data: CustomerUpdate, *, by: str | None = None
+) -> int:
     """Save an edit made on ``data.version``; returns the new version.
 
     Raises ConflictError when someone saved in between, NotFound when the
@@ -154,7 +162,7 @@ def update_customer(con: Con, customer_id: int, data: CustomerUpdate) -> int:
             UPDATE customers
             SET first_name = ?, last_name = ?, email = ?, phone = ?,
                 street = ?, city = ?, state = ?, zip = ?, country = ?, search_text = ?,
-                version = version + 1, updated_at = current_localtimestamp()
+                version = version + 1, updated_at = current_localtimestamp(), updated_by = ?
             WHERE id = ? AND version = ?
             """,
             [
@@ -168,6 +176,7 @@ def update_customer(con: Con, customer_id: int, data: CustomerUpdate) -> int:
                 data.zip,
                 data.country,
                 _search_text(data),
+                by,
                 customer_id,
                 data.version,
             ],
@@ -181,14 +190,18 @@ def update_customer(con: Con, customer_id: int, data: CustomerUpdate) -> int:
     return data.version + 1
 
 
-def delete_customer(con: Con, customer_id: int, version: int | None = None) -> None:
+def delete_customer(
+    con: Con, customer_id: int, version: int | None = None, *, by: str | None = None
+) -> None:
     """Delete a customer with their orders, items, visits, sends and messages.
 
     With ``version``, refuse (ConflictError) if the customer changed since it
     was read, so nobody deletes a record they have not seen: the customer's own
     DELETE says the version in its WHERE clause, so the check holds whichever
     app instance made the newer save (the children's rows go back with it).
+    ``by`` is logged: no row is left to keep it.
     """
+    _LOG.info("Customer %s deleted by %s", customer_id, by or "someone (no sign-in)")
     with _write(con) as cur:
         current = _current_version(cur, customer_id)
         if version is not None and current != version:
@@ -212,24 +225,26 @@ def delete_customer(con: Con, customer_id: int, version: int | None = None) -> N
         facts.refresh_purchases(cur, customer_id, bought)
 
 
-def set_avatar(con: Con, customer_id: int, image: bytes, mime_type: str) -> None:
+def set_avatar(
+    con: Con, customer_id: int, image: bytes, mime_type: str, *, by: str | None = None
+) -> None:
     """Store an already validated and re-encoded picture (see crm.avatars)."""
     with _write(con) as cur:
         _current_version(cur, customer_id)
         cur.execute(
             "UPDATE customers SET avatar = ?, avatar_type = ?,"
-            " updated_at = current_localtimestamp() WHERE id = ?",
-            [image, mime_type, customer_id],
+            " updated_at = current_localtimestamp(), updated_by = ? WHERE id = ?",
+            [image, mime_type, by, customer_id],
         )
 
 
-def remove_avatar(con: Con, customer_id: int) -> None:
+def remove_avatar(con: Con, customer_id: int, *, by: str | None = None) -> None:
     with _write(con) as cur:
         _current_version(cur, customer_id)
         cur.execute(
             "UPDATE customers SET avatar = NULL, avatar_type = NULL,"
-            " updated_at = current_localtimestamp() WHERE id = ?",
-            [customer_id],
+            " updated_at = current_localtimestamp(), updated_by = ? WHERE id = ?",
+            [by, customer_id],
         )
 
 
@@ -313,17 +328,19 @@ def _campaign_named(cur: Con, channel: str, name: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def _queue_send(cur: Con, campaign_id: int, customer_id: int) -> int:
+def _queue_send(cur: Con, campaign_id: int, customer_id: int, by: str | None) -> int:
     row = cur.execute(
-        "INSERT INTO campaign_sends (campaign_id, customer_id, status)"
-        " VALUES (?, ?, 'Queued') RETURNING id",
-        [campaign_id, customer_id],
+        "INSERT INTO campaign_sends (campaign_id, customer_id, status, added_by)"
+        " VALUES (?, ?, 'Queued', ?) RETURNING id",
+        [campaign_id, customer_id, by],
     ).fetchone()
     assert row is not None
     return int(row[0])
 
 
-def create_campaign(con: Con, data: CampaignCreate, *, first_member: int | None = None) -> int:
+def create_campaign(
+    con: Con, data: CampaignCreate, *, first_member: int | None = None, by: str | None = None
+) -> int:
     """Create a campaign, with ``first_member`` queued in the same transaction; returns its id.
 
     A name another campaign of the channel has (in any case) is refused in
@@ -332,13 +349,13 @@ def create_campaign(con: Con, data: CampaignCreate, *, first_member: int | None 
     with _write(con) as cur:
         if first_member is not None:
             consent.check_may_contact(cur, first_member, data.channel)
-        campaign_id = insert_campaign(cur, data)
+        campaign_id = insert_campaign(cur, data, by=by)
         if first_member is not None:
-            _queue_send(cur, campaign_id, first_member)
+            _queue_send(cur, campaign_id, first_member, by)
     return campaign_id
 
 
-def insert_campaign(cur: Con, data: CampaignCreate) -> int:
+def insert_campaign(cur: Con, data: CampaignCreate, *, by: str | None = None) -> int:
     """Create the campaign in the caller's transaction; returns its id. A name another
     campaign of the channel has (in any case) is refused in words."""
     channel = data.channel.value
@@ -348,15 +365,21 @@ def insert_campaign(cur: Con, data: CampaignCreate) -> int:
             {"name": f"There is already an {channel} campaign called “{existing}”."}
         )
     row = cur.execute(
-        "INSERT INTO campaigns (name, channel, template, subject)"
-        " VALUES ($name, $channel, $template, $subject) RETURNING id",
-        {"name": data.name, "channel": channel, "template": data.template, "subject": data.subject},
+        "INSERT INTO campaigns (name, channel, template, subject, created_by, updated_by)"
+        " VALUES ($name, $channel, $template, $subject, $by, $by) RETURNING id",
+        {
+            "name": data.name,
+            "channel": channel,
+            "template": data.template,
+            "subject": data.subject,
+            "by": by,
+        },
     ).fetchone()
     assert row is not None
     return int(row[0])
 
 
-def add_to_campaign(con: Con, campaign_id: int, customer_id: int) -> int:
+def add_to_campaign(con: Con, campaign_id: int, customer_id: int, *, by: str | None = None) -> int:
     """Queue the campaign for the customer; returns the send's id.
 
     Raises DuplicateError when the customer is already in the campaign, and
@@ -376,18 +399,20 @@ def add_to_campaign(con: Con, campaign_id: int, customer_id: int) -> int:
         ).fetchone()
         if exists:
             raise DuplicateError(f"This customer is already in the campaign “{campaign[0]}”.")
-        return _queue_send(cur, campaign_id, customer_id)
+        return _queue_send(cur, campaign_id, customer_id, by)
 
 
-def record_message(con: Con, customer_id: int, data: MessageCreate) -> int:
+def record_message(
+    con: Con, customer_id: int, data: MessageCreate, *, by: str | None = None
+) -> int:
     """Put a personalised message in the outbox; returns its id. ValidationFailed
     (saying why) when the customer has not subscribed to the message's channel."""
     with _write(con) as cur:
         consent.check_may_contact(cur, customer_id, data.channel)
         row = cur.execute(
-            "INSERT INTO messages (customer_id, channel, subject, body) VALUES (?, ?, ?, ?)"
-            " RETURNING id",
-            [customer_id, data.channel, data.subject, data.body],
+            "INSERT INTO messages (customer_id, channel, subject, body, sent_by)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
+            [customer_id, data.channel, data.subject, data.body, by],
         ).fetchone()
     assert row is not None
     return int(row[0])
@@ -433,14 +458,15 @@ def _check_products(cur: Con, data: OrderCreate) -> None:
         raise ValidationFailed({"product_id": "Product: one of the items is not in the catalogue."})
 
 
-def add_order(con: Con, customer_id: int, data: OrderCreate) -> int:
+def add_order(con: Con, customer_id: int, data: OrderCreate, *, by: str | None = None) -> int:
     """Record an order (and the visit it was placed in); returns the order id."""
     with _write(con) as cur:
         _current_version(cur, customer_id)
         _check_products(cur, data)
         row = cur.execute(
-            "INSERT INTO orders (customer_id, ordered_at, amount) VALUES (?, ?, 0) RETURNING id",
-            [customer_id, data.ordered_at],
+            "INSERT INTO orders (customer_id, ordered_at, amount, created_by, updated_by)"
+            " VALUES (?, ?, 0, ?, ?) RETURNING id",
+            [customer_id, data.ordered_at, by, by],
         ).fetchone()
         assert row is not None
         order_id = int(row[0])
@@ -462,7 +488,7 @@ def _order_owner(cur: Con, order_id: int) -> int:
     return int(row[0])
 
 
-def update_order(con: Con, order_id: int, data: OrderCreate) -> None:
+def update_order(con: Con, order_id: int, data: OrderCreate, *, by: str | None = None) -> None:
     """Replace an order's items and date; its amount and the figures follow."""
     with _write(con) as cur:
         customer_id = _order_owner(cur, order_id)
@@ -471,8 +497,8 @@ def update_order(con: Con, order_id: int, data: OrderCreate) -> None:
         cur.execute("DELETE FROM order_items WHERE order_id = ?", [order_id])
         amount = _insert_items(cur, order_id, customer_id, data)
         cur.execute(
-            "UPDATE orders SET amount = ?, ordered_at = ? WHERE id = ?",
-            [amount, data.ordered_at, order_id],
+            "UPDATE orders SET amount = ?, ordered_at = ?, updated_by = ? WHERE id = ?",
+            [amount, data.ordered_at, by, order_id],
         )
         cur.execute(
             "UPDATE visits SET visited_at = ?, channel = ? WHERE order_id = ?",
@@ -681,7 +707,7 @@ def duplicate_segment(con: Con, segment_id: int, *, by: str | None = None) -> in
     return int(row[0])
 
 
-def delete_segment(con: Con, segment_id: int, version: int) -> None:
+def delete_segment(con: Con, segment_id: int, version: int, *, by: str | None = None) -> None:
     """Delete a segment read at ``version``; ConflictError when it changed since
     (nobody deletes what they have not seen), NotFound when it is already gone."""
     with _segment_write(con) as cur:

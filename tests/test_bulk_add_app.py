@@ -224,9 +224,13 @@ def test_from_a_saved_segments_row(at: AppTest, con: Con) -> None:
 
 
 def test_read_only_disables_the_buttons_with_a_reason(
-    at: AppTest, monkeypatch: pytest.MonkeyPatch
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # No "at" fixture: its writable connection would stand beside the app's read-only one,
+    # which DuckDB refuses in one process.
     monkeypatch.setenv("CRM_READ_ONLY", "1")
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
+    at.query_params["spend_min"] = str(SPEND_MIN)
     run(at)
     button = at.button(key=bulk_add.OPEN_HEADER)
     assert button.disabled and button.help == bulk_add.READ_ONLY_REASON

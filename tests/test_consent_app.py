@@ -150,6 +150,8 @@ def test_sms_without_a_phone_is_explained_and_refused(dbc: Con) -> None:
 
 def test_read_only_disables_the_edit_button(dbc: Con, monkeypatch: pytest.MonkeyPatch) -> None:
     cid = _customer(dbc, "id > 0")
+    # The app opens the file read-only, which DuckDB refuses beside a writer in one process.
+    dbc.close()
     monkeypatch.setenv("CRM_READ_ONLY", "1")
     at = _open(cid)
     button = at.button(key=consent_ui.OPEN)

@@ -129,8 +129,15 @@ def test_duplicate_emails_block_the_confirm(at: AppTest, app_env: Path) -> None:
     assert at.button(key="import_confirm").disabled
 
 
-def test_read_only_mode_disables_every_write(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_only_mode_disables_every_write(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read-only from the first run: the "at" fixture's run opened the file for writing,
+    # and DuckDB refuses a read-only connection beside it in one process.
     monkeypatch.setenv("CRM_READ_ONLY", "1")
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
+    at.run()
+    at.switch_page("app_pages/Import.py")
     run(at)
     assert at.file_uploader[0].disabled
     assert any("Read-only mode" in i.value for i in at.info)

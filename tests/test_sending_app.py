@@ -155,6 +155,8 @@ def test_read_only_disables_sending_with_a_reason(
 ) -> None:
     monkeypatch.setenv("CRM_READ_ONLY", "1")
     campaign_id = email_campaign(dbc, [p[0] for p in people(dbc, 2)])
+    # The app opens the file read-only, which DuckDB refuses beside a writer in one process.
+    dbc.close()
     at = panel(campaign_id, smtp_secrets(smtp_server))
     send = button(at, f"send_queued_{campaign_id}")
     assert send.disabled and send.help == "Read-only mode: nothing can be sent from this app."

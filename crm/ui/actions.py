@@ -22,7 +22,7 @@ from crm import avatars, catalogue, consent, formatting, queries, templates, wri
 from crm.errors import CrmError, DuplicateError, ValidationFailed
 from crm.formatting import escape_markdown
 from crm.models import CampaignCreate, Channel, Customer, MessageCreate, parse
-from crm.ui import dialogs, read_only, sending, theme
+from crm.ui import auth, dialogs, read_only, sending, theme
 from crm.ui.data import cached_customer_detail, connection, data_version, db_key, flash
 from crm.ui.dialogs import DialogKind
 from crm.ui.navigation import CUSTOMERS_PAGE
@@ -206,7 +206,7 @@ def send_message(
     data = parse(
         MessageCreate, {"body": rendered.text, "subject": subject_text, "channel": channel}
     )
-    message_id = writes.record_message(con, customer.id, data)
+    message_id = writes.record_message(con, customer.id, data, by=auth.current_user())
     return sending.deliver_personal_message(con, message_id, channel, customer.name)
 
 
@@ -293,7 +293,7 @@ def add_to_new_campaign(
     data = parse(CampaignCreate, {"name": name, "channel": channel, "template": template})
     if data.template:
         templates.validate(data.template, field="template")
-    writes.create_campaign(con, data, first_member=customer.id)
+    writes.create_campaign(con, data, first_member=customer.id, by=auth.current_user())
     return f"Created “{escape_markdown(data.name)}” and added {escape_markdown(customer.name)}."
 
 
@@ -360,7 +360,7 @@ def _campaign_form(customer: Customer) -> None:
         ):
             assert picked is not None
             try:
-                writes.add_to_campaign(con, int(picked), customer.id)
+                writes.add_to_campaign(con, int(picked), customer.id, by=auth.current_user())
             except DuplicateError as problem:
                 st.warning(escape_markdown(str(problem)), icon=":material/info:")
             except CrmError as problem:
@@ -455,7 +455,7 @@ def _picture_form(customer: Customer) -> None:
     con = connection()
     if save and new is not None:
         try:
-            writes.set_avatar(con, customer.id, *new)
+            writes.set_avatar(con, customer.id, *new, by=auth.current_user())
         except CrmError as problem:
             _errors(problem)
         else:
@@ -463,7 +463,7 @@ def _picture_form(customer: Customer) -> None:
             _done(f"New picture saved for {escape_markdown(customer.name)}.")
     if remove:
         try:
-            writes.remove_avatar(con, customer.id)
+            writes.remove_avatar(con, customer.id, by=auth.current_user())
         except CrmError as problem:
             _errors(problem)
         else:

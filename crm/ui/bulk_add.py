@@ -27,7 +27,7 @@ from crm.errors import CrmError, NotFound, ValidationFailed
 from crm.formatting import escape_markdown
 from crm.models import CampaignCreate, Channel, CustomerFilter, parse
 from crm.segments import filter_from_params
-from crm.ui import actions, dialogs, theme
+from crm.ui import actions, auth, dialogs, theme
 from crm.ui.data import connection, flash
 from crm.ui.dialogs import DialogKind, DialogState
 
@@ -301,6 +301,7 @@ def _confirm(plan: Plan, segment: CustomerFilter) -> None:
                 control_share=plan.preview.control_share,
                 seed=plan.seed,
                 expected=plan.preview,
+                by=auth.current_user(),
             )
     except SegmentChanged as changed:
         st.session_state[_PLAN] = replace(plan, preview=changed.current, problem=str(changed))

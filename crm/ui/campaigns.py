@@ -24,7 +24,7 @@ from crm.campaigns.results import CampaignResult, MemberPage, MergeCheck
 from crm.errors import ConflictError, CrmError, NotFound, ValidationFailed
 from crm.formatting import escape_markdown
 from crm.models import CampaignMessageUpdate, CampaignRename, parse
-from crm.ui import dialogs, sending, theme
+from crm.ui import auth, dialogs, sending, theme
 from crm.ui.data import connection, data_version, db_key, flash
 from crm.ui.dialogs import DialogKind, DialogState
 from crm.ui.navigation import CAMPAIGN_PAGE, CAMPAIGNS_PAGE, CUSTOMER_PAGE, CUSTOMERS_PAGE
@@ -530,7 +530,7 @@ def _rename_body(state: DialogState) -> None:
     assert state.campaign_id is not None
     try:
         data = parse(CampaignRename, {"name": _typed(state, "name"), "version": state.version})
-        manage.rename_campaign(connection(), state.campaign_id, data)
+        manage.rename_campaign(connection(), state.campaign_id, data, by=auth.current_user())
     except ValidationFailed as problem:
         with errors_slot.container():
             _show_errors(problem.errors)
@@ -578,7 +578,7 @@ def _edit_body(state: DialogState) -> None:
                 "version": state.version,
             },
         )
-        manage.update_message(connection(), state.campaign_id, data)
+        manage.update_message(connection(), state.campaign_id, data, by=auth.current_user())
     except ValidationFailed as problem:
         with errors_slot.container():
             _show_errors(problem.errors)
@@ -612,7 +612,9 @@ def _delete_body(state: DialogState) -> None:
     if not confirm:
         return
     try:
-        manage.delete_campaign(connection(), state.campaign_id, state.version)
+        manage.delete_campaign(
+            connection(), state.campaign_id, state.version, by=auth.current_user()
+        )
     except (ConflictError, NotFound) as problem:
         _refused(state, problem)
         return

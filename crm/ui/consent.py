@@ -21,7 +21,7 @@ from crm import config, consent, writes
 from crm.errors import ConflictError, CrmError, NotFound
 from crm.formatting import escape_markdown
 from crm.models import ConsentChange, Customer, parse
-from crm.ui import actions, dialogs
+from crm.ui import actions, auth, dialogs
 from crm.ui.data import connection, flash
 from crm.ui.dialogs import DialogKind
 
@@ -100,7 +100,7 @@ def _save(customer: Customer, version: int, chosen: dict[str, str]) -> str | Non
             parse(ConsentChange, {"channel": channel, "status": status, "version": version})
             for channel, status in chosen.items()
         ]
-        writes.set_consents(connection(), customer.id, changes)
+        writes.set_consents(connection(), customer.id, changes, by=auth.current_user())
     except (ConflictError, NotFound) as problem:
         st.warning(escape_markdown(str(problem)), icon=":material/sync_problem:")
         st.button("Close", key="consent_close", on_click=dialogs.close_dialog)

@@ -45,7 +45,7 @@ from crm.models import (
     customer_form_values,
     parse,
 )
-from crm.ui import theme
+from crm.ui import auth, theme
 from crm.ui.data import connection, flash
 
 STATE = "_crm_dialog"
@@ -339,7 +339,7 @@ def _save(state: DialogState, values: dict[str, str]) -> dict[str, str] | None:
     try:
         if state.kind == "add":
             created = parse(CustomerCreate, {**values, **_consent_values(state)})
-            new_id = writes.create_customer(con, created)
+            new_id = writes.create_customer(con, created, by=auth.current_user())
             _remember_added(new_id)
             _after_write(
                 "Added", formatting.full_name(created.first_name, created.last_name), _DONE
@@ -347,7 +347,7 @@ def _save(state: DialogState, values: dict[str, str]) -> dict[str, str] | None:
         else:
             assert state.customer_id is not None
             update = parse(CustomerUpdate, {**values, "version": state.version})
-            writes.update_customer(con, state.customer_id, update)
+            writes.update_customer(con, state.customer_id, update, by=auth.current_user())
             _after_write("Saved", formatting.full_name(update.first_name, update.last_name), _DONE)
     except ValidationFailed as exc:
         return exc.errors
@@ -468,7 +468,9 @@ def _delete_body(state: DialogState) -> None:
         st.rerun()
     if confirm:
         try:
-            writes.delete_customer(connection(), state.customer_id, state.version)
+            writes.delete_customer(
+                connection(), state.customer_id, state.version, by=auth.current_user()
+            )
         except (ConflictError, NotFound) as exc:
             gone = isinstance(exc, NotFound)
             st.session_state[STATE] = replace(state, problem=str(exc), gone=gone)

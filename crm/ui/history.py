@@ -66,6 +66,9 @@ HISTORY_COLUMNS = {
     "failure_reason": st.column_config.TextColumn(
         "Why it failed", help="The mail server's reason, for a failed send", width=180
     ),
+    "by": st.column_config.TextColumn(
+        "By", help="Who sent the message or added the customer to the campaign", width=140
+    ),
 }
 
 # Streamlit gives every chart and table a toolbar that is invisible until
@@ -247,6 +250,7 @@ def history_view(history: pd.DataFrame) -> pd.DataFrame:
     view["status"] = view["status"].replace(STATUS_LABELS)
     view["body"] = view["body"].fillna("")
     view["failure_reason"] = view["failure_reason"].fillna("")
+    view["by"] = view["by"].fillna("")
     return view
 
 

@@ -28,7 +28,7 @@ from crm.errors import ConflictError, CrmError, DuplicateError, NotFound
 from crm.exchange import backup, importer
 from crm.exchange.import_fields import FIELDS, missing_fields
 from crm.formatting import escape_markdown
-from crm.ui import dialogs, navigation
+from crm.ui import auth, dialogs, navigation
 from crm.ui.data import connection, flash
 
 READ_ONLY_REASON = "Read-only mode: nothing can be imported or undone here."
@@ -253,7 +253,9 @@ def _confirm(plan: importer.Plan) -> None:
         bar.progress(min(max(share, 0.0), 1.0), text=f"{step}…")
 
     try:
-        result = importer.commit(connection(), plan, update_existing=update, progress=progress)
+        result = importer.commit(
+            connection(), plan, update_existing=update, by=auth.current_user(), progress=progress
+        )
     except CrmError as problem:
         bar.empty()
         st.error(escape_markdown(str(problem)), icon=":material/error:")
@@ -407,7 +409,7 @@ def _undo_dialog() -> None:
     if not confirm:
         return
     try:
-        done = importer.undo_import(connection(), batch_id)
+        done = importer.undo_import(connection(), batch_id, by=auth.current_user())
     except (ConflictError, DuplicateError, NotFound) as problem:
         st.session_state[dialogs.STATE] = replace(state, problem=str(problem))
         st.rerun()

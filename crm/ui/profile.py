@@ -133,7 +133,7 @@ def header_html(customer: Customer) -> str:
         f"{_STYLE}<div class='crm-head'>{avatar_html(customer)}"
         f"<div class='crm-who'><h1>{html.escape(customer.name)}</h1>"
         f"<div class='crm-contact'>{''.join(contact)}</div>"
-        f"<div class='crm-since'>Customer since {since} · #{customer.id}</div>"
+        f"<div class='crm-since'>Customer since {since} · #{customer.id}{_who(customer)}</div>"
         f"</div></div>"
     )
 
@@ -184,3 +184,21 @@ def render_address(customer: Customer) -> None:
             st.markdown("  \n".join(formatting.escape_markdown(line) for line in lines))
         else:
             st.caption("No address on file.")
+
+
+def who_text(customer: Customer) -> str:
+    """Who added the customer and who changed them last, when sign-in recorded it:
+    " · added by ana@shop.com · changed Nov 3 by bo@shop.com" (plain text)."""
+    parts = []
+    if customer.created_by:
+        parts.append(f"added by {customer.created_by}")
+    if customer.updated_by and (
+        customer.updated_by != customer.created_by or customer.updated_at != customer.created_at
+    ):
+        when = formatting.short_date(customer.updated_at)
+        parts.append(f"changed {when} by {customer.updated_by}")
+    return "".join(f" · {part}" for part in parts)
+
+
+def _who(customer: Customer) -> str:
+    return html.escape(who_text(customer))

@@ -35,7 +35,7 @@ from crm.models import (
     parse,
 )
 from crm.saved_segments import SEGMENT_PARAM, SegmentSize
-from crm.ui import bulk_add, cards, dialogs, export, filters, read_only, theme
+from crm.ui import auth, bulk_add, cards, dialogs, export, filters, read_only, theme
 from crm.ui.data import cached_customer_page, connection, data_version, db_key, flash
 from crm.ui.dialogs import DialogKind, DialogState
 from crm.ui.navigation import CUSTOMERS_PAGE
@@ -198,7 +198,9 @@ def _update_open_segment(opened: OpenSegment, current: CustomerFilter) -> None:
         {"filters": saved_segments.filters_of(current), "version": opened.version},
     )
     try:
-        version = writes.update_segment_filters(connection(), opened.id, data)
+        version = writes.update_segment_filters(
+            connection(), opened.id, data, by=auth.current_user()
+        )
     except (ConflictError, NotFound) as problem:
         flash(escape_markdown(str(problem)), icon=":material/sync_problem:")
         if isinstance(problem, NotFound):
@@ -284,7 +286,7 @@ def _save_body(state: DialogState) -> None:
     }
     try:
         data = parse(SegmentCreate, values)
-        new_id = writes.create_segment(connection(), data)
+        new_id = writes.create_segment(connection(), data, by=auth.current_user())
     except ValidationFailed as problem:
         with errors_slot.container():
             _show_errors(problem.errors)
@@ -315,7 +317,7 @@ def _rename_body(state: DialogState) -> None:
     }
     try:
         data = parse(SegmentRename, values)
-        writes.rename_segment(connection(), state.segment_id, data)
+        writes.rename_segment(connection(), state.segment_id, data, by=auth.current_user())
     except ValidationFailed as problem:
         with errors_slot.container():
             _show_errors(problem.errors)
@@ -357,7 +359,7 @@ def _update_body(state: DialogState) -> None:
         {"filters": saved_segments.filters_of(current), "version": state.version},
     )
     try:
-        writes.update_segment_filters(connection(), state.segment_id, data)
+        writes.update_segment_filters(connection(), state.segment_id, data, by=auth.current_user())
     except (ConflictError, NotFound) as problem:
         st.session_state[dialogs.STATE] = replace(state, problem=str(problem))
         st.rerun()
@@ -389,7 +391,7 @@ def _delete_body(state: DialogState) -> None:
     if not confirm:
         return
     try:
-        writes.delete_segment(connection(), state.segment_id, state.version)
+        writes.delete_segment(connection(), state.segment_id, state.version, by=auth.current_user())
     except (ConflictError, NotFound) as problem:
         st.session_state[dialogs.STATE] = replace(state, problem=str(problem))
         st.rerun()
@@ -446,7 +448,7 @@ def _duplicate(segment: SavedSegment) -> None:
     """Callback of "Duplicate": a copy under the first free "Name (copy)"."""
     con = connection()
     try:
-        copy_id = writes.duplicate_segment(con, segment.id)
+        copy_id = writes.duplicate_segment(con, segment.id, by=auth.current_user())
     except NotFound as problem:
         flash(escape_markdown(str(problem)), icon=":material/warning:")
         return

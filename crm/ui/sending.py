@@ -23,6 +23,7 @@ from crm.formatting import escape_markdown
 from crm.mail import delivery
 from crm.mail.delivery import CampaignDelivery, DeliveryReport
 from crm.mail.settings import SECRETS_FILE, SECTION, SmtpConfigError, SmtpSettings, parse_settings
+from crm.ui import auth
 from crm.ui.data import connection, flash
 
 Con = duckdb.DuckDBPyConnection
@@ -104,7 +105,9 @@ def _deliver(con: Con, campaign_id: int, settings: SmtpSettings) -> None:
         )
 
     try:
-        report = delivery.deliver_campaign(con, campaign_id, settings, on_progress=progress)
+        report = delivery.deliver_campaign(
+            con, campaign_id, settings, by=auth.current_user(), on_progress=progress
+        )
     except CrmError as problem:
         bar.empty()
         st.error(escape_markdown(str(problem)), icon=":material/error:")
@@ -185,7 +188,7 @@ def _interrupted(con: Con, state: CampaignDelivery, settings: SmtpSettings | Non
         return False
     st.session_state.pop(key, None)
     released = delivery.release_interrupted(
-        con, state.campaign.id, stale=delivery.interrupted_after(settings)
+        con, state.campaign.id, stale=delivery.interrupted_after(settings), by=auth.current_user()
     )
     flash(f"{formatting.number(released)} interrupted sends are queued again.", ":material/replay:")
     return True
@@ -275,7 +278,7 @@ def render_send(campaign_id: int) -> None:
         if settings is None or read_only:
             return
         if retry:
-            delivery.requeue_failed(con, campaign_id)
+            delivery.requeue_failed(con, campaign_id, by=auth.current_user())
         if send or retry or send_now:
             _deliver(con, campaign_id, settings)
 
@@ -298,7 +301,7 @@ def deliver_personal_message(
     if settings is None:
         return (f"Email to {who} queued in the outbox: email delivery is not configured.", True)
     with st.spinner("Sending…"):
-        outcome = delivery.deliver_message(con, message_id, settings)
+        outcome = delivery.deliver_message(con, message_id, settings, by=auth.current_user())
     if outcome.status == "Sent":
         return f"Email to {who} delivered.", True
     if outcome.status != "Failed":  # claimed by another sender at the same moment
