@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from crm import db
 from crm.formatting import escape_markdown
 from crm.ui import auth, navigation
 
@@ -107,3 +108,25 @@ def test_named_providers_get_a_button_each(app_env: Path) -> None:
     at.user = {"is_logged_in": False}
     at.run()
     assert [b.label for b in at.button] == ["Sign in with Google", "Sign in with Microsoft"]
+
+
+def test_a_write_records_the_signed_in_person(app_env: Path) -> None:
+    # Saving a segment through the overview, signed in: the row says who (by= from the UI).
+    at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
+    at.secrets["auth"] = AUTH
+    at.secrets["access"] = ACCESS
+    at.user = {"is_logged_in": True, "email": "Carla@Shop.com"}
+    at.query_params["country"] = "Italy"
+    at.run()
+    at.button(key="save_segment").click().run()
+    next(t for t in at.text_input if t.label == "Name").input("Italians")
+    at.button(key="dialog_save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    con = db.connect(app_env)
+    try:
+        row = con.execute(
+            "SELECT created_by, updated_by FROM segments WHERE name = 'Italians'"
+        ).fetchone()
+    finally:
+        con.close()
+    assert row == ("carla@shop.com", "carla@shop.com")
