@@ -34,7 +34,7 @@ from crm import charts, formatting, scores, segments
 from crm import insights as data
 from crm.models import CustomerFilter
 from crm.ui import filters
-from crm.ui.data import connection, data_version, db_key
+from crm.ui.data import cached_customer_page, connection, data_version, db_key
 
 OPEN = "insights_open"  # the expander's state (True when open)
 PENDING = "_insights_pending"  # (URL parameter, value) picked in a chart, for the next run
@@ -63,19 +63,38 @@ def _everyone(path: str, writes: int, today: date) -> data.Profile:
     return data.profile(connection(), CustomerFilter(), datetime.now())
 
 
+@st.cache_resource(ttl=_TTL_SECONDS, max_entries=8, show_spinner=False)
+def _everyone_orders(path: str, writes: int, today: date) -> data.EveryoneOrders:
+    return data.everyone_orders(connection(), datetime.now())
+
+
 @st.cache_resource(ttl=_TTL_SECONDS, max_entries=64, show_spinner=False)
-def _insights(path: str, segment: CustomerFilter, writes: int, today: date) -> data.Insights:
+def _insights(
+    path: str, segment: CustomerFilter, writes: int, today: date, customers: int
+) -> data.Insights:
     everyone = _everyone(path, writes, today)
-    return data.insights(connection(), segment, datetime.now(), everyone=everyone)
+    # A segment of most customers is read as everyone's less the rest: everyone's
+    # months and categories are then cached too (``crm.insights.insights``).
+    big = segments.is_filtered(segment) and 2 * customers > everyone.headline.customers
+    return data.insights(
+        connection(),
+        segment,
+        datetime.now(),
+        everyone=everyone,
+        customers=customers,
+        orders_of_everyone=_everyone_orders(path, writes, today) if big else None,
+    )
 
 
 def cached_insights(segment: CustomerFilter) -> data.Insights:
     """``crm.insights.insights`` of the segment (any page of it), read again only after
-    a write, a new day or a minute."""
+    a write, a new day or a minute. The segment's count comes from its page of
+    cards (cached: the overview has just read it)."""
+    customers = cached_customer_page(segment).totals.customers
     plain = replace(
         segment, page=1, sort=segments.DEFAULT.sort, descending=segments.DEFAULT.descending
     )
-    return _insights(db_key(), plain, data_version(), date.today())
+    return _insights(db_key(), plain, data_version(), date.today(), customers)
 
 
 # --- Click to narrow ---------------------------------------------------------------
