@@ -26,9 +26,14 @@ _CSS = """
 <style>
 .block-container { padding-top: 2.2rem; padding-bottom: 3rem; max-width: 1320px; }
 /* The toolbar shows its menu (and with it the theme choice): its bar is see-through
-   and lets clicks pass, so it neither hides the page title nor covers a header button. */
+   and lets clicks pass, so it neither hides the page title nor covers a header button.
+   Only its own buttons take clicks: the toolbar spans the whole width, and while it
+   took them it swallowed clicks on the customer and campaign pages' "All customers" /
+   "All campaigns" links beneath it (seen in the browser tests). */
 [data-testid="stHeader"] { background: transparent; pointer-events: none; }
-[data-testid="stHeader"] [data-testid="stToolbar"] { pointer-events: auto; }
+[data-testid="stHeader"] [data-testid="stToolbar"],
+[data-testid="stHeader"] [data-testid="stToolbar"] * { pointer-events: none; }
+[data-testid="stHeader"] button, [data-testid="stHeader"] a { pointer-events: auto !important; }
 /* Avatars written as HTML (the customer page's profile). */
 .ch-avatar { width: 44px; height: 44px; border-radius: 50%; flex: none; display: flex;
   align-items: center; justify-content: center; color: #fff; font-weight: 600;
