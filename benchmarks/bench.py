@@ -783,29 +783,39 @@ def bench_consent(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
     return rows
 
 
+# Each group of rows, in the table's order; --only picks some by name.
+GROUPS: dict[str, Callable[[int, duckdb.DuckDBPyConnection], list[Row]]] = {
+    "segments": bench_segments,
+    "builder": bench_builder,
+    "detail": bench_detail,
+    "writes": bench_writes,
+    "threads": bench_threads,
+    "insights": bench_insights,
+    "send": bench_send,
+    "export": bench_export,
+    "import": bench_import,
+    "campaigns": bench_campaigns,
+    "bulk_add": bench_bulk_add,
+    "scores": bench_scores,
+    "consent": bench_consent,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--browser", action="store_true", help="also time pages in Chromium")
+    parser.add_argument(
+        "--only", nargs="+", choices=sorted(GROUPS), default=list(GROUPS), help="these rows only"
+    )
     args = parser.parse_args(argv)
     rows: list[Row] = []
     for size in args.sizes:
         path = database(size)
         con = db.connect(path)
         scores.current_boundaries(con)  # as the app does when it opens a database
-        rows += bench_segments(size, con)
-        rows += bench_builder(size, con)
-        rows += bench_detail(size, con)
-        rows += bench_writes(size, con)
-        rows += bench_threads(size, con)
-        rows += bench_insights(size, con)
-        rows += bench_send(size, con)
-        rows += bench_export(size, con)
-        rows += bench_import(size, con)
-        rows += bench_campaigns(size, con)
-        rows += bench_bulk_add(size, con)
-        rows += bench_scores(size, con)
-        rows += bench_consent(size, con)
+        for name in args.only:
+            rows += GROUPS[name](size, con)
         con.close()
         if args.browser:
             from browser_bench import bench_browser  # only with --browser: needs Playwright

@@ -119,6 +119,13 @@ def main() -> int:
                     ".vega-embed svg",
                 )
                 page.close()
+            # The theme follows the system's unless a viewer picks one in the app menu.
+            dark = browser.new_page(viewport=DESKTOP, color_scheme="dark")  # type: ignore[arg-type]
+            _shoot(dark, f"{url}/{SEGMENT}", "home-dark-desktop.png", "article.card")
+            _shoot(
+                dark, f"{url}/Customer?id={busiest}", "customer-dark-desktop.png", ".vega-embed svg"
+            )
+            dark.close()
             page = browser.new_page(viewport={"width": 1400, "height": 3000})
             page.goto(f"{url}/{SEGMENT}")
             expect(page.locator("article.card").first).to_be_visible(timeout=30_000)
