@@ -23,11 +23,13 @@ ALTER TABLE campaign_sends ADD COLUMN clicked_at TIMESTAMP;
 
 -- Campaigns are renamed and edited on their page: a version for optimistic
 -- checks in the WHERE clause, and who changed it last.
+-- Every column first, then the update: DuckDB 1.5.6 refuses to commit a
+-- transaction that updates a table between two changes of its columns.
 ALTER TABLE campaigns ADD COLUMN version INTEGER;
 ALTER TABLE campaigns ALTER COLUMN version SET DEFAULT 1;
-UPDATE campaigns SET version = 1;
 ALTER TABLE campaigns ADD COLUMN updated_at TIMESTAMP;
 ALTER TABLE campaigns ADD COLUMN updated_by VARCHAR;
+UPDATE campaigns SET version = 1;
 
 -- The facts of every send on file (the same SQL as crm.campaigns.facts.fill_all).
 UPDATE campaign_sends
