@@ -119,7 +119,7 @@ def test_open_from_a_card_shows_charts_and_filled_histories(
 def test_edit_with_a_toast(page: Page, seeded: duckdb.DuckDBPyConnection) -> None:
     customer_id, name, _, email = busy(seeded, 1)
     dialog = open_dialog(page, customer_id, name, "Edit")
-    expect(dialog.get_by_label("Email")).to_have_value(email)
+    expect(dialog.get_by_label("Email", exact=True)).to_have_value(email)
     new_first = f"Zed{uuid.uuid4().hex[:6]}"
     dialog.get_by_label("First name").fill(new_first)
     dialog.get_by_role("button", name="Save").click()

@@ -62,7 +62,7 @@ def test_a_pasted_100_digit_phone_is_refused_in_words_and_nothing_saved(page: Pa
     email = f"paste.{tag}@example.com"
     dialog.get_by_label("First name").fill("Pat")
     dialog.get_by_label("Last name").fill(f"Paste{tag}")
-    dialog.get_by_label("Email").fill(email)
+    dialog.get_by_label("Email", exact=True).fill(email)
     phone = dialog.get_by_label("Phone")
     phone.click()
     page.keyboard.insert_text("1" * 100)  # what a paste does
@@ -101,7 +101,7 @@ def test_a_toast_shows_at_the_bottom_right_clear_of_add_customer_and_sort(
     tag = uuid.uuid4().hex[:8]
     dialog.get_by_label("First name").fill("Toast")
     dialog.get_by_label("Last name").fill(f"Corner{tag}")
-    dialog.get_by_label("Email").fill(f"toast.{tag}@example.com")
+    dialog.get_by_label("Email", exact=True).fill(f"toast.{tag}@example.com")
     dialog.get_by_role("button", name="Add customer").click()
     shown = page.get_by_test_id("stToast").filter(has_text=f"Added Toast Corner{tag}")
     expect(shown).to_be_visible(timeout=20_000)

@@ -57,7 +57,7 @@ HISTORY_COLUMNS = {
     "campaign": st.column_config.TextColumn(
         "Campaign", help="The campaign's name, or the message's subject", width=114
     ),
-    "status": st.column_config.TextColumn("Status", width=150),
+    "status": st.column_config.TextColumn("Status", width=74),
     "sent_at": st.column_config.DatetimeColumn("Sent", format="MMM D, YYYY", width=92),
     "channel": st.column_config.TextColumn("Channel", width=70),
     "opens": st.column_config.NumberColumn("Opens", width=60),
