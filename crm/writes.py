@@ -19,7 +19,7 @@ import duckdb
 from crm import consent, facts
 from crm.campaigns import facts as campaign_facts
 from crm.db import transaction
-from crm.errors import ConflictError, CrmError, DuplicateError, NotFound, ValidationFailed
+from crm.errors import ConflictError, DuplicateError, NotFound, ValidationFailed
 from crm.models import (
     CampaignCreate,
     Channel,
@@ -36,6 +36,7 @@ from crm.models import (
 )
 from crm.saved_segments import copy_name, encode_filters
 from crm.scores import rescore_customer
+from crm.versioned import claim
 
 Con = duckdb.DuckDBPyConnection
 
@@ -130,10 +131,13 @@ def _initial_consent(cur: Con, customer_id: int, data: CustomerCreate) -> None:
     )
 
 
+CUSTOMER_GONE = "This customer no longer exists; someone may have deleted them."
+
+
 def _current_version(cur: Con, customer_id: int) -> int:
     row = cur.execute("SELECT version FROM customers WHERE id = ?", [customer_id]).fetchone()
     if row is None:
-        raise NotFound("This customer no longer exists; someone may have deleted them.")
+        raise NotFound(CUSTOMER_GONE)
     return int(row[0])
 
 
@@ -151,43 +155,43 @@ def update_customer(
             raise ConflictError(CONFLICT_MESSAGE)
         if _email_taken(cur, email_key, except_id=customer_id):
             raise ValidationFailed({"email": DUPLICATE_EMAIL})
-        # Changed in place, by a plain UPDATE whose row count says whether the
-        # version matched, and email_key (the UNIQUE index) after, only when it
-        # changes. DuckDB 1.5.6 and 2.0.1 miss the conflict between another
-        # transaction's plain UPDATE of the row and an UPDATE ... RETURNING or an
-        # UPDATE of an indexed column: both commit and theirs is lost
-        # (tests/test_instances.py). A plain in-place UPDATE is refused then.
-        changed = cur.execute(
+        version = claim(
+            cur,
+            "customers",
+            customer_id,
+            data.version,
+            gone=CUSTOMER_GONE,
+            conflict=CONFLICT_MESSAGE,
+        )
+        cur.execute(
             """
             UPDATE customers
-            SET first_name = ?, last_name = ?, email = ?, phone = ?,
-                street = ?, city = ?, state = ?, zip = ?, country = ?, search_text = ?,
-                version = version + 1, updated_at = current_localtimestamp(), updated_by = ?
-            WHERE id = ? AND version = ?
+            SET first_name = $first_name, last_name = $last_name, email = $email,
+                phone = $phone, street = $street, city = $city, state = $state, zip = $zip,
+                country = $country, search_text = $search_text,
+                updated_at = current_localtimestamp(), updated_by = $by
+            WHERE id = $id
             """,
-            [
-                data.first_name,
-                data.last_name,
-                data.email,
-                data.phone,
-                data.street,
-                data.city,
-                data.state,
-                data.zip,
-                data.country,
-                _search_text(data),
-                by,
-                customer_id,
-                data.version,
-            ],
-        ).fetchone()
-        if changed is None or changed[0] != 1:
-            raise ConflictError(CONFLICT_MESSAGE)
+            {
+                "first_name": data.first_name,
+                "last_name": data.last_name,
+                "email": data.email,
+                "phone": data.phone,
+                "street": data.street,
+                "city": data.city,
+                "state": data.state,
+                "zip": data.zip,
+                "country": data.country,
+                "search_text": _search_text(data),
+                "by": by,
+                "id": customer_id,
+            },
+        )
         cur.execute(
             "UPDATE customers SET email_key = $key WHERE id = $id AND email_key <> $key",
             {"key": email_key, "id": customer_id},
         )
-    return data.version + 1
+    return version
 
 
 def delete_customer(
@@ -203,9 +207,7 @@ def delete_customer(
     """
     _LOG.info("Customer %s deleted by %s", customer_id, by or "someone (no sign-in)")
     with _write(con) as cur:
-        current = _current_version(cur, customer_id)
-        if version is not None and current != version:
-            raise ConflictError(CONFLICT_MESSAGE)
+        claim(cur, "customers", customer_id, version, gone=CUSTOMER_GONE, conflict=CONFLICT_MESSAGE)
         bought = facts.products_of_customer(cur, customer_id)
         for sql in (
             "DELETE FROM order_items WHERE customer_id = ?",
@@ -215,13 +217,7 @@ def delete_customer(
             "DELETE FROM messages WHERE customer_id = ?",
         ):
             cur.execute(sql, [customer_id])
-        gone = cur.execute(
-            "DELETE FROM customers WHERE id = $id AND version = coalesce($version, version)"
-            " RETURNING id",
-            {"id": customer_id, "version": version},
-        ).fetchone()
-        if gone is None:
-            raise ConflictError(CONFLICT_MESSAGE)
+        cur.execute("DELETE FROM customers WHERE id = $id", {"id": customer_id})
         facts.refresh_purchases(cur, customer_id, bought)
 
 
@@ -303,20 +299,19 @@ def _write_consent(
     status_column = consent.CONSENT_COLUMNS[change.channel]
     at_column = consent.CHANGED_AT_COLUMNS[change.channel]
     by_column = consent.CHANGED_BY_COLUMNS[change.channel]
-    # A plain UPDATE checked by its row count, not RETURNING: see update_customer.
-    changed = cur.execute(
+    version = claim(
+        cur, "customers", customer_id, version, gone=CUSTOMER_GONE, conflict=CONFLICT_MESSAGE
+    )
+    cur.execute(
         f"""
         UPDATE customers
         SET {status_column} = $status, {at_column} = current_localtimestamp(),
-            {by_column} = $by,
-            version = version + 1, updated_at = current_localtimestamp()
-        WHERE id = $id AND version = $version
+            {by_column} = $by, updated_at = current_localtimestamp()
+        WHERE id = $id
         """,  # noqa: S608 - columns from crm.consent's allow-lists
-        {"status": change.status.value, "by": by, "id": customer_id, "version": version},
-    ).fetchone()
-    if changed is None or changed[0] != 1:
-        raise ConflictError(CONFLICT_MESSAGE)
-    return version + 1
+        {"status": change.status.value, "by": by, "id": customer_id},
+    )
+    return version
 
 
 def _campaign_named(cur: Con, channel: str, name: str) -> str | None:
@@ -591,12 +586,6 @@ def _check_segment_name(cur: Con, name: str, segment_id: int | None = None) -> N
             raise _segment_name_taken(str(existing))
 
 
-def _missing_or_changed(cur: Con, segment_id: int) -> CrmError:
-    """Why a versioned write matched no row: the segment is gone, or it moved on."""
-    row = cur.execute("SELECT 1 FROM segments WHERE id = $id", {"id": segment_id}).fetchone()
-    return NotFound(SEGMENT_GONE) if row is None else ConflictError(SEGMENT_CONFLICT)
-
-
 def create_segment(con: Con, data: SegmentCreate, *, by: str | None = None) -> int:
     """Save filters under a new name; returns the segment's id.
 
@@ -628,26 +617,19 @@ def rename_segment(con: Con, segment_id: int, data: SegmentRename, *, by: str | 
     NotFound when it was deleted, ValidationFailed for a name another segment has."""
     with _segment_write(con, data.name) as cur:
         _check_segment_name(cur, data.name, segment_id)
-        row = cur.execute(
+        version = claim(
+            cur, "segments", segment_id, data.version, gone=SEGMENT_GONE, conflict=SEGMENT_CONFLICT
+        )
+        cur.execute(
             """
             UPDATE segments
             SET name = $name, description = coalesce($description, description),
-                version = version + 1,
                 updated_at = current_localtimestamp(), updated_by = $by
-            WHERE id = $id AND version = $version
-            RETURNING version
+            WHERE id = $id
             """,
-            {
-                "name": data.name,
-                "description": data.description,
-                "by": by,
-                "id": segment_id,
-                "version": data.version,
-            },
-        ).fetchone()
-        if row is None:
-            raise _missing_or_changed(cur, segment_id)
-    return int(row[0])
+            {"name": data.name, "description": data.description, "by": by, "id": segment_id},
+        )
+    return version
 
 
 def update_segment_filters(
@@ -656,24 +638,18 @@ def update_segment_filters(
     """Make a segment read at ``data.version`` keep ``data.filters`` (the overview's
     current ones); returns the new version. ConflictError or NotFound as for a rename."""
     with _segment_write(con) as cur:
-        row = cur.execute(
+        version = claim(
+            cur, "segments", segment_id, data.version, gone=SEGMENT_GONE, conflict=SEGMENT_CONFLICT
+        )
+        cur.execute(
             """
             UPDATE segments
-            SET filters = $filters, version = version + 1,
-                updated_at = current_localtimestamp(), updated_by = $by
-            WHERE id = $id AND version = $version
-            RETURNING version
+            SET filters = $filters, updated_at = current_localtimestamp(), updated_by = $by
+            WHERE id = $id
             """,
-            {
-                "filters": encode_filters(data.filters),
-                "by": by,
-                "id": segment_id,
-                "version": data.version,
-            },
-        ).fetchone()
-        if row is None:
-            raise _missing_or_changed(cur, segment_id)
-    return int(row[0])
+            {"filters": encode_filters(data.filters), "by": by, "id": segment_id},
+        )
+    return version
 
 
 def duplicate_segment(con: Con, segment_id: int, *, by: str | None = None) -> int:
@@ -711,9 +687,5 @@ def delete_segment(con: Con, segment_id: int, version: int, *, by: str | None = 
     """Delete a segment read at ``version``; ConflictError when it changed since
     (nobody deletes what they have not seen), NotFound when it is already gone."""
     with _segment_write(con) as cur:
-        row = cur.execute(
-            "DELETE FROM segments WHERE id = $id AND version = $version RETURNING id",
-            {"id": segment_id, "version": version},
-        ).fetchone()
-        if row is None:
-            raise _missing_or_changed(cur, segment_id)
+        claim(cur, "segments", segment_id, version, gone=SEGMENT_GONE, conflict=SEGMENT_CONFLICT)
+        cur.execute("DELETE FROM segments WHERE id = $id", {"id": segment_id})

@@ -21,8 +21,19 @@ import duckdb
 import pytest
 
 from crm import catalogue, db, queries, writes
+from crm.campaigns import manage
 from crm.errors import ConflictError
-from crm.models import ConsentChange, CustomerCreate, CustomerUpdate, parse
+from crm.models import (
+    CampaignMessageUpdate,
+    CampaignRename,
+    ConsentChange,
+    CustomerCreate,
+    CustomerUpdate,
+    SegmentCreate,
+    SegmentFiltersUpdate,
+    SegmentRename,
+    parse,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PERSON: dict[str, Any] = {
@@ -233,3 +244,89 @@ def test_a_campaign_renamed_by_another_instance_is_named_anew(
         assert catalogue.catalogue(con).campaigns[campaign_id] == name  # not counted: kept
         other.execute("INSERT INTO committed_changes DEFAULT VALUES")  # as crm.db.transaction does
     assert catalogue.catalogue(con).campaigns[campaign_id][0] == "Renamed Elsewhere"
+
+
+# Every versioned write of a segment or a campaign, made on version 1 while another
+# instance's transaction holds the row: each must be refused (they were UPDATE ...
+# RETURNING until crm.versioned, which DuckDB let commit over the other change).
+_SEGMENT_WRITES: dict[str, Any] = {
+    "rename": lambda con, sid: writes.rename_segment(
+        con, sid, parse(SegmentRename, {"name": "Mine", "version": 1})
+    ),
+    "new filters": lambda con, sid: writes.update_segment_filters(
+        con, sid, parse(SegmentFiltersUpdate, {"filters": {"q": "mine"}, "version": 1})
+    ),
+    "delete": lambda con, sid: writes.delete_segment(con, sid, 1),
+}
+_CAMPAIGN_WRITES: dict[str, Any] = {
+    "rename": lambda con, cid: manage.rename_campaign(
+        con, cid, parse(CampaignRename, {"name": "Mine", "version": 1})
+    ),
+    "new message": lambda con, cid: manage.update_message(
+        con, cid, parse(CampaignMessageUpdate, {"template": "Mine", "version": 1})
+    ),
+    "delete": lambda con, cid: manage.delete_campaign(con, cid, 1),
+}
+
+
+def _held_by_another_transaction(
+    db_path: Path, update: str, row_id: int, write: Any, con: duckdb.DuckDBPyConnection
+) -> None:
+    other = duckdb.connect(str(db_path)).cursor()
+    try:
+        other.execute("BEGIN TRANSACTION")
+        other.execute(update, {"id": row_id})
+        with pytest.raises(ConflictError):
+            write(con, row_id)
+        other.execute("COMMIT")
+    finally:
+        other.close()
+
+
+@pytest.mark.parametrize("what", sorted(_SEGMENT_WRITES))
+def test_a_segment_write_while_another_transaction_holds_the_row_is_refused(
+    con: duckdb.DuckDBPyConnection, db_path: Path, what: str
+) -> None:
+    sid = writes.create_segment(con, parse(SegmentCreate, {"name": "Theirs", "filters": {}}))
+    update = (
+        "UPDATE segments SET description = 'theirs', version = version + 1"
+        " WHERE id = $id AND version = 1"
+    )
+    _held_by_another_transaction(db_path, update, sid, _SEGMENT_WRITES[what], con)
+    row = con.execute(
+        "SELECT name, description, version FROM segments WHERE id = $id", {"id": sid}
+    ).fetchone()
+    assert row == ("Theirs", "theirs", 2)
+
+
+@pytest.mark.parametrize("what", sorted(_CAMPAIGN_WRITES))
+def test_a_campaign_write_while_another_transaction_holds_the_row_is_refused(
+    con: duckdb.DuckDBPyConnection, db_path: Path, what: str
+) -> None:
+    row = con.execute("SELECT id, name, template FROM campaigns ORDER BY id LIMIT 1").fetchone()
+    assert row is not None
+    cid, name, template = row
+    con.execute("UPDATE campaigns SET version = 1 WHERE id = $id", {"id": cid})
+    update = (
+        "UPDATE campaigns SET subject = 'theirs', version = version + 1"
+        " WHERE id = $id AND version = 1"
+    )
+    _held_by_another_transaction(db_path, update, cid, _CAMPAIGN_WRITES[what], con)
+    after = con.execute(
+        "SELECT name, template, subject, version FROM campaigns WHERE id = $id", {"id": cid}
+    ).fetchone()
+    assert after == (name, template, "theirs", 2)
+
+
+@pytest.mark.parametrize("what", sorted(_SEGMENT_WRITES))
+def test_a_segment_write_while_another_transaction_deletes_it_is_refused(
+    con: duckdb.DuckDBPyConnection, db_path: Path, what: str
+) -> None:
+    """A DELETE is a delete-and-insert to DuckDB, which an in-place UPDATE alone does
+    not conflict with: our write committed, theirs too, and ours was gone."""
+    sid = writes.create_segment(con, parse(SegmentCreate, {"name": "Theirs", "filters": {}}))
+    delete = "DELETE FROM segments WHERE id = $id"
+    _held_by_another_transaction(db_path, delete, sid, _SEGMENT_WRITES[what], con)
+    assert con.execute("SELECT count(*) FROM segments WHERE id = $id", {"id": sid}).fetchone() == (
+        0,
+    )

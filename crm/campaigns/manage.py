@@ -16,8 +16,9 @@ import duckdb
 
 from crm import templates
 from crm.db import transaction
-from crm.errors import ConflictError, CrmError, NotFound, ValidationFailed
+from crm.errors import ConflictError, ValidationFailed
 from crm.models import CampaignMessageUpdate, CampaignRename
+from crm.versioned import claim
 
 Con = duckdb.DuckDBPyConnection
 _LOG = logging.getLogger(__name__)
@@ -39,9 +40,11 @@ def _campaign_write(con: Con) -> Iterator[Con]:
         raise ConflictError(CAMPAIGN_CONFLICT) from exc
 
 
-def _missing_or_changed(cur: Con, campaign_id: int) -> CrmError:
-    row = cur.execute("SELECT 1 FROM campaigns WHERE id = $id", {"id": campaign_id}).fetchone()
-    return NotFound(CAMPAIGN_GONE) if row is None else ConflictError(CAMPAIGN_CONFLICT)
+def _claim(cur: Con, campaign_id: int, version: int) -> int:
+    """The campaign read at ``version``, claimed for this transaction (crm.versioned)."""
+    return claim(
+        cur, "campaigns", campaign_id, version, gone=CAMPAIGN_GONE, conflict=CAMPAIGN_CONFLICT
+    )
 
 
 def rename_campaign(
@@ -61,22 +64,19 @@ def rename_campaign(
             ).fetchone()
             if taken is not None:
                 raise _name_taken(str(taken[0]))
-            row = cur.execute(
+            version = _claim(cur, campaign_id, data.version)
+            cur.execute(
                 """
                 UPDATE campaigns
-                SET name = $name, version = version + 1,
-                    updated_at = current_localtimestamp(), updated_by = $by
-                WHERE id = $id AND version = $version
-                RETURNING version
+                SET name = $name, updated_at = current_localtimestamp(), updated_by = $by
+                WHERE id = $id
                 """,
-                {"name": data.name, "by": by, "id": campaign_id, "version": data.version},
-            ).fetchone()
-            if row is None:
-                raise _missing_or_changed(cur, campaign_id)
+                {"name": data.name, "by": by, "id": campaign_id},
+            )
     except duckdb.ConstraintException:
         # Another transaction took the name between the check and the update.
         raise _name_taken(data.name) from None
-    return int(row[0])
+    return version
 
 
 def _name_taken(name: str) -> ValidationFailed:
@@ -99,25 +99,17 @@ def update_message(
     if errors:
         raise ValidationFailed(errors)
     with _campaign_write(con) as cur:
-        row = cur.execute(
+        version = _claim(cur, campaign_id, data.version)
+        cur.execute(
             """
             UPDATE campaigns
-            SET subject = $subject, template = $template, version = version + 1,
+            SET subject = $subject, template = $template,
                 updated_at = current_localtimestamp(), updated_by = $by
-            WHERE id = $id AND version = $version
-            RETURNING version
+            WHERE id = $id
             """,
-            {
-                "subject": data.subject,
-                "template": data.template,
-                "by": by,
-                "id": campaign_id,
-                "version": data.version,
-            },
-        ).fetchone()
-        if row is None:
-            raise _missing_or_changed(cur, campaign_id)
-    return int(row[0])
+            {"subject": data.subject, "template": data.template, "by": by, "id": campaign_id},
+        )
+    return version
 
 
 # The customers whose engagement figures (migration 006) count the campaign's
@@ -147,13 +139,7 @@ def delete_campaign(con: Con, campaign_id: int, version: int, *, by: str | None 
     seen), NotFound when it is already gone. ``by`` (who deleted it) goes to the log:
     no row is left to keep it."""
     with _campaign_write(con) as cur:
-        row = cur.execute(
-            "SELECT version FROM campaigns WHERE id = $id", {"id": campaign_id}
-        ).fetchone()
-        if row is None:
-            raise NotFound(CAMPAIGN_GONE)
-        if int(row[0] or 1) != version:
-            raise ConflictError(CAMPAIGN_CONFLICT)
+        _claim(cur, campaign_id, version)
         engaged = [
             int(r[0])
             for r in cur.execute(
@@ -168,12 +154,7 @@ def delete_campaign(con: Con, campaign_id: int, version: int, *, by: str | None 
             "DELETE FROM campaign_sends WHERE campaign_id = $id", {"id": campaign_id}
         ).fetchone()
         cur.execute("DELETE FROM campaign_additions WHERE campaign_id = $id", {"id": campaign_id})
-        deleted = cur.execute(
-            "DELETE FROM campaigns WHERE id = $id AND version = $version RETURNING id",
-            {"id": campaign_id, "version": version},
-        ).fetchone()
-        if deleted is None:
-            raise _missing_or_changed(cur, campaign_id)
+        cur.execute("DELETE FROM campaigns WHERE id = $id", {"id": campaign_id})
         if engaged:
             cur.execute(_ENGAGEMENT_SQL, {"members": engaged})
     count = int(members[0]) if members else 0
