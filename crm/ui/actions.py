@@ -23,7 +23,7 @@ from crm.errors import CrmError, DuplicateError, ValidationFailed
 from crm.formatting import escape_markdown
 from crm.models import CampaignCreate, Channel, Customer, MessageCreate, parse
 from crm.ui import auth, dialogs, read_only, sending, theme
-from crm.ui.data import cached_customer_detail, connection, data_version, db_key, flash
+from crm.ui.data import cached_customer_detail, connection, data_version, db_key
 from crm.ui.dialogs import DialogKind
 from crm.ui.navigation import CUSTOMERS_PAGE
 from crm.ui.profile import avatar_html
@@ -53,16 +53,8 @@ SMS_SEGMENT = 160
 CONSENT_HINT = "If they agreed, change it under Marketing on this page."
 
 
-def _done(message: str, icon: str = ":material/check_circle:") -> None:
-    """After a successful write: close, queue the toast, rerun the whole page.
-
-    A toast is Markdown: every user text in ``message`` must come escaped
-    (``escape_markdown``), so a name shows as typed and fetches nothing.
-    """
-    dialogs.close_dialog()
-    # A Material icon: emoji need a font that not every machine has.
-    flash(message, icon=icon)
-    st.rerun(scope="app")
+# A Material icon: emoji need a font that not every machine has.
+_DONE = ":material/check_circle:"
 
 
 def _errors(problem: CrmError) -> None:
@@ -273,7 +265,7 @@ def _message_form(customer: Customer) -> None:
         else:
             for key in (BODY, SUBJECT):
                 st.session_state.pop(key, None)
-            _done(sentence, ":material/check_circle:" if went_well else ":material/error:")
+            dialogs.done(sentence, _DONE if went_well else ":material/error:")
 
 
 @dialogs.register(MESSAGE)
@@ -367,7 +359,9 @@ def _campaign_form(customer: Customer) -> None:
                 _errors(problem)
             else:
                 name = catalogue.catalogue(con, campaigns=[int(picked)]).campaigns[int(picked)][0]
-                _done(f"Added {escape_markdown(customer.name)} to “{escape_markdown(name)}”.")
+                dialogs.done(
+                    f"Added {escape_markdown(customer.name)} to “{escape_markdown(name)}”.", _DONE
+                )
         return
     closed = [reason for reason in refusals.values() if reason is not None]
     if closed:
@@ -394,7 +388,7 @@ def _campaign_form(customer: Customer) -> None:
         else:
             for key in (NEW_NAME, NEW_TEMPLATE):
                 st.session_state.pop(key, None)
-            _done(sentence)
+            dialogs.done(sentence, _DONE)
 
 
 @dialogs.register(CAMPAIGN)
@@ -460,14 +454,16 @@ def _picture_form(customer: Customer) -> None:
             _errors(problem)
         else:
             st.session_state.pop(_PROCESSED, None)
-            _done(f"New picture saved for {escape_markdown(customer.name)}.")
+            dialogs.done(f"New picture saved for {escape_markdown(customer.name)}.", _DONE)
     if remove:
         try:
             writes.remove_avatar(con, customer.id, by=auth.current_user())
         except CrmError as problem:
             _errors(problem)
         else:
-            _done(f"Picture removed; {escape_markdown(customer.name)} shows initials again.")
+            dialogs.done(
+                f"Picture removed; {escape_markdown(customer.name)} shows initials again.", _DONE
+            )
 
 
 @dialogs.register(PICTURE)

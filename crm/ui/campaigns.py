@@ -11,8 +11,6 @@ it opened, so a change made meanwhile by someone else is refused in words.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -21,11 +19,11 @@ import streamlit as st
 from crm import config, formatting
 from crm.campaigns import charts, manage, results
 from crm.campaigns.results import CampaignResult, MemberPage, MergeCheck
-from crm.errors import ConflictError, CrmError, NotFound, ValidationFailed
+from crm.errors import NotFound
 from crm.formatting import escape_markdown
-from crm.models import CampaignMessageUpdate, CampaignRename, parse
-from crm.ui import auth, dialogs, sending, theme
-from crm.ui.data import connection, data_version, db_key, flash
+from crm.models import CampaignMessageUpdate, CampaignRename
+from crm.ui import auth, dialogs, sending
+from crm.ui.data import connection, data_version, db_key
 from crm.ui.dialogs import DialogKind, DialogState
 from crm.ui.navigation import CAMPAIGN_PAGE, CAMPAIGNS_PAGE, CUSTOMER_PAGE, CUSTOMERS_PAGE
 
@@ -289,37 +287,28 @@ def render_campaign_page(campaign: CampaignResult) -> None:
     dialogs.render_dialogs()
 
 
+# Each action button opens its dialog: (label, key, icon, dialog).
+_ACTIONS: tuple[tuple[str, str, str, DialogKind], ...] = (
+    ("Rename", "campaign_rename", ":material/edit:", "rename_campaign"),
+    ("Edit message", "campaign_edit", ":material/edit_note:", "edit_campaign"),
+    ("Delete", "campaign_delete", ":material/delete:", "delete_campaign"),
+)
+
+
 def _actions(campaign: CampaignResult) -> None:
     read_only = config.read_only()
     why = READ_ONLY_REASON if read_only else None
     with st.container(horizontal=True, key="campaign_actions"):
-        st.button(
-            "Rename",
-            key="campaign_rename",
-            icon=":material/edit:",
-            disabled=read_only,
-            help=why,
-            on_click=_open_campaign_dialog,
-            args=("rename_campaign", campaign),
-        )
-        st.button(
-            "Edit message",
-            key="campaign_edit",
-            icon=":material/edit_note:",
-            disabled=read_only,
-            help=why,
-            on_click=_open_campaign_dialog,
-            args=("edit_campaign", campaign),
-        )
-        st.button(
-            "Delete",
-            key="campaign_delete",
-            icon=":material/delete:",
-            disabled=read_only,
-            help=why,
-            on_click=_open_campaign_dialog,
-            args=("delete_campaign", campaign),
-        )
+        for label, key, icon, kind in _ACTIONS:
+            st.button(
+                label,
+                key=key,
+                icon=icon,
+                disabled=read_only,
+                help=why,
+                on_click=_open_campaign_dialog,
+                args=(kind, campaign),
+            )
 
 
 def _rate(value: float | None) -> str:
@@ -453,13 +442,12 @@ def _members_table(campaign: CampaignResult) -> None:
 
 # --- Dialogs --------------------------------------------------------------------------
 
+_FORM = "campaign_form"
+
 
 def _open_campaign_dialog(kind: DialogKind, campaign: CampaignResult) -> None:
-    dialogs.open_dialog(kind)
-    opened = dialogs.current()
-    assert opened is not None
-    st.session_state[dialogs.STATE] = replace(
-        opened,
+    dialogs.open_dialog(
+        kind,
         campaign_id=campaign.id,
         version=campaign.version,
         name=campaign.name,
@@ -471,171 +459,106 @@ def _open_campaign_dialog(kind: DialogKind, campaign: CampaignResult) -> None:
     )
 
 
-def _guarded(kind: DialogKind, body: Callable[[DialogState], None]) -> None:
-    state = dialogs.state_of(kind)
-    with theme.friendly_errors("this form"):
-        try:
-            body(state)
-        except CrmError as problem:
-            st.error(escape_markdown(str(problem)), icon=":material/error:")
-
-
-def _problem(state: DialogState) -> bool:
-    """Show why a write was refused (changed or deleted meanwhile); True when there was one."""
-    if state.problem is None:
-        return False
-    st.warning(escape_markdown(state.problem), icon=":material/sync_problem:")
-    with st.container(horizontal=True, horizontal_alignment="right"):
-        st.button("Close", key="dialog_close", on_click=dialogs.close_dialog, type="primary")
-    return True
-
-
-def _field(state: DialogState, name: str) -> str:
-    return f"campaign_form_{state.revision}_{name}"
-
-
-def _typed(state: DialogState, name: str) -> str:
-    return str(st.session_state.get(_field(state, name)) or "")
-
-
-def _show_errors(errors: dict[str, str]) -> None:
-    lines = "\n".join(f"- {escape_markdown(sentence)}" for sentence in errors.values())
-    st.error(f"Nothing was saved.\n{lines}", icon=":material/error:")
-
-
-def _refused(state: DialogState, problem: CrmError) -> None:
-    st.session_state[dialogs.STATE] = replace(state, problem=str(problem))
-    st.rerun()
-
-
-def _buttons(save_label: str, icon: str) -> tuple[bool, bool]:
-    with st.container(horizontal=True, horizontal_alignment="right"):
-        cancelled = st.form_submit_button("Cancel", key="dialog_cancel")
-        saved = st.form_submit_button(save_label, key="dialog_save", type="primary", icon=icon)
-    return cancelled, saved
-
-
 def _rename_body(state: DialogState) -> None:
-    if _problem(state):
+    if dialogs.refusal(state):
         return
     errors_slot = st.empty()
-    with st.form(key=f"campaign_form_{state.revision}", border=False):
-        st.text_input("Name", value=state.name, key=_field(state, "name"), required=True)
-        cancelled, saved = _buttons("Save", ":material/check:")
-    if cancelled:
-        dialogs.close_dialog()
-        st.rerun()
+    with st.form(key=dialogs.form_key(_FORM, state), border=False):
+        st.text_input(
+            "Name", value=state.name, key=dialogs.field_key(_FORM, state, "name"), required=True
+        )
+        saved = dialogs.form_buttons("Save")
     if not saved:
         return
-    assert state.campaign_id is not None
-    try:
-        data = parse(CampaignRename, {"name": _typed(state, "name"), "version": state.version})
-        manage.rename_campaign(connection(), state.campaign_id, data, by=auth.current_user())
-    except ValidationFailed as problem:
-        with errors_slot.container():
-            _show_errors(problem.errors)
-        return
-    except (ConflictError, NotFound) as problem:
-        _refused(state, problem)
-        return
-    dialogs.close_dialog()
-    flash(f"Renamed to {escape_markdown(data.name)}", icon=_SAVED)
-    st.rerun()
+    campaign_id = state.campaign_id
+    assert campaign_id is not None
+    data = dialogs.submit(
+        state,
+        errors_slot,
+        CampaignRename,
+        {"name": dialogs.typed(_FORM, state, "name"), "version": state.version},
+        lambda data: manage.rename_campaign(
+            connection(), campaign_id, data, by=auth.current_user()
+        ),
+    )
+    if data is not None:
+        dialogs.done(f"Renamed to {escape_markdown(data.name)}", _SAVED)
 
 
 def _edit_body(state: DialogState) -> None:
-    if _problem(state):
+    if dialogs.refusal(state):
         return
     st.caption(
         "Merge fields such as [First Name] or [City|your town] are filled per member. "
         "Sends already delivered keep the message they got."
     )
     errors_slot = st.empty()
-    with st.form(key=f"campaign_form_{state.revision}", border=False):
+    with st.form(key=dialogs.form_key(_FORM, state), border=False):
         st.text_input(
-            "Subject", value=state.values.get("subject", ""), key=_field(state, "subject")
+            "Subject",
+            value=state.values.get("subject", ""),
+            key=dialogs.field_key(_FORM, state, "subject"),
         )
         st.text_area(
             "Message",
             value=state.values.get("template", ""),
-            key=_field(state, "template"),
+            key=dialogs.field_key(_FORM, state, "template"),
             height=180,
             required=True,
         )
-        cancelled, saved = _buttons("Save", ":material/check:")
-    if cancelled:
-        dialogs.close_dialog()
-        st.rerun()
+        saved = dialogs.form_buttons("Save")
     if not saved:
         return
-    assert state.campaign_id is not None
-    try:
-        data = parse(
-            CampaignMessageUpdate,
-            {
-                "subject": _typed(state, "subject"),
-                "template": _typed(state, "template"),
-                "version": state.version,
-            },
-        )
-        manage.update_message(connection(), state.campaign_id, data, by=auth.current_user())
-    except ValidationFailed as problem:
-        with errors_slot.container():
-            _show_errors(problem.errors)
-        return
-    except (ConflictError, NotFound) as problem:
-        _refused(state, problem)
-        return
-    dialogs.close_dialog()
-    flash(f"Saved the message of {escape_markdown(state.name)}", icon=_SAVED)
-    st.rerun()
+    campaign_id = state.campaign_id
+    assert campaign_id is not None
+    data = dialogs.submit(
+        state,
+        errors_slot,
+        CampaignMessageUpdate,
+        {
+            "subject": dialogs.typed(_FORM, state, "subject"),
+            "template": dialogs.typed(_FORM, state, "template"),
+            "version": state.version,
+        },
+        lambda data: manage.update_message(connection(), campaign_id, data, by=auth.current_user()),
+    )
+    if data is not None:
+        dialogs.done(f"Saved the message of {escape_markdown(state.name)}", _SAVED)
 
 
 def _delete_body(state: DialogState) -> None:
-    if _problem(state):
+    if dialogs.refusal(state):
         return
-    assert state.campaign_id is not None and state.version is not None
+    campaign_id, version = state.campaign_id, state.version
+    assert campaign_id is not None and version is not None
     st.markdown(
         f"Delete the campaign **{escape_markdown(state.name)}** and its "
         f"{escape_markdown(formatting.plural(int(state.values.get('members', 0)), 'member'))}? "
         "Their sends and "
         "results go too; customers and their orders stay. This cannot be undone."
     )
-    with st.container(horizontal=True, horizontal_alignment="right"):
-        cancel = st.button("Cancel", key="dialog_cancel")
-        confirm = st.button(
-            "Delete campaign", key="dialog_confirm_delete", type="primary", icon=":material/delete:"
-        )
-    if cancel:
-        dialogs.close_dialog()
-        st.rerun()
-    if not confirm:
+    if not dialogs.confirm_buttons("Delete campaign", ":material/delete:"):
         return
-    try:
-        manage.delete_campaign(
-            connection(), state.campaign_id, state.version, by=auth.current_user()
-        )
-    except (ConflictError, NotFound) as problem:
-        _refused(state, problem)
-        return
-    dialogs.close_dialog()
-    flash(f"Deleted {escape_markdown(state.name)}", icon=":material/delete:")
-    st.switch_page(CAMPAIGNS_PAGE)
+    dialogs.attempt(
+        state,
+        lambda: manage.delete_campaign(connection(), campaign_id, version, by=auth.current_user()),
+    )
+    dialogs.done(f"Deleted {escape_markdown(state.name)}", ":material/delete:", CAMPAIGNS_PAGE)
 
 
 @dialogs.register("rename_campaign")
 @st.dialog("Rename campaign", width="small", on_dismiss=dialogs.close_dialog)
 def _rename_dialog() -> None:
-    _guarded("rename_campaign", _rename_body)
+    dialogs.guarded("rename_campaign", _rename_body)
 
 
 @dialogs.register("edit_campaign")
 @st.dialog("Edit message", width="medium", on_dismiss=dialogs.close_dialog)
 def _edit_dialog() -> None:
-    _guarded("edit_campaign", _edit_body)
+    dialogs.guarded("edit_campaign", _edit_body)
 
 
 @dialogs.register("delete_campaign")
 @st.dialog("Delete campaign", width="small", on_dismiss=dialogs.close_dialog)
 def _delete_dialog() -> None:
-    _guarded("delete_campaign", _delete_body)
+    dialogs.guarded("delete_campaign", _delete_body)

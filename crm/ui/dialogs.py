@@ -23,25 +23,34 @@ which register them with ``register``.
 An edit remembers the record's ``version`` from when the dialog opened, so a
 save after someone else's save is refused with a sentence instead of
 overwriting their change.
+
+Every dialog is drawn with the same parts (below ``render_dialogs``): ``guarded``
+draws its body and says a data-layer error in words, ``form_buttons`` and
+``confirm_buttons`` are its Cancel and primary button, ``submit`` parses and writes
+a form and lists what was refused, ``attempt`` and ``refuse`` keep why a write of a
+record changed or deleted meanwhile was refused, ``refusal`` shows it, and ``done``
+closes the dialog with a toast.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal, NoReturn, TypeVar
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from crm import formatting, queries, writes
 from crm.errors import ConflictError, CrmError, NotFound, ValidationFailed
+from crm.formatting import escape_markdown
 from crm.models import (
     FIELD_LABELS,
     Customer,
     CustomerCreate,
     CustomerUpdate,
+    Model,
     customer_form_values,
     parse,
 )
@@ -162,10 +171,12 @@ def close_dialog() -> None:
     st.session_state.pop(STATE, None)
 
 
-def open_dialog(kind: DialogKind, customer_id: int | None = None) -> None:
-    """Open a dialog that reads what it needs itself (add, or a customer page's dialog)."""
+def open_dialog(kind: DialogKind, customer_id: int | None = None, **fields: Any) -> None:
+    """Open a dialog with what it needs: ``fields`` are ``DialogState``'s (a campaign's
+    id, version and name, a segment's filters...); the add dialog and a customer
+    page's dialogs read the rest themselves."""
     st.session_state[STATE] = DialogState(
-        kind=kind, revision=_next_revision(), customer_id=customer_id
+        kind=kind, revision=_next_revision(), customer_id=customer_id, **fields
     )
 
 
@@ -262,21 +273,152 @@ def _remember_added(customer_id: int) -> None:
     st.session_state[_JUST_ADDED] = [customer_id, *recently_added()][:JUST_ADDED_MAX]
 
 
-def _after_write(verb: str, name: str, icon: str) -> None:
-    """Close the dialog and toast "<verb> <name>" on the next run.
+# --- What every dialog shares -------------------------------------------------------
+# Drawing a dialog safely, its Cancel button, what a write refused and the close after
+# a write, written once: a dialog's body is then its fields, its model, its write and
+# its toast (the customer dialogs below, and those registered from other modules).
 
-    Cached reads need no clearing: they are keyed by ``data.data_version()``.
+DialogBody = Callable[[DialogState], None]
+Written = TypeVar("Written")
+# What a write refuses because the record changed or vanished since the dialog opened.
+REFUSED: tuple[type[CrmError], ...] = (ConflictError, NotFound)
+
+
+def guarded(kind: DialogKind, body: DialogBody, icon: str | None = ":material/error:") -> None:
+    """Draw ``body`` for the open dialog of ``kind``; a data-layer error is said in words."""
+    state = state_of(kind)
+    with theme.friendly_errors("this form"):
+        try:
+            body(state)
+        except CrmError as problem:
+            st.error(escape_markdown(str(problem)), icon=icon)
+
+
+def form_key(form: str, state: DialogState) -> str:
+    """The key of the dialog's ``st.form``: new on each opening, so no stale text."""
+    return f"{form}_{state.revision}"
+
+
+def field_key(form: str, state: DialogState, name: str) -> str:
+    return f"{form_key(form, state)}_{name}"
+
+
+def typed(form: str, state: DialogState, name: str) -> str:
+    """What the form's field ``name`` holds ("" when empty)."""
+    return str(st.session_state.get(field_key(form, state, name)) or "")
+
+
+def _cancel_or(
+    button: Callable[..., bool], label: str, key: str, icon: str, disabled: bool
+) -> bool:
+    with st.container(horizontal=True, horizontal_alignment="right"):
+        cancelled = button("Cancel", key="dialog_cancel")
+        chosen = button(label, key=key, type="primary", icon=icon, disabled=disabled)
+    if cancelled:
+        close_dialog()
+        st.rerun()
+    return chosen
+
+
+def form_buttons(label: str, icon: str = ":material/check:", *, disabled: bool = False) -> bool:
+    """A form's Cancel (closes the dialog) and its primary submit ``label``; True when submitted."""
+    return _cancel_or(st.form_submit_button, label, "dialog_save", icon, disabled)
+
+
+def confirm_buttons(label: str, icon: str, key: str = "dialog_confirm_delete") -> bool:
+    """Cancel (closes the dialog) and the primary ``label`` of a confirmation; True when chosen."""
+    return _cancel_or(st.button, label, key, icon, False)
+
+
+def refusal(state: DialogState, reload: DialogBody | None = None) -> bool:
+    """Show why a write was refused (changed or deleted meanwhile); True when there was one.
+
+    Under it Close, or, given ``reload`` and while the record exists, Reload.
+    """
+    if state.problem is None:
+        return False
+    st.warning(escape_markdown(state.problem), icon=":material/sync_problem:")
+    with st.container(horizontal=True, horizontal_alignment="right"):
+        if reload is None or state.gone:
+            st.button("Close", key="dialog_close", on_click=close_dialog, type="primary")
+        else:
+            st.button(
+                "Reload",
+                key="dialog_reload",
+                icon=":material/refresh:",
+                type="primary",
+                on_click=reload,
+                args=(state,),
+            )
+    return True
+
+
+def refuse(state: DialogState, problem: CrmError) -> NoReturn:
+    """Keep why the write was refused in the dialog's state and draw it again, saying so."""
+    st.session_state[STATE] = replace(
+        state, problem=str(problem), gone=isinstance(problem, NotFound)
+    )
+    # A whole-app rerun: scope="fragment" raises when a full run drew the dialog
+    # (every AppTest run).
+    st.rerun()
+
+
+def attempt(
+    state: DialogState, write: Callable[[], Written], refused: tuple[type[CrmError], ...] = REFUSED
+) -> Written:
+    """``write()``; when it raises one of ``refused``, the dialog says why instead."""
+    try:
+        return write()
+    except refused as problem:
+        refuse(state, problem)
+
+
+def _error_list(errors: Mapping[str, str]) -> None:
+    lines = "\n".join(f"- {escape_markdown(sentence)}" for sentence in errors.values())
+    st.error(f"Nothing was saved.\n{lines}", icon=":material/error:")
+
+
+def submit(
+    state: DialogState,
+    errors_slot: DeltaGenerator,
+    model: type[Model],
+    values: dict[str, Any],
+    write: Callable[[Model], object],
+    refused: tuple[type[CrmError], ...] = REFUSED,
+) -> Model | None:
+    """Parse ``values`` as ``model`` and ``write`` it: what was written, or None when
+    the model or the write refused it (each sentence listed in ``errors_slot``, the
+    form left as typed)."""
+    try:
+        data = parse(model, values)
+        attempt(state, lambda: write(data), refused)
+    except ValidationFailed as problem:
+        with errors_slot.container():
+            _error_list(problem.errors)
+        return None
+    return data
+
+
+def done(toast: str, icon: str, then_go_to: str | None = None) -> NoReturn:
+    """Close the dialog, toast ``toast`` on the next run, and rerun (or go to ``then_go_to``).
+
+    The toast is Markdown: user text in it is escaped by the caller. Cached reads
+    need no clearing: they are keyed by ``data.data_version()``.
     """
     close_dialog()
-    # A toast is Markdown: the name is escaped so it shows as typed.
-    flash(f"{verb} {formatting.escape_markdown(name)}", icon=icon)
+    flash(toast, icon=icon)
+    if then_go_to:
+        st.switch_page(then_go_to)
+    st.rerun()
 
 
 # --- The form -------------------------------------------------------------------
 
+_FORM = "customer_form"
+
 
 def _field_key(state: DialogState, name: str) -> str:
-    return f"customer_form_{state.revision}_{name}"
+    return field_key(_FORM, state, name)
 
 
 # The Add form asks for marketing consent as Shopify's does: a box per channel,
@@ -300,11 +442,7 @@ def _consent_values(state: DialogState) -> dict[str, str]:
 
 
 def _form_values(state: DialogState) -> dict[str, str]:
-    return {
-        name: str(st.session_state.get(_field_key(state, name), "") or "")
-        for row in FORM_ROWS
-        for name in row
-    }
+    return {name: typed(_FORM, state, name) for row in FORM_ROWS for name in row}
 
 
 def _show_errors(
@@ -333,31 +471,32 @@ def _show_errors(
                 st.html(f'<div class="ch-field-error" role="alert">{html.escape(sentence)}</div>')
 
 
-def _save(state: DialogState, values: dict[str, str]) -> dict[str, str] | None:
-    """Write the form; the errors to show, or None when it was saved."""
+def _save(
+    state: DialogState, errors_slot: DeltaGenerator, under_fields: dict[str, DeltaGenerator]
+) -> None:
+    """Write the form and close the dialog; or show why nothing was saved."""
+    values = _form_values(state)
     con = connection()
     try:
         if state.kind == "add":
             created = parse(CustomerCreate, {**values, **_consent_values(state)})
             new_id = writes.create_customer(con, created, by=auth.current_user())
             _remember_added(new_id)
-            _after_write(
-                "Added", formatting.full_name(created.first_name, created.last_name), _DONE
-            )
+            verb, name = "Added", formatting.full_name(created.first_name, created.last_name)
         else:
             assert state.customer_id is not None
             update = parse(CustomerUpdate, {**values, "version": state.version})
             writes.update_customer(con, state.customer_id, update, by=auth.current_user())
-            _after_write("Saved", formatting.full_name(update.first_name, update.last_name), _DONE)
+            verb, name = "Saved", formatting.full_name(update.first_name, update.last_name)
     except ValidationFailed as exc:
-        return exc.errors
+        _show_errors(exc.errors, errors_slot, under_fields)
+        return
     except ConflictError as exc:
-        st.session_state[STATE] = replace(state, problem=str(exc))
-        return {}
+        refuse(state, exc)
     except NotFound:
-        st.session_state[STATE] = replace(state, problem=NOT_SAVED_GONE, gone=True)
-        return {}
-    return None
+        refuse(state, NotFound(NOT_SAVED_GONE))
+    # A toast is Markdown: the name is escaped so it shows as typed.
+    done(f"{verb} {escape_markdown(name)}", _DONE)
 
 
 def _reload(state: DialogState) -> None:
@@ -374,32 +513,12 @@ def _reload(state: DialogState) -> None:
         st.session_state[STATE] = _from_customer("edit", customer, state.then_go_to)
 
 
-def _problem(state: DialogState) -> bool:
-    """Show why the save was refused; True when the form cannot be used any more."""
-    if state.problem is None:
-        return False
-    st.warning(formatting.escape_markdown(state.problem), icon=":material/sync_problem:")
-    with st.container(horizontal=True, horizontal_alignment="right"):
-        if state.gone:
-            st.button("Close", key="dialog_close", on_click=close_dialog, type="primary")
-        else:
-            st.button(
-                "Reload",
-                key="dialog_reload",
-                icon=":material/refresh:",
-                type="primary",
-                on_click=_reload,
-                args=(state,),
-            )
-    return True
-
-
 def _customer_form(state: DialogState) -> None:
-    if _problem(state) and state.gone:
+    if refusal(state, _reload) and state.gone:
         return
     errors_slot = st.empty()
     under_fields: dict[str, DeltaGenerator] = {}
-    with st.form(key=f"customer_form_{state.revision}", border=False):
+    with st.form(key=form_key(_FORM, state), border=False):
         for row in FORM_ROWS:
             for column, name in zip(st.columns(len(row)), row, strict=True):
                 with column:
@@ -417,32 +536,15 @@ def _customer_form(state: DialogState) -> None:
             for name, label in CONSENT_BOXES:
                 st.checkbox(label, key=_field_key(state, name))
                 under_fields[name] = st.empty()
-        with st.container(horizontal=True, horizontal_alignment="right"):
-            cancelled = st.form_submit_button("Cancel", key="dialog_cancel")
-            saved = st.form_submit_button(
-                "Save" if state.kind == "edit" else "Add customer",
-                key="dialog_save",
-                type="primary",
-                icon=":material/check:",
-                disabled=state.problem is not None,
-            )
-    if cancelled:
-        close_dialog()
-        st.rerun()
+        saved = form_buttons(
+            "Save" if state.kind == "edit" else "Add customer", disabled=state.problem is not None
+        )
     if saved:
-        errors = _save(state, _form_values(state))
-        if errors is None:
-            st.rerun()
-        elif errors:
-            _show_errors(errors, errors_slot, under_fields)
-        else:
-            # Show the conflict message drawn from the new state. A whole-app rerun:
-            # scope="fragment" raises when a full run drew the dialog (every AppTest run).
-            st.rerun()
+        _save(state, errors_slot, under_fields)
 
 
 def _delete_body(state: DialogState) -> None:
-    if _problem(state):
+    if refusal(state, _reload):
         return
     assert state.customer_id is not None
     name = html.escape(state.name or "this customer")
@@ -458,52 +560,33 @@ def _delete_body(state: DialogState) -> None:
         f"{f' (<span>{email}</span>)' if email else ''}{html.escape(also)}? "
         "Their campaign history and messages go too. This cannot be undone.</p>"
     )
-    with st.container(horizontal=True, horizontal_alignment="right"):
-        cancel = st.button("Cancel", key="dialog_cancel")
-        confirm = st.button(
-            "Delete customer", key="dialog_confirm_delete", type="primary", icon=":material/delete:"
-        )
-    if cancel:
-        close_dialog()
-        st.rerun()
-    if confirm:
-        try:
-            writes.delete_customer(
-                connection(), state.customer_id, state.version, by=auth.current_user()
-            )
-        except (ConflictError, NotFound) as exc:
-            gone = isinstance(exc, NotFound)
-            st.session_state[STATE] = replace(state, problem=str(exc), gone=gone)
-            st.rerun()
-        forget_recently_added(state.customer_id)
-        _after_write("Deleted", state.name, ":material/delete:")
-        if state.then_go_to:
-            st.switch_page(state.then_go_to)
-        st.rerun()
+    if not confirm_buttons("Delete customer", ":material/delete:"):
+        return
+    customer_id = state.customer_id
+    attempt(
+        state,
+        lambda: writes.delete_customer(
+            connection(), customer_id, state.version, by=auth.current_user()
+        ),
+    )
+    forget_recently_added(customer_id)
+    done(f"Deleted {escape_markdown(state.name)}", ":material/delete:", state.then_go_to)
 
 
-def _guarded(body: Callable[[DialogState], None], kind: DialogKind) -> None:
-    state = state_of(kind)
-    with theme.friendly_errors("this form"):
-        try:
-            body(state)
-        except CrmError as exc:
-            st.error(formatting.escape_markdown(str(exc)))
-
-
+# The customer dialogs say a data-layer error without an icon (the others with one).
 @register("add")
 @st.dialog("Add customer", width="medium", on_dismiss=close_dialog)
 def _add_dialog() -> None:
-    _guarded(_customer_form, "add")
+    guarded("add", _customer_form, icon=None)
 
 
 @register("edit")
 @st.dialog("Edit customer", width="medium", on_dismiss=close_dialog)
 def _edit_dialog() -> None:
-    _guarded(_customer_form, "edit")
+    guarded("edit", _customer_form, icon=None)
 
 
 @register("delete")
 @st.dialog("Delete customer", width="small", on_dismiss=close_dialog)
 def _delete_dialog() -> None:
-    _guarded(_delete_body, "delete")
+    guarded("delete", _delete_body, icon=None)

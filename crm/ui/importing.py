@@ -14,7 +14,7 @@ import functools
 import hashlib
 import tempfile
 from collections.abc import Hashable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -373,11 +373,8 @@ def _history() -> None:
 
 
 def _open_undo(batch_id: int, what: str) -> None:
-    dialogs.open_dialog("undo_import")
-    opened = dialogs.current()
-    assert opened is not None
-    st.session_state[dialogs.STATE] = replace(
-        opened, name=f"import #{batch_id}", values={"batch": str(batch_id), "what": what}
+    dialogs.open_dialog(
+        "undo_import", name=f"import #{batch_id}", values={"batch": str(batch_id), "what": what}
     )
 
 
@@ -398,24 +395,14 @@ def _undo_dialog() -> None:
         " their earlier details back, orders it added are deleted. This is refused if any"
         " of them changed since."
     )
-    with st.container(horizontal=True, horizontal_alignment="right"):
-        cancel = st.button("Cancel", key="dialog_cancel")
-        confirm = st.button(
-            "Undo import", key="dialog_confirm_delete", type="primary", icon=":material/undo:"
-        )
-    if cancel:
-        dialogs.close_dialog()
-        st.rerun()
-    if not confirm:
+    if not dialogs.confirm_buttons("Undo import", ":material/undo:"):
         return
-    try:
-        done = importer.undo_import(connection(), batch_id, by=auth.current_user())
-    except (ConflictError, DuplicateError, NotFound) as problem:
-        st.session_state[dialogs.STATE] = replace(state, problem=str(problem))
-        st.rerun()
-    dialogs.close_dialog()
-    flash(done, icon=":material/undo:")  # numbers only, no user text
-    st.rerun()
+    done = dialogs.attempt(
+        state,
+        lambda: importer.undo_import(connection(), batch_id, by=auth.current_user()),
+        refused=(ConflictError, DuplicateError, NotFound),
+    )
+    dialogs.done(done, ":material/undo:")  # numbers only, no user text
 
 
 # --- Your data -------------------------------------------------------------------------

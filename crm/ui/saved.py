@@ -16,15 +16,14 @@ Names and descriptions are user text: every one reaches Markdown through
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from crm import formatting, saved_segments, segments, writes
-from crm.errors import ConflictError, CrmError, NotFound, ValidationFailed
+from crm.errors import ConflictError, NotFound
 from crm.formatting import escape_markdown
 from crm.models import (
     CustomerFilter,
@@ -35,7 +34,7 @@ from crm.models import (
     parse,
 )
 from crm.saved_segments import SEGMENT_PARAM, SegmentSize
-from crm.ui import auth, bulk_add, cards, dialogs, export, filters, read_only, theme
+from crm.ui import auth, bulk_add, cards, dialogs, export, filters, read_only
 from crm.ui.data import cached_customer_page, connection, data_version, db_key, flash
 from crm.ui.dialogs import DialogKind, DialogState
 from crm.ui.navigation import CUSTOMERS_PAGE
@@ -188,7 +187,7 @@ def render(segment: CustomerFilter) -> None:
 
 def open_save_dialog(current: CustomerFilter) -> None:
     """Open the "Save segment" dialog for the segment the overview shows."""
-    _open("save_segment", filters=dict(saved_segments.filters_of(current)))
+    dialogs.open_dialog("save_segment", filters=dict(saved_segments.filters_of(current)))
 
 
 def _update_open_segment(opened: OpenSegment, current: CustomerFilter) -> None:
@@ -212,128 +211,83 @@ def _update_open_segment(opened: OpenSegment, current: CustomerFilter) -> None:
 
 # --- Dialogs -------------------------------------------------------------------------
 
-
-def _guarded(kind: DialogKind, body: Callable[[DialogState], None]) -> None:
-    state = dialogs.state_of(kind)
-    with theme.friendly_errors("this form"):
-        try:
-            body(state)
-        except CrmError as problem:
-            st.error(escape_markdown(str(problem)), icon=":material/error:")
+_FORM = "segment_form"
 
 
-def _field(state: DialogState, name: str) -> str:
-    return f"segment_form_{state.revision}_{name}"
-
-
-def _typed(state: DialogState, name: str) -> str:
-    return str(st.session_state.get(_field(state, name)) or "")
-
-
-def _show_errors(errors: Mapping[str, str]) -> None:
-    lines = "\n".join(f"- {escape_markdown(sentence)}" for sentence in errors.values())
-    st.error(f"Nothing was saved.\n{lines}", icon=":material/error:")
-
-
-def _problem(state: DialogState) -> bool:
-    """Show why a write was refused (changed or deleted meanwhile); True when there was one."""
-    if state.problem is None:
-        return False
-    st.warning(escape_markdown(state.problem), icon=":material/sync_problem:")
-    with st.container(horizontal=True, horizontal_alignment="right"):
-        st.button("Close", key="dialog_close", on_click=dialogs.close_dialog, type="primary")
-    return True
-
-
-def _name_form(state: DialogState, save_label: str) -> tuple[bool, bool]:
-    """Name and description fields; (cancelled, saved)."""
-    with st.form(key=f"segment_form_{state.revision}", border=False):
+def _name_form(state: DialogState, save_label: str) -> bool:
+    """Name and description fields; True when saved (Cancel closes the dialog)."""
+    with st.form(key=dialogs.form_key(_FORM, state), border=False):
         st.text_input(
             "Name",
             value=state.name,
-            key=_field(state, "name"),
+            key=dialogs.field_key(_FORM, state, "name"),
             placeholder="e.g. Lapsed coffee buyers",
             required=True,
         )
         st.text_area(
             "Description (optional)",
             value=state.values.get("description", ""),
-            key=_field(state, "description"),
+            key=dialogs.field_key(_FORM, state, "description"),
             placeholder="What these customers have in common, or what the segment is for",
             height=90,
         )
-        with st.container(horizontal=True, horizontal_alignment="right"):
-            cancelled = st.form_submit_button("Cancel", key="dialog_cancel")
-            saved = st.form_submit_button(
-                save_label, key="dialog_save", type="primary", icon=":material/check:"
-            )
-    return cancelled, saved
+        return dialogs.form_buttons(save_label)
+
+
+def _create(data: SegmentCreate) -> None:
+    """Save the new segment; the overview then has it open."""
+    new_id = writes.create_segment(connection(), data, by=auth.current_user())
+    segment = saved_segments.get_segment(connection(), new_id)
+    if segment is not None:
+        st.session_state[OPEN] = _opened(segment)
 
 
 def _save_body(state: DialogState) -> None:
     st.caption("Saves the filters the overview shows now. Opening it applies them afresh.")
     errors_slot = st.empty()
-    cancelled, saved = _name_form(state, "Save segment")
-    if cancelled:
-        dialogs.close_dialog()
-        st.rerun()
-    if not saved:
+    if not _name_form(state, "Save segment"):
         return
     values = {
-        "name": _typed(state, "name"),
-        "description": _typed(state, "description"),
+        "name": dialogs.typed(_FORM, state, "name"),
+        "description": dialogs.typed(_FORM, state, "description"),
         "filters": state.filters,
     }
-    try:
-        data = parse(SegmentCreate, values)
-        new_id = writes.create_segment(connection(), data, by=auth.current_user())
-    except ValidationFailed as problem:
-        with errors_slot.container():
-            _show_errors(problem.errors)
-        return
-    segment = saved_segments.get_segment(connection(), new_id)
-    if segment is not None:
-        st.session_state[OPEN] = _opened(segment)
-    dialogs.close_dialog()
-    flash(f"Saved segment {escape_markdown(data.name)}", icon=_SAVED)
-    st.rerun()
+    # A new segment was read from nothing that could change meanwhile, so no refusal is
+    # kept to draw: a conflict at the write is said under the form, as any error.
+    data = dialogs.submit(state, errors_slot, SegmentCreate, values, _create, refused=())
+    if data is not None:
+        dialogs.done(f"Saved segment {escape_markdown(data.name)}", _SAVED)
 
 
 def _rename_body(state: DialogState) -> None:
-    if _problem(state):
+    if dialogs.refusal(state):
         return
     errors_slot = st.empty()
-    cancelled, saved = _name_form(state, "Save")
-    if cancelled:
-        dialogs.close_dialog()
-        st.rerun()
-    if not saved:
+    if not _name_form(state, "Save"):
         return
-    assert state.segment_id is not None
+    segment_id = state.segment_id
+    assert segment_id is not None
     values = {
-        "name": _typed(state, "name"),
-        "description": _typed(state, "description"),
+        "name": dialogs.typed(_FORM, state, "name"),
+        "description": dialogs.typed(_FORM, state, "description"),
         "version": state.version,
     }
-    try:
-        data = parse(SegmentRename, values)
-        writes.rename_segment(connection(), state.segment_id, data, by=auth.current_user())
-    except ValidationFailed as problem:
-        with errors_slot.container():
-            _show_errors(problem.errors)
-        return
-    except (ConflictError, NotFound) as problem:
-        st.session_state[dialogs.STATE] = replace(state, problem=str(problem))
-        st.rerun()
-    dialogs.close_dialog()
-    flash(f"Renamed to {escape_markdown(data.name)}", icon=_SAVED)
-    st.rerun()
+    data = dialogs.submit(
+        state,
+        errors_slot,
+        SegmentRename,
+        values,
+        lambda data: writes.rename_segment(connection(), segment_id, data, by=auth.current_user()),
+    )
+    if data is not None:
+        dialogs.done(f"Renamed to {escape_markdown(data.name)}", _SAVED)
 
 
 def _update_body(state: DialogState) -> None:
-    if _problem(state):
+    if dialogs.refusal(state):
         return
-    assert state.segment_id is not None
+    segment_id = state.segment_id
+    assert segment_id is not None
     current: CustomerFilter | None = st.session_state.get(CURRENT)
     if current is None:
         st.rerun()  # the session forgot the overview meanwhile
@@ -344,98 +298,69 @@ def _update_body(state: DialogState) -> None:
         f"It will hold the {escape_markdown(formatting.plural(now, 'customer'))} shown there, "
         "and follow those filters from now on."
     )
-    with st.container(horizontal=True, horizontal_alignment="right"):
-        cancel = st.button("Cancel", key="dialog_cancel")
-        confirm = st.button(
-            "Update segment", key="dialog_save", type="primary", icon=":material/sync:"
-        )
-    if cancel:
-        dialogs.close_dialog()
-        st.rerun()
-    if not confirm:
+    if not dialogs.confirm_buttons("Update segment", ":material/sync:", key="dialog_save"):
         return
     data = parse(
         SegmentFiltersUpdate,
         {"filters": saved_segments.filters_of(current), "version": state.version},
     )
-    try:
-        writes.update_segment_filters(connection(), state.segment_id, data, by=auth.current_user())
-    except (ConflictError, NotFound) as problem:
-        st.session_state[dialogs.STATE] = replace(state, problem=str(problem))
-        st.rerun()
+    dialogs.attempt(
+        state,
+        lambda: writes.update_segment_filters(
+            connection(), segment_id, data, by=auth.current_user()
+        ),
+    )
     st.session_state.pop(OPEN, None)  # its version moved on
-    dialogs.close_dialog()
-    flash(f"Updated {escape_markdown(state.name)}", icon=_SAVED)
-    st.rerun()
+    dialogs.done(f"Updated {escape_markdown(state.name)}", _SAVED)
 
 
 def _delete_body(state: DialogState) -> None:
-    if _problem(state):
+    if dialogs.refusal(state):
         return
-    assert state.segment_id is not None and state.version is not None
+    segment_id, version = state.segment_id, state.version
+    assert segment_id is not None and version is not None
     st.markdown(
         f"Delete the saved segment **{escape_markdown(state.name)}**? Its customers are "
         "not affected, but links to it stop working. This cannot be undone."
     )
-    with st.container(horizontal=True, horizontal_alignment="right"):
-        cancel = st.button("Cancel", key="dialog_cancel")
-        confirm = st.button(
-            "Delete segment",
-            key="dialog_confirm_delete",
-            type="primary",
-            icon=":material/delete:",
-        )
-    if cancel:
-        dialogs.close_dialog()
-        st.rerun()
-    if not confirm:
+    if not dialogs.confirm_buttons("Delete segment", ":material/delete:"):
         return
-    try:
-        writes.delete_segment(connection(), state.segment_id, state.version, by=auth.current_user())
-    except (ConflictError, NotFound) as problem:
-        st.session_state[dialogs.STATE] = replace(state, problem=str(problem))
-        st.rerun()
+    dialogs.attempt(
+        state,
+        lambda: writes.delete_segment(connection(), segment_id, version, by=auth.current_user()),
+    )
     opened: OpenSegment | None = st.session_state.get(OPEN)
-    if opened is not None and opened.id == state.segment_id:
+    if opened is not None and opened.id == segment_id:
         st.session_state.pop(OPEN, None)
-    dialogs.close_dialog()
-    flash(f"Deleted {escape_markdown(state.name)}", icon=":material/delete:")
-    st.rerun()
+    dialogs.done(f"Deleted {escape_markdown(state.name)}", ":material/delete:")
 
 
 @dialogs.register("save_segment")
 @st.dialog("Save segment", width="small", on_dismiss=dialogs.close_dialog)
 def _save_dialog() -> None:
-    _guarded("save_segment", _save_body)
+    dialogs.guarded("save_segment", _save_body)
 
 
 @dialogs.register("rename_segment")
 @st.dialog("Rename segment", width="small", on_dismiss=dialogs.close_dialog)
 def _rename_dialog() -> None:
-    _guarded("rename_segment", _rename_body)
+    dialogs.guarded("rename_segment", _rename_body)
 
 
 @dialogs.register("update_segment")
 @st.dialog("Update segment", width="small", on_dismiss=dialogs.close_dialog)
 def _update_dialog() -> None:
-    _guarded("update_segment", _update_body)
+    dialogs.guarded("update_segment", _update_body)
 
 
 @dialogs.register("delete_segment")
 @st.dialog("Delete segment", width="small", on_dismiss=dialogs.close_dialog)
 def _delete_dialog() -> None:
-    _guarded("delete_segment", _delete_body)
-
-
-def _open(kind: DialogKind, **values: Any) -> None:
-    dialogs.open_dialog(kind)
-    opened = dialogs.current()
-    assert opened is not None
-    st.session_state[dialogs.STATE] = replace(opened, **values)
+    dialogs.guarded("delete_segment", _delete_body)
 
 
 def _open_segment_dialog(kind: DialogKind, segment: SavedSegment) -> None:
-    _open(
+    dialogs.open_dialog(
         kind,
         segment_id=segment.id,
         version=segment.version,
