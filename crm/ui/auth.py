@@ -69,8 +69,11 @@ def gate() -> bool:
             _sign_out_button("sign_out")
         return True
     theme.page_setup("Sign in", icon=":material/lock:")
-    with st.container(key="sign_in_gate", horizontal_alignment="center"):
-        st.title("Customer Hub", anchor=False)
+    # A narrow card in the middle, as sign-in pages are: at full width the title sat at
+    # the far left of a 1,400 px window and the button alone in the middle.
+    outer = st.container(key="sign_in_gate", horizontal_alignment="center")
+    with outer.container(border=True, width=440, horizontal_alignment="center", gap="medium"):
+        st.title("Customer Hub", anchor=False, text_alignment="center")
         if verdict.verdict == "sign_in":
             _sign_in()
         else:
@@ -80,7 +83,7 @@ def gate() -> bool:
 
 
 def _sign_in() -> None:
-    st.write("Sign in to see the customers.")
+    st.markdown("Sign in to see the customers.", text_alignment="center")
     names = access.providers(_section(AUTH_SECTION))
     if not names:
         st.error(
@@ -90,7 +93,9 @@ def _sign_in() -> None:
         )
     for provider in names:
         label = "Sign in" if provider is None else f"Sign in with {provider.title()}"
-        if st.button(label, key=f"sign_in_{provider or 'default'}", type="primary"):
+        if st.button(
+            label, key=f"sign_in_{provider or 'default'}", type="primary", width="stretch"
+        ):
             try:
                 st.login(provider)
             except StreamlitAuthError as problem:
@@ -100,6 +105,11 @@ def _sign_in() -> None:
                     f"{escape_markdown(str(problem))}",
                     icon=":material/error:",
                 )
+    if names:
+        st.caption(
+            "Only the addresses this app's owners allowed get in; anyone else is told so.",
+            text_alignment="center",
+        )
 
 
 def _sign_out_button(key: str) -> None:
