@@ -7,7 +7,7 @@ unknown id shows a friendly dead end with a link back to the overview.
 import streamlit as st
 
 from crm.errors import NotFound
-from crm.ui import actions, consent, history, profile, score_panel, theme
+from crm.ui import actions, consent, history, profile, score_panel, sending, theme
 from crm.ui.data import connection, show_flashes, start_run
 
 start_run()
@@ -39,4 +39,5 @@ with theme.friendly_errors("this customer"):
         history.render_engagement(detail)
     history.render_orders(con, customer, detail)
     history.render_campaign_history(customer, detail)
+    sending.render_queued_emails(con, customer.id, customer.name)
     actions.render_dialogs(customer)

@@ -458,3 +458,27 @@ def test_a_message_claimed_elsewhere_at_the_same_moment_is_left_to_them(
     assert outcome.status == "Sending"
     assert smtp_server.messages == []
     assert message_row(con, message_id) == ("Sending", None, False)
+
+
+def test_queued_emails_are_the_customers_queued_email_messages_oldest_first(con: Con) -> None:
+    [(customer_id, *_), (other_id, *_)] = people(con, 2)
+    for who, channel, status in [
+        (customer_id, "Email", "Queued"),
+        (customer_id, "SMS", "Queued"),
+        (customer_id, "Email", "Sent"),
+        (customer_id, "Email", "Failed"),
+        (customer_id, "Email", "Queued"),
+        (other_id, "Email", "Queued"),
+    ]:
+        con.execute(
+            "INSERT INTO messages (customer_id, channel, body, status)"
+            " VALUES ($who, $channel, 'Hi', $status)",
+            {"who": who, "channel": channel, "status": status},
+        )
+    every = con.execute("SELECT id, customer_id, channel, status FROM messages").fetchall()
+    expected = sorted(
+        int(i) for i, who, channel, status in every
+        if who == customer_id and channel == "Email" and status == "Queued"
+    )  # fmt: skip
+    assert len(expected) >= 2
+    assert delivery.queued_emails(con, customer_id) == expected

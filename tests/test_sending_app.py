@@ -218,13 +218,19 @@ def test_an_unknown_campaign_says_so(app_env: Path) -> None:
 # --- The customer page's message dialog ------------------------------------------------
 
 
-def message_dialog(customer_id: int, secrets: dict[str, Any]) -> AppTest:
+def customer_page(customer_id: int, secrets: dict[str, Any] | None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
-    at.secrets["smtp"] = secrets
+    at.secrets["smtp" if secrets is not None else "elsewhere"] = secrets or {"x": 1}
     at.run()
     at.switch_page("app_pages/Customer.py")
     at.query_params["id"] = str(customer_id)
     at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def message_dialog(customer_id: int, secrets: dict[str, Any] | None) -> AppTest:
+    at = customer_page(customer_id, secrets)
     at.button(key="open_message").click()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -275,3 +281,47 @@ def test_a_refused_personalised_email_says_why_and_the_history_keeps_it(
         {"id": customer_id},
     ).fetchall()
     assert ("Failed", REFUSAL) in history
+
+
+def test_emails_written_before_delivery_was_configured_go_out_later(
+    dbc: Con, smtp_server: Recorder
+) -> None:
+    """Written without [smtp], a personalised email stayed Queued for ever; once [smtp]
+    is set, the customer page offers to send what waits, and sends each once."""
+    [(customer_id, first, last, email, _city)] = people(dbc, 1)
+    subscribe(dbc, [customer_id])
+    name = f"{first} {last}".strip()
+    at = message_dialog(customer_id, None)
+    at.text_input(key=actions.SUBJECT).input("For [First Name]")
+    at.text_area(key=actions.BODY).input("Hello [First Name]").run()
+    at.button(key="msg_send").click()
+    at.run()
+    assert (
+        f"Email to {escape_markdown(name)} queued in the outbox: email delivery is not configured."
+        in [t.value for t in at.toast]
+    )
+    queued = dbc.execute(
+        "SELECT id FROM messages WHERE customer_id = $id AND status = 'Queued'",
+        {"id": customer_id},
+    ).fetchall()
+    assert len(queued) == 1
+    waiting = [str(c.value) for c in at.caption if "outbox" in str(c.value)]
+    assert waiting and "once email delivery is configured" in waiting[0]
+    assert not [b for b in at.button if b.key == f"send_queued_{customer_id}"]
+
+    at = customer_page(customer_id, smtp_secrets(smtp_server))
+    at.button(key=f"send_queued_{customer_id}").click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert f"Delivered 1 email to {escape_markdown(name)}." in [t.value for t in at.toast]
+    [received] = smtp_server.messages
+    assert received.recipients == [email]
+    assert received.message["Subject"] == f"For {first}"
+    row = dbc.execute(
+        "SELECT status, delivered_at IS NOT NULL FROM messages WHERE id = $id",
+        {"id": queued[0][0]},
+    ).fetchone()
+    assert row == ("Sent", True)
+    # Nothing waits any more: no button, and a second page run sends nothing again.
+    assert not [b for b in at.button if b.key == f"send_queued_{customer_id}"]
+    assert len(smtp_server.messages) == 1

@@ -559,6 +559,20 @@ _MESSAGE_RELEASED = """
 """
 
 
+_QUEUED_EMAILS = """
+    SELECT id FROM messages
+    WHERE customer_id = $customer_id AND channel = 'Email' AND status = 'Queued'
+    ORDER BY id
+"""
+
+
+def queued_emails(con: Con, customer_id: int) -> list[int]:
+    """The customer's personalised emails still Queued (written while delivery was not
+    configured, or released after a crash), oldest first: sent later by ``deliver_message``."""
+    rows = con.cursor().execute(_QUEUED_EMAILS, {"customer_id": customer_id}).fetchall()
+    return [int(row[0]) for row in rows]
+
+
 def message_subject(settings: SmtpSettings) -> str:
     """The subject of a personalised email written without one."""
     return f"A message from {settings.from_name}" if settings.from_name else "A personal message"

@@ -23,7 +23,7 @@ from crm.formatting import escape_markdown
 from crm.mail import delivery
 from crm.mail.delivery import CampaignDelivery, DeliveryReport
 from crm.mail.settings import SECRETS_FILE, SECTION, SmtpConfigError, SmtpSettings, parse_settings
-from crm.ui import auth
+from crm.ui import auth, read_only
 from crm.ui.data import connection, flash
 
 Con = duckdb.DuckDBPyConnection
@@ -311,3 +311,50 @@ def deliver_personal_message(
         " It is in the history with the reason.",
         False,
     )
+
+
+def render_queued_emails(con: Con, customer_id: int, name: str) -> None:
+    """Under a customer's history: their personalised emails still in the outbox, and a
+    button that delivers them once ``[smtp]`` is set (nothing when there are none).
+
+    A message written while delivery was not configured stays Queued; without this it
+    waited for ever after delivery was set up."""
+    waiting = delivery.queued_emails(con, customer_id)
+    if not waiting:
+        return
+    count = formatting.plural(len(waiting), "email")
+    wait = "waits" if len(waiting) == 1 else "wait"
+    try:
+        settings = smtp_settings()
+    except SmtpConfigError:
+        settings = None
+    if settings is None:
+        st.caption(
+            f":material/schedule_send: {count} to {escape_markdown(name)} {wait} in the outbox: "
+            "they go out from here once email delivery is configured (README, Email delivery)."
+        )
+        return
+    st.caption(
+        f":material/schedule_send: {count} to {escape_markdown(name)} written before email "
+        f"delivery was configured {wait} in the outbox."
+    )
+    if not st.button(
+        f"Send {count} now",
+        key=f"send_queued_{customer_id}",
+        icon=":material/send:",
+        disabled=read_only.on(),
+        help=read_only.why(),
+    ):
+        return
+    outcomes: list[delivery.MessageOutcome] = []
+    progress = st.progress(0.0, text="Sending…")
+    for done, message_id in enumerate(waiting, start=1):
+        outcomes.append(delivery.deliver_message(con, message_id, settings, by=auth.current_user()))
+        progress.progress(done / len(waiting), text=f"Sent {done} of {len(waiting)}…")
+    failed = sum(outcome.status == "Failed" for outcome in outcomes)
+    delivered = sum(outcome.status == "Sent" for outcome in outcomes)
+    sentence = f"Delivered {formatting.plural(delivered, 'email')} to {escape_markdown(name)}."
+    if failed:
+        sentence += f" {formatting.plural(failed, 'email')} failed: the history says why."
+    flash(sentence, icon=":material/error:" if failed else ":material/send:")
+    st.rerun()
