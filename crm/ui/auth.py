@@ -107,7 +107,7 @@ def _sign_in() -> None:
                 )
     if names:
         st.caption(
-            "Only the addresses this app's owners allowed get in; anyone else is told so.",
+            "Only people the owners of this app have allowed can come in.",
             text_alignment="center",
         )
 

@@ -147,7 +147,7 @@ def render_orders(con: Con, customer: Customer, detail: CustomerDetail) -> None:
         st.info("No orders yet. Orders appear here, newest first, once they are placed.")
         return
     st.caption(
-        f"{len(orders):,} orders, newest first. Click a header to sort; "
+        f"{formatting.plural(len(orders), 'order')}, newest first. Click a header to sort; "
         "select a row, or choose an order below, to see its lines."
     )
     grid_key, pick_key = f"orders_{customer.id}", f"order_pick_{customer.id}"
