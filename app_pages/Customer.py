@@ -39,5 +39,5 @@ with theme.friendly_errors("this customer"):
         history.render_engagement(detail)
     history.render_orders(con, customer, detail)
     history.render_campaign_history(customer, detail)
-    sending.render_queued_emails(con, customer.id, customer.name)
+    sending.render_queued_emails(con, customer.id, customer.name, detail.campaign_history)
     actions.render_dialogs(customer)

@@ -174,6 +174,8 @@ _BOUNDARY_COLUMNS = """
     frequency_1, frequency_2, frequency_3, frequency_4,
     monetary_1, monetary_2, monetary_3, monetary_4
 """
+# The stored cut points: one statement, read where they are needed.
+_READ_BOUNDARIES = "SELECT" + _BOUNDARY_COLUMNS + "FROM score_boundaries"
 
 
 def _boundaries(row: tuple[Any, ...]) -> Boundaries:
@@ -188,7 +190,7 @@ def _boundaries(row: tuple[Any, ...]) -> Boundaries:
 
 def read_boundaries(con: Con) -> Boundaries | None:
     """The stored cut points, or None before they were first computed."""
-    row = con.cursor().execute(f"SELECT {_BOUNDARY_COLUMNS} FROM score_boundaries").fetchone()  # noqa: S608
+    row = con.cursor().execute(_READ_BOUNDARIES).fetchone()
     return None if row is None else _boundaries(row)
 
 
@@ -197,7 +199,7 @@ def refresh_boundaries(con: Con, now: datetime | None = None) -> Boundaries:
     and the groups they change, in one transaction.
     """
     with transaction(con) as cur:
-        old = cur.execute(f"SELECT {_BOUNDARY_COLUMNS} FROM score_boundaries").fetchone()  # noqa: S608
+        old = cur.execute(_READ_BOUNDARIES).fetchone()
         cur.execute("DELETE FROM score_boundaries")
         row = cur.execute(
             f"""
@@ -256,7 +258,7 @@ def rescore_customer(cur: Con, customer_id: int) -> None:
     is its cursor).
     """
     cur.execute(_STORE_RHYTHM + " AND id = $id", {"id": customer_id})
-    row = cur.execute(f"SELECT {_BOUNDARY_COLUMNS} FROM score_boundaries").fetchone()  # noqa: S608
+    row = cur.execute(_READ_BOUNDARIES).fetchone()
     if row is None:
         return
     cur.execute(
@@ -625,7 +627,7 @@ def rescore_listed(cur: Con) -> None:
     """``rescore_customer`` for every customer in the temporary table ``rescore_ids``
     (column ``id``), as two set-based statements: for bulk writes in ``cur``'s transaction."""
     cur.execute(_STORE_RHYTHM + f" AND id IN (SELECT id FROM {RESCORE_IDS_TABLE})")  # noqa: S608
-    row = cur.execute(f"SELECT {_BOUNDARY_COLUMNS} FROM score_boundaries").fetchone()  # noqa: S608
+    row = cur.execute(_READ_BOUNDARIES).fetchone()
     if row is None:
         return
     cur.execute(

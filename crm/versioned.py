@@ -16,7 +16,7 @@ customers, consent, segments and campaigns, on DuckDB 1.5.6 and 2.0.1.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import duckdb
 
@@ -60,25 +60,12 @@ _CLAIM: dict[str, tuple[str, str]] = {
 }
 
 
-def missing_or_changed(
+def _missing_or_changed(
     cur: Con, table: Table, row_id: int, *, gone: str, conflict: str
 ) -> CrmError:
     """Why a versioned write matched no row: the record is gone, or it moved on."""
     found = cur.execute(_EXISTS[table], {"id": row_id}).fetchone()
     return NotFound(gone) if found is None else ConflictError(conflict)
-
-
-def _write_one(
-    cur: Con, sql: str, params: dict[str, Any], *, table: Table, gone: str, conflict: str
-) -> None:
-    """Run a versioned UPDATE or DELETE of the row ``params["id"]`` of ``table``;
-    raise NotFound or ConflictError (with these sentences) unless it changed that row.
-
-    ``sql`` must have no RETURNING clause (see the module's docstring): DuckDB then
-    returns one row, the number of rows changed."""
-    changed = cur.execute(sql, params).fetchone()
-    if changed is None or int(changed[0]) != 1:
-        raise missing_or_changed(cur, table, int(params["id"]), gone=gone, conflict=conflict)
 
 
 def claim(
@@ -89,8 +76,9 @@ def claim(
     is None), refused as a stale write is refused. Delete the row, or change its name,
     after it in the same transaction. Returns the new version (None: unknown, 0)."""
     in_place, delete_and_insert = _CLAIM[table]
-    _write_one(
-        cur, in_place, {"id": row_id, "version": version}, table=table, gone=gone, conflict=conflict
-    )
+    # No RETURNING on the versioned UPDATE (see _CLAIM): DuckDB returns the row count.
+    changed = cur.execute(in_place, {"id": row_id, "version": version}).fetchone()
+    if changed is None or int(changed[0]) != 1:
+        raise _missing_or_changed(cur, table, row_id, gone=gone, conflict=conflict)
     cur.execute(delete_and_insert, {"id": row_id})
     return 0 if version is None else version + 1
