@@ -31,7 +31,7 @@ for the others. One statement for all three questions took 370-500 ms.
 
 Then: the three statements test the segment's semi-joins (a category, a
 product, a campaign) against a bitmap of ids (``crm.queries.segment_where``
-with ``id_ceiling``, read once per panel) instead of a hash semi-join each,
+with ``set_bits``, read once per panel) instead of a hash semi-join each,
 and revenue by month groups the orders by day first. On a machine at load
 about 20, interleaved with the code before (3 runs each, medians): the
 Coffee buyers 12.4 s against 27.3 s there, everyone 3.0 against 3.4 s;
@@ -127,7 +127,9 @@ class Profile:
     rhythm: pd.DataFrame
 
 
-def profile(con: Con, f: CustomerFilter, now: datetime, id_ceiling: int | None = None) -> Profile:
+def profile(
+    con: Con, f: CustomerFilter, now: datetime, bits: queries.SetBitmaps | None = None
+) -> Profile:
     """The customer-row questions about the segment ``f``, in one statement.
 
     One statement because the predicate is then evaluated once: at a million
@@ -139,9 +141,9 @@ def profile(con: Con, f: CustomerFilter, now: datetime, id_ceiling: int | None =
     the last order count calendar days (as the buying rhythm does): a DATE
     median took 21-29 ms at 1M, one over ``now() - last_order_at`` 500-850 ms.
     The spending bands use the smallest of ``HISTOGRAM_STEPS`` that gives at
-    most ``HISTOGRAM_BARS`` bands. ``id_ceiling``: see ``crm.queries.segment_where``.
+    most ``HISTOGRAM_BARS`` bands. ``bits``: see ``crm.queries.segment_where``.
     """
-    where, params = queries.segment_where(f, now, id_ceiling)
+    where, params = queries.segment_where(f, now, bits)
     rows = (
         con.cursor()
         .execute(
@@ -254,13 +256,17 @@ MONTH_COLUMNS = {"month": "datetime64[us]", "amount": "float64", "orders": "int6
 
 
 def _month_rows(
-    con: Con, f: CustomerFilter, now: datetime, id_ceiling: int | None, outside: bool = False
+    con: Con,
+    f: CustomerFilter,
+    now: datetime,
+    bits: queries.SetBitmaps | None,
+    outside: bool = False,
 ) -> dict[int, tuple[Decimal, int]]:
     """Amount and orders by month index of the segment (of everyone when ``f`` is
     not filtered; of the customers outside it with ``outside``)."""
     first = first_month(now.date())
     if segments.is_filtered(f):
-        where, params = queries.segment_where(f, now, id_ceiling)
+        where, params = queries.segment_where(f, now, bits)
         if outside:  # a customer whose predicate is NULL is outside too
             segment = (
                 f"JOIN (SELECT id FROM customers WHERE NOT coalesce(({where}), false)) AS segment"  # noqa: S608
@@ -296,7 +302,7 @@ def revenue_by_month(
     con: Con,
     f: CustomerFilter,
     now: datetime,
-    id_ceiling: int | None = None,
+    bits: queries.SetBitmaps | None = None,
     everyone: EveryoneOrders | None = None,
 ) -> pd.DataFrame:
     """The segment's orders per calendar month over the last ``MONTHS`` months, this one
@@ -305,13 +311,13 @@ def revenue_by_month(
     customers outside the segment: for a segment of most customers (``insights``)."""
     first = first_month(now.date())
     if everyone is not None and segments.is_filtered(f):
-        rest = _month_rows(con, f, now, id_ceiling, outside=True)
+        rest = _month_rows(con, f, now, bits, outside=True)
         found = {
             index: (amount - rest.get(index, (0, 0))[0], n - rest.get(index, (0, 0))[1])
             for index, (amount, n) in everyone.months.items()
         }
     else:
-        found = _month_rows(con, f, now, id_ceiling)
+        found = _month_rows(con, f, now, bits)
     start = first.year * 12 + first.month - 1
     return typed_frame(
         [
@@ -344,14 +350,14 @@ def top_categories(
     f: CustomerFilter,
     now: datetime,
     limit: int = TOP_CATEGORIES,
-    id_ceiling: int | None = None,
+    bits: queries.SetBitmaps | None = None,
     everyone: EveryoneOrders | None = None,
 ) -> pd.DataFrame:
     """The categories the most of the segment's customers bought (``name``,
     ``customers`` who bought it), most first, then by name. With ``everyone``
     they are everyone's counts less those of the customers outside the segment."""
     if everyone is not None and segments.is_filtered(f):
-        where, params = queries.segment_where(f, now, id_ceiling)
+        where, params = queries.segment_where(f, now, bits)
         sql = f"""
             SELECT bought.category, count(*)
             FROM customer_categories AS bought
@@ -364,7 +370,7 @@ def top_categories(
         kept = sorted((row for row in counts if row[1] > 0), key=lambda row: (-row[1], row[0]))
         return typed_frame(kept[:limit], CATEGORY_COLUMNS)
     if segments.is_filtered(f):
-        where, params = queries.segment_where(f, now, id_ceiling)
+        where, params = queries.segment_where(f, now, bits)
         sql = f"""
             SELECT bought.category AS name, count(*) AS customers
             FROM customer_categories AS bought
@@ -409,7 +415,7 @@ def insights(
     is everyone itself. The orders and categories are read side by side with
     the profile, each on its own cursor."""
     now = now or datetime.now()
-    ceiling = queries.id_ceiling(con) if segments.is_filtered(f) else None
+    bits = queries.set_bits(con, f, now) if segments.is_filtered(f) else None
     # ``customers``: the segment's count when the caller knows it (the overview's);
     # a segment of more than half of everyone then reads its months and categories
     # as everyone's (``orders_of_everyone``, cached by the app) less the outside's.
@@ -420,10 +426,10 @@ def insights(
         and 2 * customers > everyone.headline.customers
     )
     base = (orders_of_everyone or everyone_orders(con, now)) if big else None
-    months = _POOL.submit(revenue_by_month, con, f, now, ceiling, base)
-    categories = _POOL.submit(top_categories, con, f, now, TOP_CATEGORIES, ceiling, base)
+    months = _POOL.submit(revenue_by_month, con, f, now, bits, base)
+    categories = _POOL.submit(top_categories, con, f, now, TOP_CATEGORIES, bits, base)
     if segments.is_filtered(f):
-        segment = profile(con, f, now, ceiling)
+        segment = profile(con, f, now, bits)
         everyone = everyone or profile(con, CustomerFilter(), now)
     else:
         segment = everyone = everyone or profile(con, f, now)

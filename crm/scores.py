@@ -514,8 +514,21 @@ _STORE_RHYTHM = f"""
 # bound whether the list is NULL or not.
 GROUP_FILTER_SQL = f"""(CAST($rfm_groups AS VARCHAR[]) IS NULL
     OR list_contains($rfm_groups, coalesce(rfm_group, '{NO_ORDERS}')))"""
+# The statuses as ranges of the stored columns (each one of RHYTHM_STATUS_SQL's
+# branches), not the status computed per row and looked up in the list: at a
+# million customers "Overdue or Lapsed" counted in 10.7 ms against 18.1 ms.
 RHYTHM_FILTER_SQL = f"""(CAST($rhythm_statuses AS VARCHAR[]) IS NULL
-    OR list_contains($rhythm_statuses, {RHYTHM_STATUS_SQL}))"""
+    OR (list_contains($rhythm_statuses, '{NO_ORDERS}') AND order_count = 0)
+    OR (list_contains($rhythm_statuses, '{ONE_ORDER}') AND order_count = 1)
+    OR (order_count > 1 AND (
+        (list_contains($rhythm_statuses, 'On track') AND expected_order_on >= $score_today)
+        OR (list_contains($rhythm_statuses, 'Due') AND expected_order_on < $score_today
+            AND 2 * ($score_today - expected_order_on) <= order_gap_days)
+        OR (list_contains($rhythm_statuses, 'Overdue')
+            AND 2 * ($score_today - expected_order_on) > order_gap_days
+            AND $score_today - expected_order_on <= 2 * order_gap_days)
+        OR (list_contains($rhythm_statuses, 'Lapsed')
+            AND $score_today - expected_order_on > 2 * order_gap_days))))"""
 
 
 # Writing the stored groups anew. The first time, every row. After that

@@ -248,6 +248,10 @@ def test_filters_select_the_groups_and_statuses_asked_for(con: duckdb.DuckDBPyCo
     assert ids(groups, None) == set(expected.index[expected["group"].isin(groups)])
     statuses = ["Overdue", "One order"]
     assert ids(None, statuses) == set(expected.index[expected["rhythm"].isin(statuses)])
+    for status in scores.RHYTHM_STATUSES:
+        chosen = set(expected.index[expected["rhythm"] == status])
+        assert chosen, status  # the seeded data has every status
+        assert ids(None, [status]) == chosen, status
     both = expected["group"].isin(["Loyal"]) & expected["rhythm"].isin(["Lapsed"])
     assert both.sum() > 0
     assert ids(["Loyal"], ["Lapsed"]) == set(expected.index[both])
