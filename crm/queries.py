@@ -47,6 +47,17 @@ _ORDER_BY: dict[tuple[SortKey, bool], str] = {
     (SortKey.NAME, False): "last_name ASC, first_name ASC, id",
 }
 
+# The columns a page's matches keep besides the totals' (id, spending, visits):
+# those its sort reads. At a million customers (2 cores) the 585,879 members
+# of a campaign, sorted by spending, took 41 ms to page and count keeping both
+# names and the last visit, 33 ms without; everyone 29.5 against 24.7 ms.
+_SORT_COLUMNS: dict[SortKey, str] = {
+    SortKey.SPENDING: "",
+    SortKey.VISITS: "",
+    SortKey.LAST_VISIT: ", last_visit",
+    SortKey.NAME: ", first_name, last_name",
+}
+
 # The segment predicate over one customer row. A NULL parameter switches its
 # condition off, so the SQL text never changes with the filter; the casts
 # give a NULL its type. The semi-joins below cost 2-4 ms each at 1,000,000
@@ -345,7 +356,7 @@ def customer_page(con: Con, f: CustomerFilter, now: datetime | None = None) -> C
     keep = "NOT MATERIALIZED" if by_name_alone else "MATERIALIZED"
     sql = f"""
         WITH matches AS {keep} (
-            SELECT id, total_spending, visit_count, last_visit, first_name, last_name
+            SELECT id, total_spending, visit_count{_SORT_COLUMNS[f.sort]}
             FROM customers
             WHERE {where}
         ), totals AS (
