@@ -65,6 +65,10 @@ from crm.models import CustomerFilter
 Con = duckdb.DuckDBPyConnection
 
 RHYTHM_STATUS_SQL = scores.RHYTHM_STATUS_SQL
+# The rhythm status as its position in scores.RHYTHM_STATUSES: grouping a
+# million customers by a small integer rather than by the status's name took
+# 10-14 ms less (1M, the Coffee buyers' profile).
+_RHYTHM_CODE_SQL = scores.RHYTHM_CODE_SQL
 NO_ORDERS = scores.NO_ORDERS
 # The name of a blank country in the country counts (no filter can pick it).
 NO_COUNTRY = "(no country)"
@@ -153,7 +157,7 @@ def profile(
                        CAST($today AS DATE) - CAST(last_order_at AS DATE) AS days_since_order,
                        coalesce(nullif(country, ''), '{NO_COUNTRY}') AS country,
                        coalesce(rfm_group, '{NO_ORDERS}') AS rfm_group,
-                       {RHYTHM_STATUS_SQL} AS rhythm
+                       {_RHYTHM_CODE_SQL} AS rhythm
                 FROM customers
                 WHERE {where}
             ), step AS (
@@ -162,21 +166,23 @@ def profile(
                 WHERE s * $bars >= (SELECT max(total_spending) FROM matches)
             )
             SELECT 'total', NULL, count(*), coalesce(sum(total_spending), 0),
-                   coalesce(sum(order_count), 0), coalesce(max(total_spending), 0),
-                   median(days_since_order)
+                   coalesce(sum(order_count), 0), coalesce(max(total_spending), 0)
             FROM matches
             UNION ALL
-            SELECT 'country', country, count(*), NULL, NULL, NULL, NULL
+            SELECT 'days', CAST(days_since_order AS VARCHAR), count(*), NULL, NULL, NULL
+            FROM matches WHERE days_since_order IS NOT NULL GROUP BY days_since_order
+            UNION ALL
+            SELECT 'country', country, count(*), NULL, NULL, NULL
             FROM matches GROUP BY country
             UNION ALL
-            SELECT 'rfm', rfm_group, count(*), NULL, NULL, NULL, NULL
+            SELECT 'rfm', rfm_group, count(*), NULL, NULL, NULL
             FROM matches GROUP BY rfm_group
             UNION ALL
-            SELECT 'rhythm', rhythm, count(*), NULL, NULL, NULL, NULL
+            SELECT 'rhythm', CAST(rhythm AS VARCHAR), count(*), NULL, NULL, NULL
             FROM matches GROUP BY rhythm
             UNION ALL
             SELECT 'band', CAST(floor(total_spending / step) AS BIGINT), count(*),
-                   any_value(step), NULL, NULL, NULL
+                   any_value(step), NULL, NULL
             FROM matches CROSS JOIN step GROUP BY 2
             """,  # noqa: S608 - the overview's predicate and module constants
             {
@@ -192,7 +198,7 @@ def profile(
     by_question: dict[str, list[tuple[Any, ...]]] = {}
     for question, *rest in rows:
         by_question.setdefault(str(question), []).append(tuple(rest))
-    ((_, customers, spending, orders, highest, median_days),) = by_question["total"]
+    ((_, customers, spending, orders, highest),) = by_question["total"]
     countries = sorted(
         ((str(name), int(n)) for name, n, *_ in by_question.get("country", [])),
         key=lambda row: (-row[1], row[0]),
@@ -200,13 +206,17 @@ def profile(
     band_rows = by_question.get("band", [])
     bands = {int(band): int(n) for band, n, *_ in band_rows}
     step = int(band_rows[0][2]) if band_rows else 1
+    days = [(int(value), int(n)) for value, n, *_ in by_question.get("days", [])]
+    rhythm = [
+        (scores.RHYTHM_STATUSES[int(code)], n) for code, n, *_ in by_question.get("rhythm", [])
+    ]
     return Profile(
         headline=Headline(
             customers=int(customers),
             spending=Decimal(spending),
             orders=int(orders),
             highest_spending=Decimal(highest),
-            median_days_since_order=None if median_days is None else float(median_days),
+            median_days_since_order=median_of_counts(days),
         ),
         spending=typed_frame(
             [
@@ -217,8 +227,25 @@ def profile(
         ),
         countries=typed_frame(countries, COUNT_COLUMNS),
         rfm=_every_name(by_question.get("rfm", []), scores.GROUPS),
-        rhythm=_every_name(by_question.get("rhythm", []), scores.RHYTHM_STATUSES),
+        rhythm=_every_name(rhythm, scores.RHYTHM_STATUSES),
     )
+
+
+def median_of_counts(counts: list[tuple[int, int]]) -> float | None:
+    """The median of values given as (value, how many), as SQL's ``median`` and pandas
+    give it (the mean of the two middle values when their number is even); None
+    for no values."""
+    total = sum(n for _, n in counts)
+    if total == 0:
+        return None
+    middle = ((total - 1) // 2, total // 2)  # 0-based positions of the middle values
+    found: list[int] = []
+    seen = 0
+    for value, n in sorted(counts):
+        while len(found) < 2 and middle[len(found)] < seen + n:
+            found.append(value)
+        seen += n
+    return (found[0] + found[1]) / 2
 
 
 def _every_name(rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> pd.DataFrame:

@@ -77,6 +77,7 @@ the stored columns, against a brute-force computation from the orders.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -479,6 +480,8 @@ _GRID_SQL = (
 RFM_GROUP_SQL = f"coalesce({_GRID_SQL}[{RFM_CELL_SQL}], '{NO_ORDERS}')"
 
 DAYS_SINCE_ORDER_SQL = "(CAST($score_today AS DATE) - CAST(last_order_at AS DATE))"
+
+
 # The rhythm reads two stored figures, ``order_gap_days`` and
 # ``expected_order_on`` (= last order date + gap; both NULL below two
 # orders), kept by ``rescore_customer``. With late = today - expected (= d -
@@ -487,13 +490,20 @@ DAYS_SINCE_ORDER_SQL = "(CAST($score_today AS DATE) - CAST(last_order_at AS DATE
 # page query cost 114 ms median (25 ms best) this way and 311 ms (96 ms)
 # computing the gap from the order dates, against 84 ms (32 ms) without it,
 # on a busy 2-core machine.
-RHYTHM_STATUS_SQL = f"""CASE
-    WHEN order_count = 0 THEN '{NO_ORDERS}'
-    WHEN order_count = 1 THEN '{ONE_ORDER}'
-    WHEN expected_order_on >= $score_today THEN 'On track'
-    WHEN 2 * ($score_today - expected_order_on) <= order_gap_days THEN 'Due'
-    WHEN $score_today - expected_order_on <= 2 * order_gap_days THEN 'Overdue'
-    ELSE 'Lapsed' END"""
+def _rhythm_case(label: Callable[[str], str]) -> str:
+    """The status rules as one CASE, each status written as ``label(name)``."""
+    return f"""CASE
+    WHEN order_count = 0 THEN {label(NO_ORDERS)}
+    WHEN order_count = 1 THEN {label(ONE_ORDER)}
+    WHEN expected_order_on >= $score_today THEN {label("On track")}
+    WHEN 2 * ($score_today - expected_order_on) <= order_gap_days THEN {label("Due")}
+    WHEN $score_today - expected_order_on <= 2 * order_gap_days THEN {label("Overdue")}
+    ELSE {label("Lapsed")} END"""
+
+
+RHYTHM_STATUS_SQL = _rhythm_case(lambda name: f"'{name}'")
+# The same, as the status's position in RHYTHM_STATUSES (to group by).
+RHYTHM_CODE_SQL = _rhythm_case(lambda name: str(RHYTHM_STATUSES.index(name)))
 _GAP_SQL = """greatest(1,
     (2 * (CAST(last_order_at AS DATE) - CAST(first_order_at AS DATE)) + order_count - 1)
     // (2 * (order_count - 1)))"""

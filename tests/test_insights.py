@@ -8,7 +8,10 @@ for everyone, a filtered segment and an empty one.
 
 from __future__ import annotations
 
+import collections
 import math
+import random
+import statistics
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -436,3 +439,16 @@ def test_a_blank_country_is_named(con: Con) -> None:
     con.execute("UPDATE customers SET country = '' WHERE id IN (SELECT min(id) FROM customers)")
     countries = insights.profile(con, CustomerFilter(), NOW).countries
     assert countries.loc[countries["name"] == insights.NO_COUNTRY, "customers"].tolist() == [1]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 10, 11, 500, 501])
+def test_the_median_of_counted_values_is_the_plain_median(size: int) -> None:
+    """The headline's median comes from a count per whole day; it must equal the
+    median of the values themselves (mean of the middle two for an even number)."""
+    values = [random.Random(size * 7 + i).randint(0, 40) for i in range(size)]
+    counts = list(collections.Counter(values).items())
+    assert insights.median_of_counts(counts) == statistics.median(values)
+
+
+def test_no_values_have_no_median() -> None:
+    assert insights.median_of_counts([]) is None
