@@ -31,6 +31,7 @@ from pathlib import Path
 
 import duckdb
 
+from crm import slots
 from crm.config import (
     Database,
     LocalDatabase,
@@ -199,9 +200,11 @@ def _open_motherduck(
         "custom_user_agent": "customer-hub",
     }
     try:
-        return duckdb.connect(path, read_only=read_only, config=settings)
+        con = duckdb.connect(path, read_only=read_only, config=settings)
     except duckdb.Error as error:
         raise motherduck_failure(database, error, chosen) from None
+    slots.mark_remote(con)  # its scans run on MotherDuck's machines
+    return con
 
 
 def _version(text: str) -> tuple[int, ...]:

@@ -58,7 +58,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from crm import queries, scores, segments
+from crm import queries, scores, segments, slots
 from crm.frames import typed_frame
 from crm.models import CustomerFilter
 
@@ -131,6 +131,7 @@ class Profile:
     rhythm: pd.DataFrame
 
 
+@slots.scan
 def profile(
     con: Con, f: CustomerFilter, now: datetime, bits: queries.SetBitmaps | None = None
 ) -> Profile:
@@ -282,6 +283,7 @@ _MONTHS_OF_EVERYONE = _MONTHS.format(segment="")
 MONTH_COLUMNS = {"month": "datetime64[us]", "amount": "float64", "orders": "int64"}
 
 
+@slots.scan
 def _month_rows(
     con: Con,
     f: CustomerFilter,
@@ -316,6 +318,7 @@ class EveryoneOrders:
     categories: dict[str, int]
 
 
+@slots.scan
 def everyone_orders(con: Con, now: datetime) -> EveryoneOrders:
     """All customers' months and category counts (the app caches them until a write)."""
     rows = con.cursor().execute(_ALL_CATEGORIES_OF + "GROUP BY name").fetchall()
@@ -372,6 +375,7 @@ _CATEGORIES_OF_EVERYONE = """
 """
 
 
+@slots.scan
 def top_categories(
     con: Con,
     f: CustomerFilter,
