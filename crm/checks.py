@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from crm import db
+from crm import db, search
 from crm.errors import DatabaseInUse
 
 Con = duckdb.DuckDBPyConnection
@@ -117,6 +117,14 @@ SELECT 7, 'message', 'messages', 'Customer', count(*), (list(t.id ORDER BY t.id)
 FROM messages AS t ANTI JOIN customers AS c ON c.id = t.customer_id
 ORDER BY rank
 """
+
+# A signature that disagrees with its text would hide the customer from searches
+# (crm.search); a missing one (NULL) only costs speed, so it is not a problem.
+_SEARCH_SIGNATURES_SQL = f"""
+SELECT count(*), (list(id ORDER BY id))[1:$shown]
+FROM customers
+WHERE search_sig IS DISTINCT FROM {search.SIGNATURE_OF_COLUMN} AND search_sig IS NOT NULL
+"""  # noqa: S608 - a module constant
 
 _DUPLICATE_EMAILS_SQL = """
 SELECT count(*), (list(email_key ORDER BY email_key))[1:$shown]
@@ -239,6 +247,13 @@ def database_problems(con: Con) -> list[str]:
             problems.append(
                 f"{parent} not found for {_many(count, one, many)} (ids {_examples(ids, count)})."
             )
+    count, ids = cur.execute(_SEARCH_SIGNATURES_SQL, shown).fetchone() or (0, [])
+    if count:
+        problems.append(
+            f"The search signature of {_many(count, 'customer', 'customers')} differs from"
+            f" their name and email, so searches would miss them (customer ids"
+            f" {_examples(ids, count)}); saving each of them again writes it afresh."
+        )
     count, keys = cur.execute(_DUPLICATE_EMAILS_SQL, shown).fetchone() or (0, [])
     if count:
         problems.append(

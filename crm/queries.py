@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from crm import catalogue, consent, db, scores, segments, slots
+from crm import catalogue, consent, db, scores, search, segments, slots
 from crm.frames import typed_frame
 from crm.models import (
     CampaignRates,
@@ -63,7 +63,7 @@ _SORT_COLUMNS: dict[SortKey, str] = {
 # give a NULL its type. The semi-joins below cost 2-4 ms each at 1,000,000
 # customers even when switched off, so they are added only when used.
 _SEGMENT_WHERE = f"""
-    (CAST($term AS VARCHAR) IS NULL OR contains(search_text, $term))
+    (CAST($term AS VARCHAR) IS NULL OR ({search.MAY_MATCH} AND contains(search_text, $term)))
     AND (CAST($min_spending AS DECIMAL(14, 2)) IS NULL OR total_spending >= $min_spending)
     AND (CAST($max_spending AS DECIMAL(14, 2)) IS NULL OR total_spending <= $max_spending)
     AND (CAST($min_visits AS INTEGER) IS NULL OR visit_count >= $min_visits)

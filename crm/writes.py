@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import duckdb
 
-from crm import consent, facts
+from crm import consent, facts, search
 from crm.campaigns import facts as campaign_facts
 from crm.db import transaction
 from crm.errors import ConflictError, DuplicateError, NotFound, ValidationFailed
@@ -86,28 +86,29 @@ def create_customer(con: Con, data: CustomerCreate, *, by: str | None = None) ->
         if _email_taken(cur, email_key):
             raise ValidationFailed({"email": DUPLICATE_EMAIL})
         row = cur.execute(
-            """
+            f"""
             INSERT INTO customers (first_name, last_name, email, email_key, phone, street,
-                                   city, state, zip, country, search_text,
+                                   city, state, zip, country, search_text, search_sig,
                                    created_by, updated_by)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES ($first_name, $last_name, $email, $email_key, $phone, $street, $city,
+                    $state, $zip, $country, $search_text, {search.SIGNATURE_OF_PARAMETER},
+                    $by, $by)
             RETURNING id
-            """,
-            [
-                data.first_name,
-                data.last_name,
-                data.email,
-                email_key,
-                data.phone,
-                data.street,
-                data.city,
-                data.state,
-                data.zip,
-                data.country,
-                _search_text(data),
-                by,
-                by,
-            ],
+            """,  # noqa: S608 - a module constant
+            {
+                "first_name": data.first_name,
+                "last_name": data.last_name,
+                "email": data.email,
+                "email_key": email_key,
+                "phone": data.phone,
+                "street": data.street,
+                "city": data.city,
+                "state": data.state,
+                "zip": data.zip,
+                "country": data.country,
+                "search_text": _search_text(data),
+                "by": by,
+            },
         ).fetchone()
         assert row is not None
         _initial_consent(cur, int(row[0]), data)
@@ -164,14 +165,15 @@ def update_customer(
             conflict=CONFLICT_MESSAGE,
         )
         cur.execute(
-            """
+            f"""
             UPDATE customers
             SET first_name = $first_name, last_name = $last_name, email = $email,
                 phone = $phone, street = $street, city = $city, state = $state, zip = $zip,
                 country = $country, search_text = $search_text,
+                search_sig = {search.SIGNATURE_OF_PARAMETER},
                 updated_at = current_localtimestamp(), updated_by = $by
             WHERE id = $id
-            """,
+            """,  # noqa: S608 - a module constant
             {
                 "first_name": data.first_name,
                 "last_name": data.last_name,

@@ -35,7 +35,7 @@ from typing import TextIO
 import duckdb
 from faker import Faker
 
-from crm import config, db, facts
+from crm import config, db, facts, search
 from crm.campaigns import facts as campaign_facts
 from crm.db import connect, transaction, wal_path
 from crm.demo.pools import (
@@ -917,17 +917,17 @@ CREATE TEMP MACRO seed_consented(channel, k, at_us) AS CASE channel
     ELSE true END
 """
 
-_CUSTOMERS_SQL = """
+_CUSTOMERS_SQL = f"""
 INSERT INTO customers (
     id, first_name, last_name, email, email_key, phone, street, city, state, zip, country,
-    created_at, updated_at, version, search_text,
+    created_at, updated_at, version, search_text, search_sig,
     total_spending, order_count, visit_count, last_visit, first_order_at, last_order_at,
     email_consent, email_consent_at, sms_consent, sms_consent_at
 )
 SELECT
     p.id, p.first_name, p.last_name, p.email, lower(p.email), p.phone, p.street, p.city,
     p.state, p.zip, p.country, make_timestamp(p.created_us), make_timestamp(p.updated_us), 1,
-    lower(p.first_name || ' ' || p.last_name || ' ' || p.email),
+    p.search_text, {search.SIGNATURE_OF_COLUMN},
     seed_cents_to_decimal(coalesce(f.spent_cents, 0)), coalesce(f.order_count, 0),
     coalesce(f.visit_count, 0), f.last_visit, f.first_order_at, f.last_order_at,
     CASE WHEN k.email_until_us IS NOT NULL THEN 'Unsubscribed'
@@ -936,11 +936,14 @@ SELECT
     CASE WHEN k.sms_until_us IS NOT NULL THEN 'Unsubscribed'
          WHEN k.sms_from_us IS NOT NULL THEN 'Subscribed' ELSE 'Not asked' END,
     make_timestamp(coalesce(k.sms_until_us, k.sms_from_us))
-FROM seed_people p
+FROM (
+    SELECT *, lower(first_name || ' ' || last_name || ' ' || email) AS search_text
+    FROM seed_people
+) AS p
 LEFT JOIN seed_figures f ON f.customer_id = p.id
 JOIN seed_consent k ON k.id = p.id
 ORDER BY p.id
-"""
+"""  # noqa: S608 - module constants
 
 # Each campaign went to a share of the customers who had signed up by then
 # (SMS only to those with a phone); a tenth of each audience was held out as

@@ -37,7 +37,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from crm import db, facts, scores
+from crm import db, facts, scores, search
 from crm.campaigns import facts as campaign_facts
 from crm.errors import ConflictError, CrmError, DatabaseInUse, DuplicateError, NotFound
 from crm.exchange.export import csv_bytes
@@ -154,14 +154,14 @@ _NEW_CUSTOMERS = """
 CREATE OR REPLACE TEMP TABLE import_new AS
 SELECT nextval('customer_id_seq') AS id, * FROM import_now WHERE current_id IS NULL
 """
-_INSERT_CUSTOMERS = """
+_INSERT_CUSTOMERS = f"""
 INSERT INTO customers (id, first_name, last_name, email, email_key, phone, street, city,
-                       state, zip, country, search_text)
+                       state, zip, country, search_text, search_sig)
 SELECT id, first_name, last_name, email, email_key, coalesce(phone, ''), coalesce(street, ''),
        coalesce(city, ''), coalesce(state, ''), coalesce(zip, ''), coalesce(country, ''),
-       search_text
+       search_text, {search.SIGNATURE_OF_COLUMN}
 FROM import_new
-"""
+"""  # noqa: S608 - a module constant
 _RECORD_CREATED = """
 INSERT INTO import_customers (batch_id, customer_id, action, version_after)
 SELECT $batch, id, 'created', 1 FROM import_new
@@ -177,7 +177,7 @@ FROM customers AS c JOIN import_now AS n ON n.current_id = c.id
 WHERE n.differs
 """
 # Empty cells (and fields the file does not have) keep the customer's value.
-_UPDATE_CUSTOMERS = """
+_UPDATE_CUSTOMERS = f"""
 UPDATE customers SET
     first_name = n.first_name,
     last_name = n.last_name,
@@ -189,11 +189,12 @@ UPDATE customers SET
     zip = coalesce(nullif(n.zip, ''), customers.zip),
     country = coalesce(nullif(n.country, ''), customers.country),
     search_text = n.search_text,
+    search_sig = {search.SIGNATURE_OF_NEW},
     version = customers.version + 1,
     updated_at = current_localtimestamp()
 FROM import_now AS n
 WHERE customers.id = n.current_id AND customers.version = n.current_version AND n.differs
-"""
+"""  # noqa: S608 - a module constant
 
 
 def _commit_customers(
@@ -413,16 +414,16 @@ DELETE FROM customers WHERE id IN (
     SELECT customer_id FROM import_customers WHERE batch_id = $batch AND action = 'created'
 )
 """
-_RESTORE_UPDATED = """
+_RESTORE_UPDATED = f"""
 UPDATE customers SET
     first_name = ic.first_name, last_name = ic.last_name, email = ic.email,
     phone = ic.phone, street = ic.street, city = ic.city, state = ic.state, zip = ic.zip,
-    country = ic.country, search_text = ic.search_text,
+    country = ic.country, search_text = ic.search_text, search_sig = {search.SIGNATURE_OF_OLD},
     version = customers.version + 1, updated_at = current_localtimestamp()
 FROM import_customers AS ic
 WHERE ic.batch_id = $batch AND ic.action = 'updated'
   AND customers.id = ic.customer_id AND customers.version = ic.version_after
-"""
+"""  # noqa: S608 - a module constant
 _MISSING_ORDERS = """
 SELECT count(*) FROM import_orders
 WHERE batch_id = $batch AND order_id NOT IN (SELECT id FROM orders)
