@@ -289,6 +289,7 @@ def segment_where(
     engaged = None if f.engaged_days is None else now - timedelta(days=f.engaged_days)
     params: dict[str, Any] = {
         "term": f.search.strip().lower() or None,
+        "term_sig": search.signature(f.search.strip().lower()),
         "min_spending": f.min_spending,
         "max_spending": f.max_spending,
         "min_visits": f.min_visits,
