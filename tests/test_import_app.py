@@ -87,8 +87,10 @@ def test_a_file_is_checked_then_imported_then_undone(at: AppTest, app_env: Path)
     confirm.click()
     run(at)
     assert _count(app_env, "SELECT count(*) FROM customers WHERE email LIKE 'apptest%'") == 26
+    # The toast counts the refused rows too (4 bad emails in the file).
     assert [t.value for t in at.toast] == [
-        "Imported 26 new customers, updated 0, left 0 as they were (import #1)."
+        "Imported 26 new customers, updated 0, left 0 as they were;"
+        " 4 rows were refused (import #1)."
     ]
     # The plan is gone: a second click cannot import again; the uploader starts afresh.
     assert not [b for b in at.button if b.key == "import_confirm"]

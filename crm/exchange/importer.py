@@ -92,13 +92,18 @@ class ImportResult:
     skipped: int
     orders: int
     seconds: float
+    refused: int = 0  # the file's rows the dry run refused (not imported)
 
     def sentence(self, kind: Kind) -> str:
+        refused = ""
+        if self.refused:
+            rows = "1 row was" if self.refused == 1 else f"{self.refused:,} rows were"
+            refused = f"; {rows} refused"
         if kind == "orders":
-            return f"Imported {self.orders:,} orders (import #{self.batch_id})."
+            return f"Imported {self.orders:,} orders{refused} (import #{self.batch_id})."
         return (
             f"Imported {self.created:,} new customers, updated {self.updated:,},"
-            f" left {self.skipped:,} as they were (import #{self.batch_id})."
+            f" left {self.skipped:,} as they were{refused} (import #{self.batch_id})."
         )
 
 
@@ -393,6 +398,7 @@ def commit(
         result.skipped,
         result.orders,
         time.perf_counter() - started,
+        refused=plan.refused,
     )
 
 
