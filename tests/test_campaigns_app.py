@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from crm import formatting
 from crm.campaigns import manage, results
 from crm.models import CampaignRename
+from crm.ui import campaigns as campaigns_ui
 
 ROOT = Path(__file__).resolve().parent.parent
 LIST = "app_pages/Campaigns.py"
@@ -152,6 +153,9 @@ def test_the_page_says_the_lift_in_words(app_env: Path, con: Con) -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Sent"] == f"{found.sent:,}"
     assert metrics["Revenue attributed"] == formatting.money(found.revenue)
+    # The cards' rates say their base: opens and clicks of the delivered sends.
+    assert metrics["Opened, of delivered"] == campaigns_ui._rate(found.open_rate)
+    assert metrics["Clicked, of delivered"] == campaigns_ui._rate(found.click_rate)
     members = at.dataframe[0].value
     assert len(members) == min(50, found.members)
     assert f"of {found.members:,}" in texts(at)

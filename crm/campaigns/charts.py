@@ -46,7 +46,7 @@ def funnel_chart(steps: pd.DataFrame) -> alt.LayerChart | alt.Chart:
         layer=[bars, text],
         title=alt.Title(
             "Funnel",
-            subtitle="Ordered: clicked, and ordered within 14 days of the send",
+            subtitle="Shares of the sent · Ordered: clicked, and ordered within 14 days",
             anchor="start",
         ),
         height=BAR_STEP,

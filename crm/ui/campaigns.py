@@ -318,9 +318,16 @@ def _rate(value: float | None) -> str:
 def _metrics(campaign: CampaignResult) -> None:
     with st.container(horizontal=True, key="campaign_metrics"):
         st.metric("Sent", f"{campaign.sent:,}", border=True)
-        st.metric("Delivered", _rate(campaign.delivered_rate), border=True)
-        st.metric("Opened", _rate(campaign.open_rate), border=True)
-        st.metric("Clicked", _rate(campaign.click_rate), border=True)
+        # Rates as email tools give them (opens and clicks of the delivered); the
+        # funnel below shows each step as a share of the sent, so both say their base.
+        st.metric(
+            "Delivered",
+            _rate(campaign.delivered_rate),
+            border=True,
+            help="Of the sends that went out",
+        )
+        st.metric("Opened, of delivered", _rate(campaign.open_rate), border=True)
+        st.metric("Clicked, of delivered", _rate(campaign.click_rate), border=True)
         st.metric(
             "Revenue attributed",
             formatting.money(campaign.revenue),
