@@ -93,10 +93,29 @@ def _picked(table_key: str, ids: list[int], page: str) -> None:
 
 # --- The Campaigns page ---------------------------------------------------------------
 
+# What a campaign achieved first (lift, its interval, the verdict, revenue), so the
+# answer is on screen without scrolling sideways at 1,400 px; then how it went out.
 LIST_COLUMNS: dict[str, Any] = {
     "name": st.column_config.TextColumn("Campaign", width=220, pinned=True),
     "channel": st.column_config.TextColumn("Channel", width=70),
-    "created": st.column_config.DatetimeColumn("Created", format="MMM D, YYYY", width=100),
+    "lift": st.column_config.NumberColumn(
+        "Lift",
+        format="%+.1f pts",
+        help="Ordered (sent) minus ordered (control), in percentage points",
+        width=84,
+    ),
+    "interval": st.column_config.TextColumn(
+        "95 % interval",
+        help="The lift is in this range with 95 % confidence (Newcombe's method)",
+        width=120,
+    ),
+    "verdict": st.column_config.TextColumn("Result", width=230),
+    "revenue": st.column_config.NumberColumn(
+        "Revenue",
+        format="dollar",
+        help="Orders placed within 14 days of a delivered send",
+        width=110,
+    ),
     "audience": st.column_config.NumberColumn(
         "Audience", format="localized", help="Members not held out", width=86
     ),
@@ -127,24 +146,7 @@ LIST_COLUMNS: dict[str, Any] = {
         help="Control members who ordered within 14 days of the campaign's first delivery",
         width=124,
     ),
-    "lift": st.column_config.NumberColumn(
-        "Lift",
-        format="%+.1f pts",
-        help="Ordered (sent) minus ordered (control), in percentage points",
-        width=84,
-    ),
-    "interval": st.column_config.TextColumn(
-        "95 % interval",
-        help="The lift is in this range with 95 % confidence (Newcombe's method)",
-        width=120,
-    ),
-    "verdict": st.column_config.TextColumn("Result", width=230),
-    "revenue": st.column_config.NumberColumn(
-        "Revenue",
-        format="dollar",
-        help="Orders placed within 14 days of a delivered send",
-        width=110,
-    ),
+    "created": st.column_config.DatetimeColumn("Created", format="MMM D, YYYY", width=100),
 }
 
 
