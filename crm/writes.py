@@ -142,20 +142,45 @@ def _current_version(cur: Con, customer_id: int) -> int:
     return int(row[0])
 
 
+def _sms_needs_stored_phone(cur: Con, customer_id: int) -> bool:
+    """Whether the customer is subscribed to SMS with the phone number now stored.
+
+    Read from the stored row in the edit's transaction: the form holds no consent,
+    and the edit's claim makes a consent write racing it conflict, so a subscribe
+    and a removal cannot both commit. A subscriber already without a number
+    (written before this check) is not held to it: their edit removes nothing,
+    and the Marketing panel can unsubscribe them.
+    """
+    stored = consent.customer_consent(cur, customer_id)
+    return stored.sms.status == consent.SUBSCRIBED and bool(stored.phone.strip())
+
+
+PHONE_NEEDED_FOR_SMS = (
+    "Phone: this customer is subscribed to SMS marketing. Unsubscribe them from SMS "
+    "(under Marketing on their page) before removing the phone number."
+)
+
+
 def update_customer(
     con: Con, customer_id: int, data: CustomerUpdate, *, by: str | None = None
 ) -> int:
     """Save an edit made on ``data.version``; returns the new version.
 
     Raises ConflictError when someone saved in between, NotFound when the
-    customer was deleted, ValidationFailed for an email another customer has.
+    customer was deleted, ValidationFailed for an email another customer has
+    or for removing the phone number of a customer subscribed to SMS.
     """
     email_key = data.email.lower()
     with _write(con) as cur:
         if _current_version(cur, customer_id) != data.version:
             raise ConflictError(CONFLICT_MESSAGE)
+        errors: dict[str, str] = {}
         if _email_taken(cur, email_key, except_id=customer_id):
-            raise ValidationFailed({"email": DUPLICATE_EMAIL})
+            errors["email"] = DUPLICATE_EMAIL
+        if not data.phone and _sms_needs_stored_phone(cur, customer_id):
+            errors["phone"] = PHONE_NEEDED_FOR_SMS
+        if errors:
+            raise ValidationFailed(errors)
         version = claim(
             cur,
             "customers",

@@ -6,6 +6,7 @@ and the rest was saved (item 9); required fields were not marked (item 22).
 
 from __future__ import annotations
 
+import html
 import uuid
 from pathlib import Path
 from typing import Any
@@ -131,4 +132,37 @@ def test_an_edit_saved_after_someone_deleted_the_customer_says_it_was_not_saved(
     assert [w.value for w in at.warning] == [formatting.escape_markdown(dialogs.NOT_SAVED_GONE)]
     assert [b.key for b in at.button if b.key and b.key.startswith("dialog_")] == ["dialog_close"]
     assert queries.get_customer(con, customer_id) is None
+    assert [t.value for t in at.toast] == []
+
+
+# --- An edit may not remove the phone number of a customer subscribed to SMS ------
+
+
+def test_removing_an_sms_subscribers_phone_is_refused_under_the_phone_field(
+    at: AppTest, con: Con
+) -> None:
+    row = con.execute(
+        "SELECT min(id) FROM customers WHERE sms_consent = 'Subscribed' AND phone <> ''"
+    ).fetchone()
+    assert row is not None and row[0] is not None
+    customer_id = int(row[0])
+    before = queries.get_customer(con, customer_id)
+    assert before is not None
+    run(at)
+    at.session_state[cards.PENDING] = ("edit", customer_id)  # a click on a card's Edit
+    run(at)
+    field(at, "Phone").input("")
+    field(at, "City").input("Elsewhere")
+    at.button(key="dialog_save").click()
+    run(at)
+    # The theme's stylesheet names the class too: only the sentences carry it as a class.
+    under_fields = [h.value for h in at.html if 'class="ch-field-error"' in h.value]
+    assert under_fields == [
+        f'<div class="ch-field-error" role="alert">{html.escape(writes.PHONE_NEEDED_FOR_SMS)}</div>'
+    ]
+    assert "nothing was saved" in " ".join(e.value for e in at.error)
+    # The dialog stays open with what was typed, and nothing was written.
+    assert at.session_state[dialogs.STATE].kind == "edit"
+    assert (field(at, "Phone").value, field(at, "City").value) == ("", "Elsewhere")
+    assert queries.get_customer(con, customer_id) == before
     assert [t.value for t in at.toast] == []

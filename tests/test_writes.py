@@ -200,6 +200,79 @@ def test_update_of_deleted_customer_says_so(con: duckdb.DuckDBPyConnection) -> N
         writes.update_customer(con, cid, parse(CustomerUpdate, {**GOOD, "version": 1}))
 
 
+def _stored_row(con: duckdb.DuckDBPyConnection, cid: int) -> tuple[Any, ...]:
+    row = con.execute("SELECT * FROM customers WHERE id = ?", [cid]).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def test_removing_the_phone_of_an_sms_subscriber_is_refused_and_nothing_changes(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    cid = writes.create_customer(con, parse(CustomerCreate, SUBSCRIBED))
+    before, tables = _stored_row(con, cid), _snapshot(con)
+    with pytest.raises(ValidationFailed) as refused:
+        writes.update_customer(
+            con, cid, parse(CustomerUpdate, {**GOOD, "phone": "  ", "city": "Bilbao", "version": 1})
+        )
+    assert refused.value.errors == {"phone": writes.PHONE_NEEDED_FOR_SMS}
+    assert _stored_row(con, cid) == before
+    assert _snapshot(con) == tables
+    customer = queries.get_customer(con, cid)
+    assert customer is not None
+    assert (customer.phone, customer.city, customer.version) == (GOOD["phone"], "Madrid", 1)
+    assert customer.sms_consent == "Subscribed"
+
+
+def test_a_refused_phone_removal_is_said_with_a_taken_email(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    cid = writes.create_customer(con, parse(CustomerCreate, SUBSCRIBED))
+    taken = con.execute("SELECT email FROM customers WHERE id <> ? LIMIT 1", [cid]).fetchone()
+    assert taken is not None
+    before = _stored_row(con, cid)
+    with pytest.raises(ValidationFailed) as refused:
+        writes.update_customer(
+            con, cid, parse(CustomerUpdate, {**GOOD, "email": taken[0], "phone": "", "version": 1})
+        )
+    assert refused.value.errors == {
+        "email": writes.DUPLICATE_EMAIL,
+        "phone": writes.PHONE_NEEDED_FOR_SMS,
+    }
+    assert _stored_row(con, cid) == before
+
+
+@pytest.mark.parametrize("sms", ["Not asked", "Unsubscribed"])
+def test_the_phone_of_a_customer_not_subscribed_to_sms_may_be_removed(
+    con: duckdb.DuckDBPyConnection, sms: str
+) -> None:
+    cid = writes.create_customer(
+        con, parse(CustomerCreate, {**GOOD, "email_consent": "Subscribed"})
+    )
+    if sms == "Unsubscribed":
+        con.execute("UPDATE customers SET sms_consent = 'Unsubscribed' WHERE id = ?", [cid])
+    assert (
+        writes.update_customer(con, cid, parse(CustomerUpdate, {**GOOD, "phone": "", "version": 1}))
+        == 2
+    )
+    customer = queries.get_customer(con, cid)
+    assert customer is not None
+    assert (customer.phone, customer.sms_consent, customer.version) == ("", sms, 2)
+
+
+def test_an_sms_subscriber_already_without_a_phone_can_still_be_edited(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """Rows written before the check (or by hand) may subscribe a customer without a
+    number: an edit that removes nothing is not refused for it."""
+    cid = writes.create_customer(con, parse(CustomerCreate, {**GOOD, "phone": ""}))
+    con.execute("UPDATE customers SET sms_consent = 'Subscribed' WHERE id = ?", [cid])
+    edit = {**GOOD, "phone": "", "city": "Bilbao", "version": 1}
+    assert writes.update_customer(con, cid, parse(CustomerUpdate, edit)) == 2
+    customer = queries.get_customer(con, cid)
+    assert customer is not None and (customer.city, customer.phone) == ("Bilbao", "")
+
+
 def test_delete_removes_everything_of_that_customer_only(con: duckdb.DuckDBPyConnection) -> None:
     row = con.execute(
         "SELECT customer_id FROM campaign_sends s"
