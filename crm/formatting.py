@@ -129,6 +129,9 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&\"'=^@])")
 # patterns without changing what a reader sees.
 WORD_JOINER = "\u2060"
 _LINK_PARTS = re.compile(r"(?<=[:@])|(?<=www)(?=\\?\.)", re.IGNORECASE)
+# Runs of whitespace a line may break at. No-break spaces are not among them: str.split()
+# turned the one in "95\u00a0%" into an ordinary space, and "%" began the next line.
+_BREAKING_SPACE = re.compile(r"[^\S\u00a0\u2007\u202f]+")
 
 
 def escape_markdown(text: str) -> str:
@@ -138,8 +141,8 @@ def escape_markdown(text: str) -> str:
     Streamlit's ``$math$`` / ``:icon:`` syntax, and stops links, icons and
     emoji from being recognised (see ``WORD_JOINER``). Newlines become spaces:
     a label is one line, and a blank line would end the escaping context in
-    some renderers.
+    some renderers. No-break spaces are kept (``_BREAKING_SPACE``).
     """
-    single_line = " ".join(text.split())
+    single_line = _BREAKING_SPACE.sub(" ", text).strip(" ")
     escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", single_line)
     return _LINK_PARTS.sub(WORD_JOINER, escaped)

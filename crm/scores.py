@@ -370,11 +370,11 @@ class CustomerScores:
         best = max(scores.values())
         head = f"R{self.recency} F{self.frequency} M{self.monetary}, {self.group}"
         if best <= 2:
-            return f"{head}: bottom {best * 20} % for recency, orders and spending"
+            return f"{head}: bottom {best * 20}\u00a0% for recency, orders and spending"
         measures = [name for name, score in scores.items() if score == best]
         if best == 3:
-            return f"{head}: middle 20 % for {_listed(measures)}"
-        return f"{head}: top {(6 - best) * 20} % for {_listed(measures)}"
+            return f"{head}: middle 20\u00a0% for {_listed(measures)}"
+        return f"{head}: top {(6 - best) * 20}\u00a0% for {_listed(measures)}"
 
     def rhythm_sentence(self) -> str:
         """E.g. "Usually orders every 23 days; last order 41 days ago: overdue by 18 days

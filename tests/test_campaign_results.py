@@ -445,9 +445,9 @@ def test_sentences_say_whether_the_lift_is_real() -> None:
         control_converted=80,
     )
     said = results.lift_sentence(real)
-    assert said.startswith("Customers it was sent to ordered more: 6.1 % vs 4.0 %")
+    assert said.startswith("Customers it was sent to ordered more: 6.1\u00a0% vs 4.0\u00a0%")
     low, high = newcombe_by_hand(122, 2000, 80, 2000)
-    assert f"(+2.1 points, 95 % interval +{low * 100:.1f} to +{high * 100:.1f})" in said
+    assert f"(+2.1 points, 95\u00a0% interval +{low * 100:.1f} to +{high * 100:.1f})" in said
     assert said.endswith("a real effect.")
     assert results.verdict(real) == "Real effect: more orders"
 

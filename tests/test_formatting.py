@@ -129,6 +129,14 @@ def test_escape_markdown_escapes_every_markup_character(text: str) -> None:
 def test_escape_markdown_keeps_plain_names_and_joins_lines() -> None:
     assert formatting.escape_markdown("Ana Lopez") == "Ana Lopez"
     assert formatting.escape_markdown("Ana\n\nLopez") == "Ana Lopez"
+    assert formatting.escape_markdown(" Ana \t\r\n Lopez\n") == "Ana Lopez"
+
+
+def test_escape_markdown_keeps_a_no_break_space() -> None:
+    """A share is "0.1\u00a0%" so "%" never begins a line: escaping must not make
+    the no-break space an ordinary one (str.split() did)."""
+    assert formatting.escape_markdown("0.1\u00a0% of all\n") == "0\\.1\u00a0% of all"
+    assert formatting.escape_markdown("12\u202f000 \n\n 5\u2007kg") == "12\u202f000 5\u2007kg"
 
 
 def _rendered_text(escaped: str) -> str:

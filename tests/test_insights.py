@@ -422,14 +422,14 @@ def test_the_standout_in_words() -> None:
     )
     # Malta is 20x over-represented but under 5 % of the segment: Italy stands out.
     assert standout_sentence(shares, "holds", filtered=True) == (
-        "Italy holds 30 % of this segment, 3.0x its share of all customers (10 %)."
+        "Italy holds 30\u00a0% of this segment, 3.0x its share of all customers (10\u00a0%)."
     )
     assert standout_sentence(shares, "holds", filtered=False) == (
-        "United States holds 50 % of all customers."
+        "United States holds 50\u00a0% of all customers."
     )
     even = shares.assign(share_of_all=shares["share"])
     assert standout_sentence(even, "holds", filtered=True) == (
-        "United States holds 50 % of this segment."
+        "United States holds 50\u00a0% of this segment."
     )
     assert standout_sentence(shares.head(1), "holds", filtered=True) is None
     assert standout_sentence(shares.head(0), "holds", filtered=False) is None

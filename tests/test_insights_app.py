@@ -62,11 +62,11 @@ def test_everyone(at: AppTest, db_path: Path) -> None:
     assert customers is not None
     shown = metrics(at)
     assert shown["Customers"] == formatting.number(customers[0])
-    assert shown["Share of all customers"] == "100 %"
+    assert shown["Share of all customers"] == "100\u00a0%"
     assert shown["Total spending"] == formatting.compact_money(spent)
     assert shown["Average order value"] == formatting.money(spent / count)
     words = " ".join(m.value for m in at.markdown)
-    assert f"{top} holds {100 * top_n / customers[0]:.0f} % of all customers" in words
+    assert f"{top} holds {100 * top_n / customers[0]:.0f}\u00a0% of all customers" in words
 
 
 def test_a_segment(at: AppTest, db_path: Path) -> None:

@@ -266,7 +266,7 @@ def test_the_segments_page_lists_each_with_its_live_count_and_share(at: AppTest,
         (second, count_where(con, 0, 2)),
     ):
         share = 100 * expected / everyone
-        words = formatting.escape_markdown(f"customers · {share:.1f} % of all")
+        words = formatting.escape_markdown(f"customers · {share:.1f}\u00a0% of all")
         assert f"**{expected:,}** {words}" in texts, segment_id
     assert len([t for t in texts if t.startswith("Changed ")]) == 2
 

@@ -483,7 +483,7 @@ def test_the_issues_example_sentences() -> None:
     )
     champion = _customer(7, "2500", date(2026, 2, 1), TODAY - timedelta(days=2))
     assert scores.scores_for(champion, BOUNDS, TODAY).rfm_sentence() == (
-        "R5 F4 M5, Champions: top 20 % for recency and spending"
+        "R5 F4 M5, Champions: top 20\u00a0% for recency and spending"
     )
 
 
@@ -515,13 +515,13 @@ def test_sentences_of_every_status() -> None:
     single = _customer(1, "50", TODAY - timedelta(days=400), TODAY - timedelta(days=400))
     got = scores.scores_for(single, BOUNDS, TODAY)
     assert got.rhythm_sentence() == "One order so far, 400 days ago: no buying rhythm yet."
-    assert got.rfm_sentence() == "R1 F1 M1, Lost: bottom 20 % for recency, orders and spending"
+    assert got.rfm_sentence() == "R1 F1 M1, Lost: bottom 20\u00a0% for recency, orders and spending"
     nobody = scores.scores_for(_customer(0, "0", None, None), BOUNDS, TODAY)
     assert nobody.rfm_sentence() == "No orders yet, so no RFM scores."
     assert nobody.rhythm_sentence() == "No orders yet."
     middle = _customer(3, "400", TODAY - timedelta(days=200), TODAY - timedelta(days=100))
     assert scores.scores_for(middle, BOUNDS, TODAY).rfm_sentence() == (
-        "R3 F3 M3, Need attention: middle 20 % for recency, orders and spending"
+        "R3 F3 M3, Need attention: middle 20\u00a0% for recency, orders and spending"
     )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
 
+from crm.campaigns import lift
 from crm.models import SegmentTotals
-from crm.ui import cards
+from crm.ui import cards, saved
 
 
 def test_big_sums_are_compact_with_the_exact_figures_in_the_tooltip() -> None:
@@ -15,7 +17,7 @@ def test_big_sums_are_compact_with_the_exact_figures_in_the_tooltip() -> None:
     totals = SegmentTotals(customers=1_204, spending=Decimal("310943442.11"), visits=17_123_456)
     line = cards.summary_text(totals, 1_000_000)
     assert line == (
-        "**1,204** of 1,000,000 customers · 0\\.1 % · **\\$310\\.94M** spent · "
+        "**1,204** of 1,000,000 customers · 0\\.1\u00a0% · **\\$310\\.94M** spent · "
         "**17,123,456 visits**"
     )
     tooltip = cards.summary_help(totals)
@@ -32,10 +34,30 @@ def test_everyone_has_no_share_and_small_sums_are_exact() -> None:
 
 @pytest.mark.parametrize(
     ("part", "whole", "text"),
-    [(1_204, 1_000_000, "0.1 %"), (1, 1_000_000, "under 0.1 %"), (3, 8, "37.5 %"), (0, 5, "0.0 %")],
+    [
+        (1_204, 1_000_000, "0.1\u00a0%"),
+        (1, 1_000_000, "under 0.1\u00a0%"),
+        (3, 8, "37.5\u00a0%"),
+        (0, 5, "0.0\u00a0%"),
+    ],
 )
 def test_share_text(part: int, whole: int, text: str) -> None:
     assert cards.share_text(part, whole) == text
+
+
+def test_a_percentage_never_ends_a_line_before_its_percent_sign() -> None:
+    """A browser breaks a line at an ordinary space: "95" ended one line and "%" began
+    the next. The helpers join the number and "%" with a no-break space (U+00A0)."""
+    texts = [
+        cards.share_text(1, 3),
+        cards.share_text(1, 1_000_000),
+        saved.share_text(0.375),
+        lift.percent(0.061),
+    ]
+    assert texts == ["33.3\u00a0%", "under 0.1\u00a0%", "37.5\u00a0%", "6.1\u00a0%"]
+    for text in texts:
+        # The last piece a line may break off holds the number and its "%" together.
+        assert re.fullmatch(r"[\d.,]+\u00a0%", text.split(" ")[-1]), text
 
 
 def test_nobody_has_no_share() -> None:

@@ -107,7 +107,7 @@ def lift_chart(groups: pd.DataFrame) -> alt.LayerChart | alt.Chart:
     if groups.empty:
         return empty_chart("No conversion to compare yet")
     data = groups.assign(
-        label=[f"{c:.1f} %" for c in groups["conversion"]],
+        label=[f"{c:.1f}\u00a0%" for c in groups["conversion"]],
     )
     base = alt.Chart(data).encode(
         y=alt.Y("group:N", title=None, sort=["Sent", "Control"]),
@@ -116,8 +116,8 @@ def lift_chart(groups: pd.DataFrame) -> alt.LayerChart | alt.Chart:
             alt.Tooltip("members:Q", title="Members counted", format=","),
             alt.Tooltip("ordered:Q", title="Ordered within 14 days", format=","),
             alt.Tooltip("conversion:Q", title="Conversion %", format=".2f"),
-            alt.Tooltip("low:Q", title="95 % interval from", format=".2f"),
-            alt.Tooltip("high:Q", title="95 % interval to", format=".2f"),
+            alt.Tooltip("low:Q", title="95\u00a0% interval from", format=".2f"),
+            alt.Tooltip("high:Q", title="95\u00a0% interval to", format=".2f"),
         ],
     )
     interval = base.mark_rule(strokeWidth=3).encode(
@@ -131,7 +131,7 @@ def lift_chart(groups: pd.DataFrame) -> alt.LayerChart | alt.Chart:
     return alt.LayerChart(
         layer=[interval, point, text],
         title=alt.Title(
-            "Conversion, with 95 % intervals",
+            "Conversion, with 95\u00a0% intervals",
             subtitle="Sent group against the control group",
             anchor="start",
         ),

@@ -64,8 +64,8 @@ def lift(sent_converted: int, sent: int, control_converted: int, control: int) -
 
 
 def percent(fraction: float) -> str:
-    """0.061 -> '6.1 %'."""
-    return f"{fraction * 100:.1f} %"
+    """0.061 -> '6.1 %', with a no-break space: never "6.1" and "%" on two lines."""
+    return f"{fraction * 100:.1f}\u00a0%"
 
 
 def points(fraction: float) -> str:

@@ -362,7 +362,7 @@ def lift_sentence(result: CampaignResult) -> str:
         return "The control group is counted from the first delivery, which has not happened yet."
     sent, control = percent(measured.sent_rate), percent(measured.control_rate)
     interval = (
-        f"{points(measured.difference)} points, 95 % interval "
+        f"{points(measured.difference)} points, 95\u00a0% interval "
         f"{points(measured.low)} to {points(measured.high)}"
     )
     if not measured.distinguishable:

@@ -105,8 +105,8 @@ LIST_COLUMNS: dict[str, Any] = {
         width=84,
     ),
     "interval": st.column_config.TextColumn(
-        "95 % interval",
-        help="The lift is in this range with 95 % confidence (Newcombe's method)",
+        "95\u00a0% interval",
+        help="The lift is in this range with 95\u00a0% confidence (Newcombe's method)",
         width=120,
     ),
     "verdict": st.column_config.TextColumn("Result", width=230),
@@ -160,7 +160,7 @@ def render_list_page() -> None:
     st.caption(
         "Lift compares customers who were sent a campaign with a control group held out at "
         "random: the difference in how many ordered within 14 days, in percentage points. "
-        "When its 95 % interval leaves out zero, the campaign made a real difference. "
+        "When its 95\u00a0% interval leaves out zero, the campaign made a real difference. "
         "Select a row to open a campaign."
     )
     frame = results.results_frame(found)
@@ -314,7 +314,8 @@ def _actions(campaign: CampaignResult) -> None:
 
 
 def _rate(value: float | None) -> str:
-    return formatting.MISSING if value is None else f"{value * 100:.1f} %"
+    # A no-break space before "%" (as everywhere the app shows a percentage).
+    return formatting.MISSING if value is None else f"{value * 100:.1f}\u00a0%"
 
 
 def _metrics(campaign: CampaignResult) -> None:

@@ -92,11 +92,12 @@ def take_pending(*, on_edit: CardAction, on_delete: CardAction) -> None:
 
 
 def share_text(part: int, whole: int) -> str:
-    """``part`` as a share of ``whole``: "0.1 %", "under 0.1 %", "37.5 %"."""
+    """``part`` as a share of ``whole``: "0.1 %", "under 0.1 %", "37.5 %", with a no-break
+    space before "%" (never "37.5" at the end of one line and "%" on the next)."""
     share = 100 * part / whole if whole else 0.0
     if 0 < share < 0.05:
-        return "under 0.1 %"
-    return f"{share:,.1f} %"
+        return "under 0.1\u00a0%"
+    return f"{share:,.1f}\u00a0%"
 
 
 def summary_text(totals: SegmentTotals, all_customers: int) -> str:

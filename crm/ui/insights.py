@@ -148,9 +148,10 @@ def _chart(name: str, chart: Any) -> None:
 
 
 def _pct(share: float) -> str:
+    # A no-break space: never "12" at the end of one line and "%" on the next.
     if 0 < share < 0.005:
-        return "under 1 %"
-    return f"{100 * share:.0f} %"
+        return "under 1\u00a0%"
+    return f"{100 * share:.0f}\u00a0%"
 
 
 def with_shares(

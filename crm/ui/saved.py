@@ -397,7 +397,8 @@ def size_text(size: SegmentSize) -> str:
 
 
 def share_text(share: float) -> str:
-    """A fraction as the overview's summary shows a share: "37.0 %", "under 0.1 %"."""
+    """A fraction as the overview's summary shows a share: "37.0 %", "under 0.1 %"
+    (with its no-break space before "%")."""
     return cards.share_text(round(share * 1_000_000), 1_000_000)
 
 
