@@ -297,6 +297,25 @@ def test_a_draft_stays_with_its_customer(dbc: Any) -> None:
     assert _count(dbc, "messages", first) + _count(dbc, "messages", second) == sent
 
 
+def test_cancel_closes_the_message_dialog_and_sends_nothing(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    mine, everyone = _count(dbc, "messages", cid), _one(dbc, "SELECT count(*) FROM messages")
+    at = _message_dialog(cid)
+    at.text_input(key=actions.SUBJECT).input("Not this time")
+    at.text_area(key=actions.BODY).input("Hello [First Name]").run()
+    assert not at.button(key="msg_send").disabled  # it could have been sent
+    _click(at, "dialog_cancel")
+    assert dialogs.STATE not in at.session_state
+    assert _dialogs_drawn(at) == []
+    assert not _toasts(at)
+    assert _count(dbc, "messages", cid) == mine
+    assert _one(dbc, "SELECT count(*) FROM messages") == everyone
+    # Opened again, it starts empty: Cancel dropped the draft, as the edit dialog's does.
+    _click(at, "open_message")
+    assert at.text_area(key=actions.BODY).value == ""
+    assert at.text_input(key=actions.SUBJECT).value == ""
+
+
 def _chip(at: AppTest, field: str, text: str, start: int, end: int | None = None) -> None:
     """What a click on a merge-field chip sends (actions.INSERT), then a run.
 

@@ -248,13 +248,14 @@ def _message_form(customer: Customer) -> None:
             on_click=_use_example,
         )
     _preview(customer, subject or "", body)
-    if st.button(
+    # Cancel closes the dialog as every other dialog's does: nothing is sent or kept,
+    # and the draft's widgets, no longer drawn, go with it.
+    if dialogs.confirm_buttons(
         "Send message",
-        type="primary",
-        icon=":material/send:",
+        ":material/send:",
         key="msg_send",
         disabled=refused is not None,
-        help=refused,
+        why_not=refused,
     ):
         try:
             sentence, went_well = send_message(

@@ -309,11 +309,16 @@ def typed(form: str, state: DialogState, name: str) -> str:
 
 
 def _cancel_or(
-    button: Callable[..., bool], label: str, key: str, icon: str, disabled: bool
+    button: Callable[..., bool],
+    label: str,
+    key: str,
+    icon: str,
+    disabled: bool,
+    why_not: str | None = None,
 ) -> bool:
     with st.container(horizontal=True, horizontal_alignment="right"):
         cancelled = button("Cancel", key="dialog_cancel")
-        chosen = button(label, key=key, type="primary", icon=icon, disabled=disabled)
+        chosen = button(label, key=key, type="primary", icon=icon, disabled=disabled, help=why_not)
     if cancelled:
         close_dialog()
         st.rerun()
@@ -325,9 +330,17 @@ def form_buttons(label: str, icon: str = ":material/check:", *, disabled: bool =
     return _cancel_or(st.form_submit_button, label, "dialog_save", icon, disabled)
 
 
-def confirm_buttons(label: str, icon: str, key: str = "dialog_confirm_delete") -> bool:
-    """Cancel (closes the dialog) and the primary ``label`` of a confirmation; True when chosen."""
-    return _cancel_or(st.button, label, key, icon, False)
+def confirm_buttons(
+    label: str,
+    icon: str,
+    key: str = "dialog_confirm_delete",
+    *,
+    disabled: bool = False,
+    why_not: str | None = None,
+) -> bool:
+    """Cancel (closes the dialog) and the primary ``label`` of a confirmation; True when
+    chosen. A ``disabled`` primary button says ``why_not`` as its tooltip."""
+    return _cancel_or(st.button, label, key, icon, disabled, why_not)
 
 
 def refusal(state: DialogState, reload: DialogBody | None = None) -> bool:
