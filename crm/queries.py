@@ -216,9 +216,12 @@ def set_bits(con: Con, f: CustomerFilter, now: datetime | None = None) -> SetBit
     """The bitmaps of the set filters ``f`` uses (a category, a product, a campaign),
     for ``segment_where(f, now, bits)``: kept until the next write unless they
     depend on the time ("bought in the last N days"), read afresh then. Empty when
-    ``f`` uses none, or when the ids are too high for a bitmap (``MAX_BITS_CEILING``)."""
+    ``f`` uses none, when the ids are too high for a bitmap (``MAX_BITS_CEILING``), or
+    on MotherDuck."""
     names = _set_names(f)
-    if not names:
+    # On MotherDuck the statement runs remotely: a bitmap would travel to this
+    # process and back with every query, where a semi-join stays over there.
+    if not names or slots.is_remote(con):
         return {}
     now = _now(now)
     bought_since = None if f.bought_days is None else now - timedelta(days=f.bought_days)

@@ -82,10 +82,15 @@ def mark_remote(con: duckdb.DuckDBPyConnection) -> None:
         _remote.add(id(con))
 
 
+def is_remote(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``con`` scans on MotherDuck's machines (``mark_remote``)."""
+    return id(con) in _remote
+
+
 @contextmanager
 def scanning(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Hold one of the process's scan slots while scanning on ``con``."""
-    if id(con) in _remote:
+    if is_remote(con):
         yield
         return
     with _SCANS.hold():

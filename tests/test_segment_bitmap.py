@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import duckdb
+import pytest
 
-from crm import queries, writes
+from crm import queries, slots, writes
 from crm.models import CustomerFilter
 
 NOW = datetime.now()
@@ -159,3 +160,14 @@ def test_kept_bitmaps_are_read_again_after_a_write(con: Con) -> None:
     assert queries.set_bits(con, f, NOW)["in_campaign"] is not first["in_campaign"]
     assert queries.count_segment(con, f, NOW) == counted + 1
     assert queries.customer_page(con, f, NOW).totals.customers == counted + 1
+
+
+def test_no_bitmap_on_motherduck(con: Con, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A MotherDuck connection runs the statement remotely: the segment keeps its
+    semi-join there rather than shipping a bitmap with every query."""
+    f = CustomerFilter(in_campaign=1)
+    assert queries.set_bits(con, f, NOW)
+    monkeypatch.setattr(slots, "_remote", {id(con)})
+    assert queries.set_bits(con, f, NOW) == {}
+    where, _ = queries.segment_where(f, NOW, queries.set_bits(con, f, NOW))
+    assert "get_bit" not in where
