@@ -227,33 +227,43 @@ def set_bits(con: Con, f: CustomerFilter, now: datetime | None = None) -> SetBit
     bought_since = None if f.bought_days is None else now - timedelta(days=f.bought_days)
     cur = con.cursor()
     changes = db.change_count(cur)
-    highest = int(cur.execute("SELECT coalesce(max(id), 0) FROM customers").fetchone()[0])  # type: ignore[index]
-    ceiling = (highest // 8 + 1) * 8 - 1  # 8 bits a byte: no padding (_SET_BITS)
-    if ceiling > MAX_BITS_CEILING:
-        return {}
     found: SetBitmaps = {}
+    ceiling: int | None = None  # read only when a bitmap is not kept
     for name in names:
         params = _set_params(name, f, bought_since)
-        key = (id(con), changes, name, repr(sorted(params.items())))
         lasting = bought_since is None or name not in ("categories", "products")
-        with _bits_lock:
-            kept = _kept_bits.get(key) if lasting else None
-            if kept is not None and kept[0] is con:
-                _kept_bits.move_to_end(key)
-                found[name] = kept[1]
-                continue
-        with slots.scanning(con):
-            row = cur.execute(_BITS_OF[name], {**params, "ceiling": ceiling}).fetchone()
-        bits = SetBits(
-            bits=None if row is None or row[0] is None else bytes(row[0]), ceiling=ceiling
-        )
+        key = (id(con), changes, name, repr(sorted(params.items())))
+        bits = _kept_set_bits(con, key) if lasting else None
+        if bits is None:
+            if ceiling is None:
+                highest = cur.execute("SELECT coalesce(max(id), 0) FROM customers").fetchone()
+                ceiling = (int(highest[0]) // 8 + 1) * 8 - 1 if highest else 7  # no padding
+            if ceiling > MAX_BITS_CEILING:
+                return {}
+            with slots.scanning(con):
+                row = cur.execute(_BITS_OF[name], {**params, "ceiling": ceiling}).fetchone()
+            blob = None if not row or row[0] is None else bytes(row[0])
+            bits = SetBits(bits=blob, ceiling=ceiling)
+            if lasting:
+                _keep_set_bits(con, key, bits)
         found[name] = bits
-        if lasting:
-            with _bits_lock:
-                _kept_bits[key] = (con, bits)
-                while len(_kept_bits) > _KEEP_BITS:
-                    _kept_bits.popitem(last=False)
     return found
+
+
+def _kept_set_bits(con: Con, key: tuple[int, int, str, str]) -> SetBits | None:
+    with _bits_lock:
+        kept = _kept_bits.get(key)
+        if kept is None or kept[0] is not con:
+            return None
+        _kept_bits.move_to_end(key)
+        return kept[1]
+
+
+def _keep_set_bits(con: Con, key: tuple[int, int, str, str], bits: SetBits) -> None:
+    with _bits_lock:
+        _kept_bits[key] = (con, bits)
+        while len(_kept_bits) > _KEEP_BITS:
+            _kept_bits.popitem(last=False)
 
 
 # The columns of a card and of a customer, in the order of their records' fields.

@@ -67,8 +67,21 @@ def search_text_of(first_name: str, last_name: str, email: str) -> str:
     return f"{first_name} {last_name} {email}".lower()
 
 
-def _search_text(data: CustomerBase) -> str:
-    return search_text_of(data.first_name, data.last_name, data.email)
+def _profile_params(data: CustomerBase) -> dict[str, str]:
+    """The profile's named parameters for an INSERT or UPDATE of a customer, with the
+    search text they give (its signature is computed from $search_text in SQL)."""
+    return {
+        "first_name": data.first_name,
+        "last_name": data.last_name,
+        "email": data.email,
+        "phone": data.phone,
+        "street": data.street,
+        "city": data.city,
+        "state": data.state,
+        "zip": data.zip,
+        "country": data.country,
+        "search_text": search_text_of(data.first_name, data.last_name, data.email),
+    }
 
 
 def _email_taken(cur: Con, email_key: str, except_id: int | None = None) -> bool:
@@ -95,20 +108,7 @@ def create_customer(con: Con, data: CustomerCreate, *, by: str | None = None) ->
                     $by, $by)
             RETURNING id
             """,  # noqa: S608 - a module constant
-            {
-                "first_name": data.first_name,
-                "last_name": data.last_name,
-                "email": data.email,
-                "email_key": email_key,
-                "phone": data.phone,
-                "street": data.street,
-                "city": data.city,
-                "state": data.state,
-                "zip": data.zip,
-                "country": data.country,
-                "search_text": _search_text(data),
-                "by": by,
-            },
+            {**_profile_params(data), "email_key": email_key, "by": by},
         ).fetchone()
         assert row is not None
         _initial_consent(cur, int(row[0]), data)
@@ -199,20 +199,7 @@ def update_customer(
                 updated_at = current_localtimestamp(), updated_by = $by
             WHERE id = $id
             """,  # noqa: S608 - a module constant
-            {
-                "first_name": data.first_name,
-                "last_name": data.last_name,
-                "email": data.email,
-                "phone": data.phone,
-                "street": data.street,
-                "city": data.city,
-                "state": data.state,
-                "zip": data.zip,
-                "country": data.country,
-                "search_text": _search_text(data),
-                "by": by,
-                "id": customer_id,
-            },
+            {**_profile_params(data), "by": by, "id": customer_id},
         )
         cur.execute(
             "UPDATE customers SET email_key = $key WHERE id = $id AND email_key <> $key",

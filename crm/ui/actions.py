@@ -185,7 +185,7 @@ def _preview(customer: Customer, subject: str, body: str) -> None:
         )
     if st.session_state.get(CHANNEL) == "SMS":
         parts = -(-len(rendered.text) // SMS_SEGMENT)
-        st.caption(f"{len(rendered.text):,} characters · {parts} SMS")
+        st.caption(f"{len(rendered.text):,} characters · {parts} SMS")  # numbers only
 
 
 def send_message(
@@ -342,6 +342,7 @@ def _campaign_form(customer: Customer) -> None:
         refused = None
         if picked is not None:
             # The options are cut short on a phone: the chosen one's facts in full.
+            # A date and a count of sends (``_campaign_choices``): never the name.
             st.caption(f"Created {choices[int(picked)][1]}")
             refused = _refused(customer, known.get(int(picked), ("", "Push"))[1])
         if st.button(

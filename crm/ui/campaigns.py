@@ -93,6 +93,12 @@ def _picked(table_key: str, ids: list[int], page: str) -> None:
 
 # --- The Campaigns page ---------------------------------------------------------------
 
+
+def _percent_column(label: str, help: str, width: int) -> Any:
+    """A column of percentages (the values are already × 100), one decimal."""
+    return st.column_config.NumberColumn(label, format="%.1f %%", help=help, width=width)
+
+
 # What a campaign achieved first (lift, its interval, the verdict, revenue), so the
 # answer is on screen without scrolling sideways at 1,400 px; then how it went out.
 LIST_COLUMNS: dict[str, Any] = {
@@ -122,29 +128,17 @@ LIST_COLUMNS: dict[str, Any] = {
     "control": st.column_config.NumberColumn(
         "Control", format="localized", help="Members held out at random: sent nothing", width=76
     ),
-    "delivered_rate": st.column_config.NumberColumn(
-        "Delivered", format="%.1f %%", help="Share of the sends that went out", width=84
+    "delivered_rate": _percent_column("Delivered", "Share of the sends that went out", 84),
+    "failed_rate": _percent_column("Failed", "Share of the sends that went out", 70),
+    "open_rate": _percent_column("Opened", "Share of the delivered sends", 76),
+    "click_rate": _percent_column("Clicked", "Share of the delivered sends", 76),
+    "sent_conversion": _percent_column(
+        "Ordered (sent)", "Members it was sent to who ordered within 14 days of their send", 110
     ),
-    "failed_rate": st.column_config.NumberColumn(
-        "Failed", format="%.1f %%", help="Share of the sends that went out", width=70
-    ),
-    "open_rate": st.column_config.NumberColumn(
-        "Opened", format="%.1f %%", help="Share of the delivered sends", width=76
-    ),
-    "click_rate": st.column_config.NumberColumn(
-        "Clicked", format="%.1f %%", help="Share of the delivered sends", width=76
-    ),
-    "sent_conversion": st.column_config.NumberColumn(
-        "Ordered (sent)",
-        format="%.1f %%",
-        help="Members it was sent to who ordered within 14 days of their send",
-        width=110,
-    ),
-    "control_conversion": st.column_config.NumberColumn(
+    "control_conversion": _percent_column(
         "Ordered (control)",
-        format="%.1f %%",
-        help="Control members who ordered within 14 days of the campaign's first delivery",
-        width=124,
+        "Control members who ordered within 14 days of the campaign's first delivery",
+        124,
     ),
     "created": st.column_config.DatetimeColumn("Created", format="MMM D, YYYY", width=100),
 }

@@ -73,6 +73,7 @@ def render_panel(customer: Customer) -> None:
         for channel in _CHANNELS:
             status, _ = _stored(customer, channel)
             with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+                # An icon and a channel name, both the code's own.
                 st.markdown(f"{_ICONS[channel]} {channel}", width="content")
                 st.badge(status, color=_COLOURS.get(status, "gray"))
             # Our own words and a date: no user text, nothing to escape.

@@ -387,6 +387,7 @@ def attempt(
 
 
 def _error_list(errors: Mapping[str, str]) -> None:
+    # Each sentence may quote what the user typed: every one is escaped.
     lines = "\n".join(f"- {escape_markdown(sentence)}" for sentence in errors.values())
     st.error(f"Nothing was saved.\n{lines}", icon=":material/error:")
 

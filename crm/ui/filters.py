@@ -692,7 +692,7 @@ def _ranges_popover(
     count = sum(low is not None or high is not None for *_, (low, high) in sections)
     with _popover(_group_label(title, count), icon, key, count > 0):
         for heading, spec_name, labels, _ in sections:
-            st.markdown(f"**{heading}**")
+            st.markdown(f"**{heading}**")  # the code's own headings ("Number of orders")
             _range_boxes(spec_name, labels)
 
 
