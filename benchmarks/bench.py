@@ -487,7 +487,9 @@ def insight_segments(con: duckdb.DuckDBPyConnection) -> list[tuple[str, Customer
 def bench_insights(size: int, con: duckdb.DuckDBPyConnection) -> list[Row]:
     """The Insights panel's reads (crm.insights.insights), uncached: everyone, then
     filtered segments compared with all customers' profile (which the app caches)."""
-    everyone = insights.profile(con, CustomerFilter(), datetime.now())
+    everyone = insights.profile(
+        con, CustomerFilter(), datetime.now(), names=insights.category_names(con)
+    )
     # As the app calls it: everyone's profile and orders cached, the segment's count
     # known from the overview's page (crm.ui.insights).
     orders = insights.everyone_orders(con, datetime.now())

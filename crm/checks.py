@@ -126,6 +126,20 @@ FROM customers
 WHERE search_sig IS DISTINCT FROM {search.SIGNATURE_OF_COLUMN} AND search_sig IS NOT NULL
 """  # noqa: S608 - a module constant
 
+# The categories on the customer row (migration 018) against the (customer,
+# category) pairs: a wrong mask would miscount the Insights panel's categories.
+_CATEGORY_MASKS_SQL = """
+SELECT count(*), (list(c.id ORDER BY c.id))[1:$shown]
+FROM customers AS c
+LEFT JOIN (
+    SELECT cc.customer_id, bit_or(CAST(1 AS UBIGINT) << CAST(b.bit AS UBIGINT)) AS mask
+    FROM customer_categories AS cc JOIN category_bits AS b USING (category)
+    WHERE b.bit < 64
+    GROUP BY cc.customer_id
+) AS m ON m.customer_id = c.id
+WHERE c.category_mask IS DISTINCT FROM coalesce(m.mask, 0)
+"""
+
 _DUPLICATE_EMAILS_SQL = """
 SELECT count(*), (list(email_key ORDER BY email_key))[1:$shown]
 FROM (SELECT email_key FROM customers GROUP BY email_key HAVING count(*) > 1)
@@ -253,6 +267,13 @@ def database_problems(con: Con) -> list[str]:
             f"The search signature of {_many(count, 'customer', 'customers')} differs from"
             f" their name and email, so searches would miss them (customer ids"
             f" {_examples(ids, count)}); saving each of them again writes it afresh."
+        )
+    count, ids = cur.execute(_CATEGORY_MASKS_SQL, shown).fetchone() or (0, [])
+    if count:
+        problems.append(
+            f"The categories stored on the row of {_many(count, 'customer', 'customers')}"
+            f" differ from the categories they bought, so the Insights panel would miscount"
+            f" them (customer ids {_examples(ids, count)})."
         )
     count, keys = cur.execute(_DUPLICATE_EMAILS_SQL, shown).fetchone() or (0, [])
     if count:

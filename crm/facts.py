@@ -1,7 +1,8 @@
 """Per-customer facts the segment filters read (migration 006), kept current.
 
 What each customer bought (``customer_products``, ``customer_categories``,
-with the last time) and how they take the campaigns (``delivered_sends``,
+with the last time, and the categories again as bits of the customer row's
+``category_mask``, migration 018) and how they take the campaigns (``delivered_sends``,
 ``opened_sends``, ``last_engaged_at`` on the customer row). ``crm.writes``
 calls ``refresh_purchases`` for the products concerned inside the
 transaction that changes a customer's orders (or deletes the customer), so
@@ -47,6 +48,62 @@ _CATEGORY_INSERT = """
     WHERE i.customer_id = $id AND o.customer_id = $id AND p.category = $category
     HAVING count(*) > 0
 """
+
+# The categories on the customer row (migration 018): bit ``category_bits.bit`` of
+# ``category_mask`` for each category bought. A new category gets the next bit
+# when its first product is written (``assign_category_bits``); one beyond bit
+# 63 is not in the masks, and crm.insights then reads the pairs instead.
+_CATEGORY_MASK = "bit_or(CAST(1 AS UBIGINT) << CAST(b.bit AS UBIGINT))"
+_ASSIGN_CATEGORY_BITS = """
+    INSERT INTO category_bits
+    SELECT category,
+           CAST((SELECT coalesce(max(bit), -1) FROM category_bits)
+                + row_number() OVER (ORDER BY category) AS INTEGER)
+    FROM (SELECT DISTINCT category FROM products
+          WHERE category NOT IN (SELECT category FROM category_bits))
+    RETURNING category, bit
+"""
+# Buyers of a category that has just got its bit (none when the category's first
+# product is new, as in the app; some in a database whose products were written
+# by hand).
+_ADD_BIT_TO_BUYERS = """
+    UPDATE customers
+    SET category_mask = category_mask | (CAST(1 AS UBIGINT) << CAST($bit AS UBIGINT))
+    WHERE id IN (SELECT customer_id FROM customer_categories WHERE category = $category)
+"""
+# One customer's mask from their own order lines (index lookups on customer_id,
+# like _CATEGORY_INSERT): the pairs table has no index on customer_id.
+_MASK_OF_ONE = f"""
+    UPDATE customers SET category_mask = (
+        SELECT coalesce({_CATEGORY_MASK}, 0)
+        FROM order_items AS i
+        JOIN products AS p ON p.id = i.product_id
+        JOIN category_bits AS b ON b.category = p.category
+        WHERE i.customer_id = $id AND b.bit < 64
+    )
+    WHERE id = $id
+"""  # noqa: S608 - module constants
+# Many customers' masks from their pairs: {which} picks them.
+_MASKS_OF = f"""
+    UPDATE customers SET category_mask = coalesce(m.mask, 0)
+    FROM (
+        SELECT c.id, m.mask
+        FROM customers AS c
+        LEFT JOIN (
+            SELECT cc.customer_id, {_CATEGORY_MASK} AS mask
+            FROM customer_categories AS cc JOIN category_bits AS b USING (category)
+            WHERE b.bit < 64 {{and_pairs}}
+            GROUP BY cc.customer_id
+        ) AS m ON m.customer_id = c.id
+        {{where_customers}}
+    ) AS m
+    WHERE customers.id = m.id
+"""  # noqa: S608 - module constants
+_MASKS_OF_EVERYONE = _MASKS_OF.format(and_pairs="", where_customers="")
+_MASKS_OF_LISTED = _MASKS_OF.format(
+    and_pairs="AND cc.customer_id IN (SELECT id FROM rescore_ids)",
+    where_customers="WHERE c.id IN (SELECT id FROM rescore_ids)",
+)
 
 # Everyone at once (the seeder), as migration 006 backfills them: pairs
 # sorted by product and by category so a filter reads only that one's row
@@ -121,13 +178,25 @@ def refresh_purchases(cur: Con, customer_id: int, products: Collection[int]) -> 
         params = {"id": customer_id, "category": category}
         cur.execute(_CATEGORY_DELETE, params)
         cur.execute(_CATEGORY_INSERT, params)
+    if rows:
+        cur.execute(_MASK_OF_ONE, {"id": customer_id})
+
+
+def assign_category_bits(cur: Con) -> None:
+    """Give every product category without a bit of ``category_mask`` the next one, in
+    the caller's transaction: call after writing products (the seeder, an import)."""
+    for category, bit in cur.execute(_ASSIGN_CATEGORY_BITS).fetchall():
+        if bit < 64:
+            cur.execute(_ADD_BIT_TO_BUYERS, {"category": category, "bit": bit})
 
 
 def fill_all(cur: Con) -> None:
     """Every customer's facts from all orders and sends (in the caller's transaction),
     and what each campaign send led to (``crm.campaigns.facts``)."""
+    assign_category_bits(cur)
     for sql in _FILL_ALL:
         cur.execute(sql)
+    cur.execute(_MASKS_OF_EVERYONE)
     campaign_facts.fill_all(cur)
 
 
@@ -176,5 +245,7 @@ _LISTED = (
 def refresh_listed(cur: Con) -> None:
     """The purchase facts of every customer in ``rescore_ids``, from their order lines as
     they are now, in the caller's transaction."""
+    assign_category_bits(cur)
     for sql in _LISTED:
         cur.execute(sql)
+    cur.execute(_MASKS_OF_LISTED)

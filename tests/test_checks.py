@@ -47,6 +47,21 @@ def test_each_stored_figure_that_differs_is_named(con: duckdb.DuckDBPyConnection
         assert problem.endswith(f"(customer ids {customer})."), problem
 
 
+def test_a_wrong_category_mask_is_named(con: duckdb.DuckDBPyConnection) -> None:
+    # One buyer's mask loses a category; one customer without orders gains one.
+    buyer = con.execute("SELECT min(customer_id) FROM customer_categories").fetchone()
+    idle = con.execute("SELECT min(id) FROM customers WHERE order_count = 0").fetchone()
+    assert buyer is not None and idle is not None
+    con.execute(
+        "UPDATE customers SET category_mask = category_mask // 2 WHERE id = $id", {"id": buyer[0]}
+    )
+    con.execute("UPDATE customers SET category_mask = 1 WHERE id = $id", {"id": idle[0]})
+    (problem,) = checks.database_problems(con)
+    first, second = sorted((int(buyer[0]), int(idle[0])))
+    assert problem.startswith("The categories stored on the row of 2 customers differ"), problem
+    assert problem.endswith(f"(customer ids {first}, {second})."), problem
+
+
 def test_an_order_whose_amount_is_not_its_items_sum(con: duckdb.DuckDBPyConnection) -> None:
     order = _one(con, "SELECT min(id) FROM orders")
     customer = _one(con, f"SELECT customer_id FROM orders WHERE id = {order}")

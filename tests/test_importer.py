@@ -21,9 +21,9 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from crm import checks, db, queries, scores, writes
+from crm import checks, db, insights, queries, scores, writes
 from crm.errors import ConflictError, DuplicateError
-from crm.exchange import importer
+from crm.exchange import import_checks, importer
 from crm.exchange.importer import BadFile, Plan
 from crm.models import CustomerCreate, CustomerUpdate, customer_form_values, parse
 
@@ -462,11 +462,21 @@ def test_orders_with_amounts_update_figures_scores_and_undo(con: Con, tmp_path: 
         (1, datetime(2025, 2, 5, 10, 30), Decimal("1234.00")),
     ]
     _assert_figures_and_scores(con, ids)
+    # Their category: "Imported" has its bit, and the buyers' masks have it.
+    names = insights.category_names(con)
+    assert names is not None
+    (bit,) = (b for b, name in names.items() if name == import_checks.AMOUNT_CATEGORY)
+    masks = dict(con.execute("SELECT id, category_mask FROM customers").fetchall())
+    assert {i for i, mask in masks.items() if mask >> bit & 1} == {1, 2, 3, sent[0]}
+    assert checks.database_problems(con) == []
 
     importer.undo_import(con, result.batch_id)
     pd.testing.assert_frame_equal(_expected_figures(con, ids), before_figures)
     assert _window_orders(con, sent[0]) == window_before
     _assert_figures_and_scores(con, ids)
+    masks = dict(con.execute("SELECT id, category_mask FROM customers").fetchall())
+    assert not any(mask >> bit & 1 for mask in masks.values())
+    assert checks.database_problems(con) == []
 
 
 def test_orders_with_product_lines_group_into_orders(con: Con, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from crm import charts, insights, scores, writes
+from crm import charts, checks, facts, insights, scores, writes
 from crm.models import CustomerFilter, LastVisit, OrderCreate, OrderItemCreate
 
 Con = duckdb.DuckDBPyConnection
@@ -303,13 +303,92 @@ def test_first_month_counts_back_across_years() -> None:
 
 def test_everyone_profile_is_reused_when_given(con: Con, raw: dict[str, pd.DataFrame]) -> None:
     f, _ = _italy_ish(raw)
-    everyone = insights.profile(con, CustomerFilter(), NOW)
+    # As the app reads it (crm.ui.insights): with the categories of the masks.
+    everyone = insights.profile(con, CustomerFilter(), NOW, names=insights.category_names(con))
     got = insights.insights(con, f, NOW, everyone=everyone)
     assert got.everyone is everyone
     assert math.isclose(got.share, got.segment.headline.customers / len(raw["customers"]))
     # For everyone, the given profile is the segment's too: nothing read twice.
     whole = insights.insights(con, CustomerFilter(), NOW, everyone=everyone)
     assert whole.segment is everyone
+    # One read without the categories is read again for them.
+    plain = insights.profile(con, CustomerFilter(), NOW)
+    assert plain.categories is None
+    again = insights.insights(con, CustomerFilter(), NOW, everyone=plain)
+    assert again.segment is not plain
+    assert again.categories.equals(whole.categories)
+
+
+def _everyone_ids(con: Con) -> list[int]:
+    return [int(row[0]) for row in con.execute("SELECT id FROM customers ORDER BY id").fetchall()]
+
+
+def _new_category(con: Con, category: str, buyers: list[int]) -> None:
+    """A product of a category no one has bought, written by hand (no bit given), and
+    an order of it for each of ``buyers`` through the app's writes (everyone: the
+    category tops every segment's categories, so a count that left it out fails)."""
+    row = con.execute(
+        "INSERT INTO products (name, category, price) VALUES ($name, $category, 4) RETURNING id",
+        {"name": f"{category} sampler", "category": category},
+    ).fetchone()
+    assert row is not None
+    for customer_id in buyers:
+        writes.add_order(
+            con,
+            customer_id,
+            OrderCreate(
+                ordered_at=NOW - timedelta(days=2),
+                items=[OrderItemCreate(product_id=int(row[0]), quantity=1, unit_price=Decimal(4))],
+            ),
+        )
+
+
+def test_categories_the_masks_cannot_count_are_read_from_the_pairs(con: Con) -> None:
+    """A category without a bit (a product written by hand) makes the masks unable to
+    count it: the categories are then read from the (customer, category) pairs, with
+    the same figures as brute force. Once it has its bit, its buyers' masks have it."""
+    f, ids = _italy_ish(_raw(con))
+    _new_category(con, "Zines", sorted(ids))
+    assert insights.category_names(con) is None
+    raw = _raw(con)
+    assert _italy_ish(raw)[1] == ids
+    got = insights.insights(con, f, NOW)
+    assert got.segment.categories is None
+    assert got.categories["name"].iloc[0] == "Zines"  # bought by all of them
+    _assert_matches_brute_force(con, raw, f, ids, got)
+    _assert_matches_brute_force(con, raw, CustomerFilter(), set(_everyone_ids(con)))
+
+    facts.assign_category_bits(con)
+    names = insights.category_names(con)
+    assert names is not None
+    assert "Zines" in names.values()
+    assert checks.database_problems(con) == []
+    got = insights.insights(con, f, NOW)
+    assert got.segment.categories is not None
+    _assert_matches_brute_force(con, raw, f, ids, got)
+
+
+def test_a_65th_category_is_read_from_the_pairs(con: Con) -> None:
+    """The masks hold 64 categories: with more, the categories come from the pairs."""
+    known = con.execute("SELECT count(*) FROM category_bits").fetchone()
+    assert known is not None
+    for n in range(64 - int(known[0])):
+        con.execute(
+            "INSERT INTO products (name, category, price) VALUES ($name, $name, 1)",
+            {"name": f"Unsold {n}"},
+        )
+    facts.assign_category_bits(con)
+    assert insights.category_names(con) is not None  # 64 categories: bits 0-63
+    f, ids = _italy_ish(_raw(con))
+    _new_category(con, "Sixty-fifth", sorted(ids))
+    facts.assign_category_bits(con)
+    assert insights.category_names(con) is None
+    assert checks.database_problems(con) == []
+    raw = _raw(con)
+    got = insights.insights(con, f, NOW)
+    assert got.categories["name"].iloc[0] == "Sixty-fifth"
+    _assert_matches_brute_force(con, raw, f, ids, got)
+    _assert_matches_brute_force(con, raw, CustomerFilter(), set(_everyone_ids(con)))
 
 
 # --- Chart specs ---------------------------------------------------------------------

@@ -234,26 +234,46 @@ def _order(when: datetime, product_id: int) -> OrderCreate:
     )
 
 
-def _facts_from_raw(con: Con) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
+Facts = tuple[set[tuple[object, ...]], set[tuple[object, ...]], dict[int, int]]
+
+
+def _facts_from_raw(con: Con) -> Facts:
+    """The pairs from the order lines, and each customer's category mask: bit
+    ``category_bits.bit`` (the one table that only assigns, never derives) for each
+    category among their lines."""
     raw = Raw(con)
     lines = raw.lines.merge(raw.orders[["id", "ordered_at"]], left_on="order_id", right_on="id")
     products = lines.groupby(["customer_id", "product_id"])["ordered_at"].max()
     categories = lines.groupby(["customer_id", "category"])["ordered_at"].max()
+    bit_of = dict(con.execute("SELECT category, bit FROM category_bits").fetchall())
+    masks = dict.fromkeys(raw.everyone, 0)
+    for (customer, category), _ in categories.items():
+        masks[int(customer)] |= 1 << bit_of[category]
     return (
         {(int(c), int(p), t.to_pydatetime()) for (c, p), t in products.items()},
         {(int(c), str(k), t.to_pydatetime()) for (c, k), t in categories.items()},
+        masks,
     )
 
 
-def _stored_facts(con: Con) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
+def _stored_facts(con: Con) -> Facts:
     return (
         set(con.execute("SELECT * FROM customer_products").fetchall()),
         set(con.execute("SELECT * FROM customer_categories").fetchall()),
+        dict(con.execute("SELECT id, category_mask FROM customers").fetchall()),
     )
+
+
+def test_every_category_has_its_own_bit(con: Con) -> None:
+    bits = dict(con.execute("SELECT category, bit FROM category_bits").fetchall())
+    categories = {row[0] for row in con.execute("SELECT category FROM products").fetchall()}
+    assert set(bits) == categories
+    assert sorted(bits.values()) == list(range(len(categories)))
 
 
 def test_purchase_facts_follow_order_writes(con: Con, raw: Raw) -> None:
     assert _stored_facts(con) == _facts_from_raw(con)  # as seeded
+    assert 0 in _stored_facts(con)[2].values()  # some never ordered
     unbought = con.execute(
         "SELECT p.id, p.category FROM products p WHERE p.category NOT IN"
         " (SELECT category FROM customer_categories WHERE customer_id = 5) LIMIT 1"
@@ -322,3 +342,14 @@ def test_migration_006_backfills_what_the_seeder_fills(con: Con) -> None:
     sql = next(sql for version, _, sql in db.migrations() if version == 6)
     con.execute(sql)
     assert (_stored_facts(con), _stored_engagement(con)) == seeded
+
+
+def test_migration_018_gives_the_masks_the_seeder_gives(con: Con) -> None:
+    """The categories' bits and the customers' masks from the migration, as seeded."""
+    seeded = (_stored_facts(con), con.execute("SELECT * FROM category_bits").fetchall())
+    con.execute("DROP TABLE category_bits")
+    con.execute("ALTER TABLE customers DROP COLUMN category_mask")
+    sql = next(sql for version, _, sql in db.migrations() if version == 18)
+    con.execute(sql)
+    bits = con.execute("SELECT * FROM category_bits").fetchall()
+    assert (_stored_facts(con), bits) == seeded

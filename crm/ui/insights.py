@@ -60,7 +60,8 @@ _STYLES = """<style>
 
 @st.cache_resource(ttl=_TTL_SECONDS, max_entries=8, show_spinner=False)
 def _everyone(path: str, writes: int, today: date) -> data.Profile:
-    return data.profile(connection(), CustomerFilter(), datetime.now())
+    con = connection()
+    return data.profile(con, CustomerFilter(), datetime.now(), names=data.category_names(con))
 
 
 @st.cache_resource(ttl=_TTL_SECONDS, max_entries=8, show_spinner=False)
