@@ -6,13 +6,15 @@ is in). Kept bitmaps are read again after any write."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import duckdb
 import pytest
 
-from crm import queries, slots, writes
-from crm.models import CustomerFilter
+from crm import facts, queries, slots, writes
+from crm.models import CustomerFilter, OrderCreate, OrderItemCreate
 
 NOW = datetime.now()
 Con = duckdb.DuckDBPyConnection
@@ -24,7 +26,9 @@ def _ids(con: Con, sql: str, params: dict[str, object] | None = None) -> set[int
 
 def _segment(con: Con, f: CustomerFilter, bits: queries.SetBitmaps | None) -> set[int]:
     where, params = queries.segment_where(f, NOW, bits)
-    assert ("get_bit" in where) == bool(bits)
+    kinds = [b.mask is None for b in (bits or {}).values()]
+    assert ("get_bit" in where) == any(kinds)
+    assert ("category_mask" in where) == (not all(kinds))
     return _ids(con, f"SELECT id FROM customers WHERE {where}", params)
 
 
@@ -39,11 +43,20 @@ def _variants(con: Con, f: CustomerFilter) -> list[queries.SetBitmaps | None]:
     """No bitmap (the hash semi-join), the bitmap read now, and lower ceilings:
     about half the ids, then only ids 0-7 (every customer looked up by IN)."""
     full = queries.set_bits(con, f, NOW)
+    masked = []
+    if f.categories and f.bought_days is None:
+        # Categories bought at any time are bits of the rows' masks; their bitmap
+        # is the one of "in the last 100 years" (every order of the seeded data).
+        assert all(b.mask is not None for b in full.values())
+        masked = [full]
+        full = queries.set_bits(con, replace(f, bought_days=36_500), NOW)
+    assert all(b.mask is None for b in full.values())
     highest = max(_ids(con, "SELECT id FROM customers"))
     assert full and all(b.ceiling >= highest for b in full.values())
     half = (next(iter(full.values())).ceiling + 1) // 16
     return [
         None,
+        *masked,
         full,
         {name: _lower(b, half) for name, b in full.items()},
         {name: _lower(b, 1) for name, b in full.items()},
@@ -72,8 +85,13 @@ def test_bought_categories_and_products(con: Con) -> None:
     (product,) = con.execute(
         "SELECT product_id FROM order_items GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
     ).fetchone()  # type: ignore[misc]
+    (other,) = con.execute(
+        "SELECT category FROM products WHERE category <> $c LIMIT 1", {"c": category}
+    ).fetchone()  # type: ignore[misc]
+    both = [category, other]
     cases = [
         (CustomerFilter(categories=(category,)), _bought(con, "category", [category])),
+        (CustomerFilter(categories=tuple(both)), _bought(con, "category", both)),
         (
             CustomerFilter(categories=(category,), bought_days=60),
             _bought(con, "category", [category], days=60),
@@ -84,6 +102,32 @@ def test_bought_categories_and_products(con: Con) -> None:
         assert 0 < len(expected) < len(everyone)
         for bits in _variants(con, f):
             assert _segment(con, f, bits) == expected, (f, bits and bits.keys())
+
+
+def test_a_category_without_a_bit_is_read_as_a_bitmap(con: Con) -> None:
+    """Past 64 categories the masks cannot hold one: its bitmap is read instead. A
+    category no product has finds nobody."""
+    known = con.execute("SELECT count(*) FROM category_bits").fetchone()
+    assert known is not None
+    names = [f"Extra {n}" for n in range(65 - int(known[0]))]
+    for name in names:
+        con.execute(
+            "INSERT INTO products (name, category, price) VALUES ($name, $name, 1)",
+            {"name": name},
+        )
+    facts.assign_category_bits(con)
+    (last,) = con.execute("SELECT category FROM category_bits WHERE bit = 64").fetchone()  # type: ignore[misc]
+    (product,) = con.execute("SELECT id FROM products WHERE category = $c", {"c": last}).fetchone()  # type: ignore[misc]
+    item = OrderItemCreate(product_id=int(product), quantity=1, unit_price=Decimal(1))
+    writes.add_order(con, 1, OrderCreate(ordered_at=NOW - timedelta(days=1), items=[item]))
+    f = CustomerFilter(categories=(last,))
+    bits = queries.set_bits(con, f, NOW)
+    assert bits["categories"].mask is None
+    assert _segment(con, f, bits) == {1} == _bought(con, "category", [last])
+    nothing = CustomerFilter(categories=("No product has this",))
+    bits = queries.set_bits(con, nothing, NOW)
+    assert bits["categories"].mask == 0
+    assert _segment(con, nothing, bits) == set()
 
 
 def test_in_and_not_in_a_campaign(con: Con) -> None:
