@@ -461,6 +461,37 @@ def test_a_new_campaign_without_name_or_with_a_bad_template_is_refused(dbc: Any)
     assert not _toasts(at)
 
 
+def test_cancel_closes_the_campaign_dialog_and_adds_nothing(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    sends, campaigns = (
+        _count(dbc, "campaign_sends", cid),
+        _one(dbc, "SELECT count(*) FROM campaigns"),
+    )
+    at = _click(_open(cid), "open_campaign")
+    assert at.button(key="campaign_add").disabled  # nothing chosen yet
+    campaign_id = _one(
+        dbc,
+        "SELECT min(id) FROM campaigns WHERE id NOT IN"
+        " (SELECT campaign_id FROM campaign_sends WHERE customer_id = ?)",
+        [cid],
+    )
+    at.selectbox(key=actions.CAMPAIGN_PICK).set_value(campaign_id).run()
+    assert not at.button(key="campaign_add").disabled  # it could have been added
+    _click(at, "dialog_cancel")
+    assert dialogs.STATE not in at.session_state
+    assert _dialogs_drawn(at) == []
+    # A new campaign typed in, then Cancel: no campaign is created.
+    at = _click(at, "open_campaign")
+    at.segmented_control(key=actions.CAMPAIGN_MODE).set_value(actions.NEW).run()
+    at.text_input(key=actions.NEW_NAME).input("Never made")
+    at.button(key="dialog_cancel").click().run()
+    assert dialogs.STATE not in at.session_state
+    assert _dialogs_drawn(at) == []
+    assert not _toasts(at)
+    assert _count(dbc, "campaign_sends", cid) == sends
+    assert _one(dbc, "SELECT count(*) FROM campaigns") == campaigns
+
+
 # --- Picture -------------------------------------------------------------------------
 
 
@@ -488,6 +519,19 @@ def test_upload_a_picture_then_remove_it(dbc: Any) -> None:
     _click(at, "avatar_remove")
     assert f"Picture removed; {customer.name} shows initials again." in _toasts(at)
     assert _one(dbc, "SELECT avatar FROM customers WHERE id = ?", [cid]) is None
+
+
+def test_cancel_closes_the_picture_dialog_and_keeps_the_old_picture(dbc: Any) -> None:
+    cid = _busy_customer(dbc)
+    before = _one(dbc, "SELECT avatar FROM customers WHERE id = ?", [cid])
+    at = _click(_open(cid), "open_picture")
+    at.file_uploader(key=actions.UPLOAD).set_value(("me.png", _png(), "image/png")).run()
+    assert not at.button(key="avatar_save").disabled  # it could have been saved
+    _click(at, "dialog_cancel")
+    assert dialogs.STATE not in at.session_state
+    assert _dialogs_drawn(at) == []
+    assert not _toasts(at)
+    assert _one(dbc, "SELECT avatar FROM customers WHERE id = ?", [cid]) == before
 
 
 # --- Edit and delete (the shared dialogs) --------------------------------------------

@@ -345,12 +345,13 @@ def _campaign_form(customer: Customer) -> None:
             # A date and a count of sends (``_campaign_choices``): never the name.
             st.caption(f"Created {choices[int(picked)][1]}")
             refused = _refused(customer, known.get(int(picked), ("", "Push"))[1])
-        if st.button(
+        # Cancel closes the dialog, as every other dialog's does.
+        if dialogs.confirm_buttons(
             "Add to campaign",
-            type="primary",
+            ":material/campaign:",
             key="campaign_add",
             disabled=picked is None or refused is not None,
-            help=refused,
+            why_not=refused if picked is not None else "Choose a campaign first.",
         ):
             assert picked is not None
             try:
@@ -381,7 +382,7 @@ def _campaign_form(customer: Customer) -> None:
             placeholder="Optional: the message every customer in the campaign gets",
             help=f"Optional. Merge fields: {templates.FIELD_LIST}.",
         )
-        submitted = st.form_submit_button("Create and add", type="primary", key="campaign_create")
+        submitted = dialogs.form_buttons("Create and add", ":material/add:", key="campaign_create")
     if submitted:
         try:
             sentence = add_to_new_campaign(con, customer, name, channel or "Email", template)
@@ -441,13 +442,18 @@ def _picture_form(customer: Customer) -> None:
         with face.container():
             st.html(avatar_html(replace(customer, avatar=new[0], avatar_type=new[1]), large=True))
             st.caption("Preview: the picture as it will be saved. Save to keep it.")
-    with st.container(horizontal=True):
-        save = st.button("Save picture", type="primary", disabled=new is None, key="avatar_save")
-        remove = (
-            st.button("Remove picture", key="avatar_remove", icon=":material/delete:")
-            if customer.avatar
-            else False
-        )
+    remove = (
+        st.button("Remove picture", key="avatar_remove", icon=":material/delete:", type="tertiary")
+        if customer.avatar
+        else False
+    )
+    save = dialogs.confirm_buttons(
+        "Save picture",
+        ":material/check:",
+        key="avatar_save",
+        disabled=new is None,
+        why_not="Upload a picture first." if new is None else None,
+    )
     con = connection()
     if save and new is not None:
         try:

@@ -325,9 +325,11 @@ def _cancel_or(
     return chosen
 
 
-def form_buttons(label: str, icon: str = ":material/check:", *, disabled: bool = False) -> bool:
+def form_buttons(
+    label: str, icon: str = ":material/check:", *, key: str = "dialog_save", disabled: bool = False
+) -> bool:
     """A form's Cancel (closes the dialog) and its primary submit ``label``; True when submitted."""
-    return _cancel_or(st.form_submit_button, label, "dialog_save", icon, disabled)
+    return _cancel_or(st.form_submit_button, label, key, icon, disabled)
 
 
 def confirm_buttons(
