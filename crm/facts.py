@@ -83,7 +83,7 @@ _MASK_OF_ONE = f"""
     )
     WHERE id = $id
 """  # noqa: S608 - module constants
-# Many customers' masks from their pairs: {which} picks them.
+# Many customers' masks from their pairs: everyone's, or those listed in rescore_ids.
 _MASKS_OF = f"""
     UPDATE customers SET category_mask = coalesce(m.mask, 0)
     FROM (

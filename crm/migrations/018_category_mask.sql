@@ -5,7 +5,8 @@
 -- segment's ids with the ~7 M (customer, category) pairs at a million
 -- customers (25-45 ms per panel, see crm.insights.profile).
 --
--- Each category gets a bit for good, in the order first seen; bits 0-63 fit
+-- Each category gets a bit for good, when its first product is written (in
+-- alphabetical order among those written together); bits 0-63 fit
 -- the mask. A category without a bit below 64 makes crm.insights read the
 -- pairs as before.
 CREATE TABLE category_bits (
