@@ -140,6 +140,23 @@ LEFT JOIN (
 WHERE c.category_mask IS DISTINCT FROM coalesce(m.mask, 0)
 """
 
+# Each customer's orders per month (migration 019) against their orders.
+_CUSTOMER_MONTHS_SQL = """
+WITH expected AS (
+    SELECT customer_id, CAST(year(ordered_at) * 12 + month(ordered_at) - 1 AS SMALLINT)
+               AS month_index,
+           sum(amount) AS amount, count(*) AS orders
+    FROM orders GROUP BY ALL
+), differ AS (
+    SELECT coalesce(e.customer_id, m.customer_id) AS id
+    FROM expected AS e
+    FULL JOIN customer_months AS m
+           ON m.customer_id = e.customer_id AND m.month_index = e.month_index
+    WHERE e.amount IS DISTINCT FROM m.amount OR e.orders IS DISTINCT FROM m.orders
+)
+SELECT count(DISTINCT id), (list(DISTINCT id ORDER BY id))[1:$shown] FROM differ
+"""
+
 _DUPLICATE_EMAILS_SQL = """
 SELECT count(*), (list(email_key ORDER BY email_key))[1:$shown]
 FROM (SELECT email_key FROM customers GROUP BY email_key HAVING count(*) > 1)
@@ -274,6 +291,13 @@ def database_problems(con: Con) -> list[str]:
             f"The categories stored on the row of {_many(count, 'customer', 'customers')}"
             f" differ from the categories they bought, so the Insights panel would miscount"
             f" them (customer ids {_examples(ids, count)})."
+        )
+    count, ids = cur.execute(_CUSTOMER_MONTHS_SQL, shown).fetchone() or (0, [])
+    if count:
+        problems.append(
+            f"The spending per month stored for {_many(count, 'customer', 'customers')}"
+            f" differs from their orders, so the Insights panel's revenue by month would be"
+            f" wrong (customer ids {_examples(ids, count)})."
         )
     count, keys = cur.execute(_DUPLICATE_EMAILS_SQL, shown).fetchone() or (0, [])
     if count:

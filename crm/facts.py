@@ -2,7 +2,8 @@
 
 What each customer bought (``customer_products``, ``customer_categories``,
 with the last time, and the categories again as bits of the customer row's
-``category_mask``, migration 018) and how they take the campaigns (``delivered_sends``,
+``category_mask``, migration 018), what they spent per month
+(``customer_months``, migration 019) and how they take the campaigns (``delivered_sends``,
 ``opened_sends``, ``last_engaged_at`` on the customer row). ``crm.writes``
 calls ``refresh_purchases`` for the products concerned inside the
 transaction that changes a customer's orders (or deletes the customer), so
@@ -105,6 +106,32 @@ _MASKS_OF_LISTED = _MASKS_OF.format(
     where_customers="WHERE c.id IN (SELECT id FROM rescore_ids)",
 )
 
+# Each customer's orders per month (migration 019), from their orders: one
+# customer's (index lookups on orders.customer_id; the DELETE finds their rows
+# by the zone maps, the table being sorted by customer), everyone's (sorted so),
+# or those listed in rescore_ids.
+_MONTH_ROWS = """
+    INSERT INTO customer_months
+    SELECT customer_id, CAST(year(ordered_at) * 12 + month(ordered_at) - 1 AS SMALLINT),
+           CAST(sum(amount) AS DECIMAL(14, 2)), CAST(count(*) AS INTEGER)
+    FROM orders
+    WHERE {which}
+    GROUP BY ALL
+    ORDER BY 1, 2
+"""
+_MONTHS_OF_ONE = (
+    "DELETE FROM customer_months WHERE customer_id = $id",
+    _MONTH_ROWS.format(which="customer_id = $id"),
+)
+_MONTHS_OF_EVERYONE = (
+    "DELETE FROM customer_months",
+    _MONTH_ROWS.format(which="true"),
+)
+_MONTHS_OF_LISTED = (
+    "DELETE FROM customer_months WHERE customer_id IN (SELECT id FROM rescore_ids)",
+    _MONTH_ROWS.format(which="customer_id IN (SELECT id FROM rescore_ids)"),
+)
+
 # Everyone at once (the seeder), as migration 006 backfills them: pairs
 # sorted by product and by category so a filter reads only that one's row
 # groups. At 1M customers the migration took 27 s.
@@ -182,6 +209,14 @@ def refresh_purchases(cur: Con, customer_id: int, products: Collection[int]) -> 
         cur.execute(_MASK_OF_ONE, {"id": customer_id})
 
 
+def refresh_months(cur: Con, customer_id: int) -> None:
+    """The customer's orders per month, from their orders as they are now, in the
+    caller's transaction: call after any of their orders was added, changed or
+    deleted, or the customer deleted."""
+    for sql in _MONTHS_OF_ONE:
+        cur.execute(sql, {"id": customer_id})
+
+
 def assign_category_bits(cur: Con) -> None:
     """Give every product category without a bit of ``category_mask`` the next one, in
     the caller's transaction: call after writing products (the seeder, an import)."""
@@ -197,6 +232,8 @@ def fill_all(cur: Con) -> None:
     for sql in _FILL_ALL:
         cur.execute(sql)
     cur.execute(_MASKS_OF_EVERYONE)
+    for sql in _MONTHS_OF_EVERYONE:
+        cur.execute(sql)
     campaign_facts.fill_all(cur)
 
 
@@ -249,3 +286,5 @@ def refresh_listed(cur: Con) -> None:
     for sql in _LISTED:
         cur.execute(sql)
     cur.execute(_MASKS_OF_LISTED)
+    for sql in _MONTHS_OF_LISTED:
+        cur.execute(sql)

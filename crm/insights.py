@@ -7,8 +7,9 @@ customer-row questions together, the categories bought among them
 (``profile``: see there why), and revenue by month (``revenue_by_month``);
 the history of how it came to this follows.
 
-Revenue by month reads the orders table (10 M rows at a million customers)
-and is the costliest: grouping by a ``year * 12 + month`` key took 75-82 ms
+Revenue by month read the orders table (10 M rows at a million customers;
+since session 8 the 7.6 M rows of each customer's orders per month) and is
+the costliest: grouping by a ``year * 12 + month`` key took 75-82 ms
 where ``date_trunc('month', ...)`` took 265-280 ms. The categories come from
 the per-customer facts of migration 006 (``customer_categories``, ~7 M rows),
 not the 23.5 M order lines (160-170 ms). For everyone neither joins the
@@ -55,6 +56,11 @@ a country 123 -> 99-104, a search 104-106 -> 84-86, a spending range 143-149
 -> 111, an RFM group 105-108 -> 83-86, the Coffee buyers 141-147 -> 127-129,
 visited in 30 days 136-140 -> 112-115. The pairs are still read
 (``top_categories``) when a category has no bit in the mask (a 65th).
+And revenue by month reads each customer's orders per month (migration 019,
+``_MONTHS``) instead of the orders: interleaved, 2 rounds of 10, a country
+89-90 -> 74-77 ms, a search 76 -> 63-65, a spending range 96-104 -> 80-82,
+an RFM group 73-75 -> 59-63, visited in 30 days 97-107 -> 87-95; the Coffee
+buyers, whose profile is most of their panel, 99-106 -> 97-105.
 """
 
 from __future__ import annotations
@@ -326,24 +332,21 @@ def first_month(today: date, months: int = MONTHS) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-# Orders since $first_month by day, then the days by month (year * 12 + month
-# - 1): a timestamp's day is one division, its year and month a calendar
-# computation, so grouping the 10 M orders of a million customers by day
-# first took 1,080-1,410 ms against 1,490-1,820 ms by month directly (the
-# Coffee buyers' months, a machine at load 18, interleaved: ~22 % less). For
-# everyone the orders are not matched to the customers at all; for a segment,
-# by id. (Not $since: the segment's predicate binds that name to its
-# last-visit bound.)
+# Amount and orders by month index (year * 12 + month - 1) since $first_index,
+# from each customer's orders per month (migration 019, kept by crm.facts in
+# the transaction of every order write): 7.6 M rows at a million customers
+# where the orders are 10.6 M, already grouped. For the orders themselves,
+# grouped by day first then by month (a day is one division, a month a
+# calendar computation), a segment's months took 45-120 ms at 1M; from these
+# rows 20-25 % less (interleaved, 2 rounds of 9: the United States 65-71
+# against 85-92 ms, the Coffee buyers 88 against 115-120). For everyone the
+# rows are not matched to the customers at all; for a segment, by id. (Not
+# $since: the segment's predicate binds that name to its last-visit bound.)
 _MONTHS = """
-    WITH days AS (
-        SELECT CAST(o.ordered_at AS DATE) AS day, sum(o.amount) AS amount, count(*) AS orders
-        FROM orders AS o {segment}
-        WHERE o.ordered_at >= $first_month
-        GROUP BY day
-    )
-    SELECT year(day) * 12 + month(day) - 1 AS month_index, sum(amount), sum(orders)
-    FROM days
-    GROUP BY month_index
+    SELECT m.month_index, sum(m.amount), sum(m.orders)
+    FROM customer_months AS m {segment}
+    WHERE m.month_index >= $first_index
+    GROUP BY m.month_index
 """
 _MONTHS_OF_EVERYONE = _MONTHS.format(segment="")
 MONTH_COLUMNS = {"month": "datetime64[us]", "amount": "float64", "orders": "int64"}
@@ -360,6 +363,7 @@ def _month_rows(
     """Amount and orders by month index of the segment (of everyone when ``f`` is
     not filtered; of the customers outside it with ``outside``)."""
     first = first_month(now.date())
+    first_index = first.year * 12 + first.month - 1
     if segments.is_filtered(f):
         where, params = queries.segment_where(f, now, bits)
         if outside:  # a customer whose predicate is NULL is outside too
@@ -368,10 +372,10 @@ def _month_rows(
             )
         else:
             segment = f"JOIN (SELECT id FROM customers WHERE {where}) AS segment"  # noqa: S608
-        sql = _MONTHS.format(segment=segment + " ON segment.id = o.customer_id")
-        rows = con.cursor().execute(sql, {**params, "first_month": first}).fetchall()
+        sql = _MONTHS.format(segment=segment + " ON segment.id = m.customer_id")
+        rows = con.cursor().execute(sql, {**params, "first_index": first_index}).fetchall()
     else:
-        rows = con.cursor().execute(_MONTHS_OF_EVERYONE, {"first_month": first}).fetchall()
+        rows = con.cursor().execute(_MONTHS_OF_EVERYONE, {"first_index": first_index}).fetchall()
     return {int(index): (Decimal(amount), int(n)) for index, amount, n in rows}
 
 

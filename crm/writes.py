@@ -233,6 +233,7 @@ def delete_customer(
             cur.execute(sql, [customer_id])
         cur.execute("DELETE FROM customers WHERE id = $id", {"id": customer_id})
         facts.refresh_purchases(cur, customer_id, bought)
+        facts.refresh_months(cur, customer_id)
 
 
 def set_avatar(
@@ -487,6 +488,7 @@ def add_order(con: Con, customer_id: int, data: OrderCreate, *, by: str | None =
         )
         _refresh_figures(cur, customer_id)
         facts.refresh_purchases(cur, customer_id, {i.product_id for i in data.items})
+        facts.refresh_months(cur, customer_id)
     return order_id
 
 
@@ -515,6 +517,7 @@ def update_order(con: Con, order_id: int, data: OrderCreate, *, by: str | None =
         )
         _refresh_figures(cur, customer_id)
         facts.refresh_purchases(cur, customer_id, changed)
+        facts.refresh_months(cur, customer_id)
 
 
 def delete_order(con: Con, order_id: int) -> None:
@@ -527,6 +530,7 @@ def delete_order(con: Con, order_id: int) -> None:
         cur.execute("DELETE FROM orders WHERE id = ?", [order_id])
         _refresh_figures(cur, customer_id)
         facts.refresh_purchases(cur, customer_id, bought)
+        facts.refresh_months(cur, customer_id)
 
 
 def record_visit(con: Con, customer_id: int, visited_at: datetime, channel: str = "web") -> int:

@@ -62,6 +62,38 @@ def test_a_wrong_category_mask_is_named(con: duckdb.DuckDBPyConnection) -> None:
     assert problem.endswith(f"(customer ids {first}, {second})."), problem
 
 
+def test_wrong_spending_per_month_is_named(con: duckdb.DuckDBPyConnection) -> None:
+    # One customer's month loses a cent; another's month is gone; a third gains one.
+    rows = con.execute(
+        "SELECT customer_id, month_index FROM customer_months ORDER BY customer_id LIMIT 2"
+    ).fetchall()
+    changed, gone = (
+        rows[0],
+        con.execute(
+            "SELECT customer_id, month_index FROM customer_months WHERE customer_id > $c"
+            " ORDER BY customer_id LIMIT 1",
+            {"c": rows[0][0]},
+        ).fetchone(),
+    )
+    assert gone is not None
+    idle = con.execute("SELECT min(id) FROM customers WHERE order_count = 0").fetchone()
+    assert idle is not None
+    con.execute(
+        "UPDATE customer_months SET amount = amount - 0.01"
+        " WHERE customer_id = $c AND month_index = $m",
+        {"c": changed[0], "m": changed[1]},
+    )
+    con.execute(
+        "DELETE FROM customer_months WHERE customer_id = $c AND month_index = $m",
+        {"c": gone[0], "m": gone[1]},
+    )
+    con.execute("INSERT INTO customer_months VALUES ($c, 24300, 5, 1)", {"c": idle[0]})
+    (problem,) = checks.database_problems(con)
+    ids = ", ".join(str(i) for i in sorted({int(changed[0]), int(gone[0]), int(idle[0])}))
+    assert problem.startswith("The spending per month stored for 3 customers differs"), problem
+    assert problem.endswith(f"(customer ids {ids})."), problem
+
+
 def test_an_order_whose_amount_is_not_its_items_sum(con: duckdb.DuckDBPyConnection) -> None:
     order = _one(con, "SELECT min(id) FROM orders")
     customer = _one(con, f"SELECT customer_id FROM orders WHERE id = {order}")
@@ -71,6 +103,12 @@ def test_an_order_whose_amount_is_not_its_items_sum(con: duckdb.DuckDBPyConnecti
         cur.execute(
             "UPDATE customers SET total_spending = total_spending + 5 WHERE id = $id",
             {"id": customer},
+        )
+        cur.execute(
+            "UPDATE customer_months SET amount = amount + 5 WHERE customer_id = $id"
+            " AND month_index = (SELECT CAST(year(ordered_at) * 12 + month(ordered_at) - 1"
+            " AS SMALLINT) FROM orders WHERE id = $order)",
+            {"id": customer, "order": order},
         )
     assert checks.database_problems(con) == [
         f"The amount of 1 order differs from the sum of their items (order ids {order})."

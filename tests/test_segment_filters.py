@@ -234,7 +234,9 @@ def _order(when: datetime, product_id: int) -> OrderCreate:
     )
 
 
-Facts = tuple[set[tuple[object, ...]], set[tuple[object, ...]], dict[int, int]]
+Facts = tuple[
+    set[tuple[object, ...]], set[tuple[object, ...]], dict[int, int], set[tuple[object, ...]]
+]
 
 
 def _facts_from_raw(con: Con) -> Facts:
@@ -249,10 +251,19 @@ def _facts_from_raw(con: Con) -> Facts:
     masks = dict.fromkeys(raw.everyone, 0)
     for (customer, category), _ in categories.items():
         masks[int(customer)] |= 1 << bit_of[category]
+    # Each customer's orders per month (month index year * 12 + month - 1).
+    orders = raw.orders.assign(
+        month=raw.orders["ordered_at"].dt.year * 12 + raw.orders["ordered_at"].dt.month - 1
+    )
+    months = orders.groupby(["customer_id", "month"])["amount"].agg(["sum", "count"])
     return (
         {(int(c), int(p), t.to_pydatetime()) for (c, p), t in products.items()},
         {(int(c), str(k), t.to_pydatetime()) for (c, k), t in categories.items()},
         masks,
+        {
+            (int(c), int(m), Decimal(str(round(a, 2))), int(n))
+            for (c, m), (a, n) in months.iterrows()
+        },
     )
 
 
@@ -261,6 +272,7 @@ def _stored_facts(con: Con) -> Facts:
         set(con.execute("SELECT * FROM customer_products").fetchall()),
         set(con.execute("SELECT * FROM customer_categories").fetchall()),
         dict(con.execute("SELECT id, category_mask FROM customers").fetchall()),
+        set(con.execute("SELECT * FROM customer_months").fetchall()),
     )
 
 
@@ -342,6 +354,14 @@ def test_migration_006_backfills_what_the_seeder_fills(con: Con) -> None:
     sql = next(sql for version, _, sql in db.migrations() if version == 6)
     con.execute(sql)
     assert (_stored_facts(con), _stored_engagement(con)) == seeded
+
+
+def test_migration_019_gives_the_months_the_seeder_gives(con: Con) -> None:
+    seeded = _stored_facts(con)
+    con.execute("DROP TABLE customer_months")
+    sql = next(sql for version, _, sql in db.migrations() if version == 19)
+    con.execute(sql)
+    assert _stored_facts(con) == seeded
 
 
 def test_migration_018_gives_the_masks_the_seeder_gives(con: Con) -> None:
