@@ -157,6 +157,28 @@ WITH expected AS (
 SELECT count(DISTINCT id), (list(DISTINCT id ORDER BY id))[1:$shown] FROM differ
 """
 
+# Facts stored with each customer that are derived from other rows: the
+# statement counting (and naming) the customers whose fact is wrong, and the
+# sentence saying so ({customers}: "3 customers"; {ids}: the first few).
+_DERIVED_FACTS = (
+    (
+        _SEARCH_SIGNATURES_SQL,
+        "The search signature of {customers} differs from their name and email, so"
+        " searches would miss them (customer ids {ids}); saving each of them again writes"
+        " it afresh.",
+    ),
+    (
+        _CATEGORY_MASKS_SQL,
+        "The categories stored on the row of {customers} differ from the categories they"
+        " bought, so the Insights panel would miscount them (customer ids {ids}).",
+    ),
+    (
+        _CUSTOMER_MONTHS_SQL,
+        "The spending per month stored for {customers} differs from their orders, so the"
+        " Insights panel's revenue by month would be wrong (customer ids {ids}).",
+    ),
+)
+
 _DUPLICATE_EMAILS_SQL = """
 SELECT count(*), (list(email_key ORDER BY email_key))[1:$shown]
 FROM (SELECT email_key FROM customers GROUP BY email_key HAVING count(*) > 1)
@@ -278,27 +300,11 @@ def database_problems(con: Con) -> list[str]:
             problems.append(
                 f"{parent} not found for {_many(count, one, many)} (ids {_examples(ids, count)})."
             )
-    count, ids = cur.execute(_SEARCH_SIGNATURES_SQL, shown).fetchone() or (0, [])
-    if count:
-        problems.append(
-            f"The search signature of {_many(count, 'customer', 'customers')} differs from"
-            f" their name and email, so searches would miss them (customer ids"
-            f" {_examples(ids, count)}); saving each of them again writes it afresh."
-        )
-    count, ids = cur.execute(_CATEGORY_MASKS_SQL, shown).fetchone() or (0, [])
-    if count:
-        problems.append(
-            f"The categories stored on the row of {_many(count, 'customer', 'customers')}"
-            f" differ from the categories they bought, so the Insights panel would miscount"
-            f" them (customer ids {_examples(ids, count)})."
-        )
-    count, ids = cur.execute(_CUSTOMER_MONTHS_SQL, shown).fetchone() or (0, [])
-    if count:
-        problems.append(
-            f"The spending per month stored for {_many(count, 'customer', 'customers')}"
-            f" differs from their orders, so the Insights panel's revenue by month would be"
-            f" wrong (customer ids {_examples(ids, count)})."
-        )
+    for sql, sentence in _DERIVED_FACTS:
+        count, ids = cur.execute(sql, shown).fetchone() or (0, [])
+        if count:
+            customers = _many(count, "customer", "customers")
+            problems.append(sentence.format(customers=customers, ids=_examples(ids, count)))
     count, keys = cur.execute(_DUPLICATE_EMAILS_SQL, shown).fetchone() or (0, [])
     if count:
         problems.append(
