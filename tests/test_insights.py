@@ -167,11 +167,45 @@ def test_every_figure_matches_brute_force(
         # Customers with orders whose predicate is NULL (never engaged) are left out.
         assert len(set(raw["orders"]["customer_id"]) - ids) > 0
     _assert_matches_brute_force(con, raw, f, ids)
-    # Told the segment's count, a segment of most customers reads its months and
-    # categories as everyone's less the outside's: the same figures.
-    everyone = insights.profile(con, CustomerFilter(), NOW)
+    # Told the segment's count, a segment of most customers reads its profile, months
+    # and categories as everyone's less the outside's: the same figures.
+    everyone = insights.profile(con, CustomerFilter(), NOW, names=insights.category_names(con))
     told = insights.insights(con, f, NOW, everyone=everyone, customers=len(ids))
     _assert_matches_brute_force(con, raw, f, ids, told)
+
+
+def test_most_customers_by_spending_read_as_everyone_less_the_rest(
+    con: Con, raw: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Segments of most customers without the top spenders: their spending bands may
+    need to be narrower than everyone's (then the segment's rows are counted again,
+    directly) or not (everyone's counts less the rest's). Both happen here, and the
+    figures are brute force's either way."""
+    spent = raw["orders"].groupby("customer_id")["amount"].sum().astype(float)
+    spent = spent.reindex(raw["customers"]["id"], fill_value=0.0)
+    counted: list[int | None] = []
+    real = insights._counts
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        counted.append(kwargs.get("fixed_step"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(insights, "_counts", spy)
+    everyone = insights.profile(con, CustomerFilter(), NOW, names=insights.category_names(con))
+    assert everyone.counts is not None
+    ways = set()
+    for share in (0.6, 0.9, 0.999):
+        cut = float(spent.quantile(share))
+        ids = {int(i) for i, amount in spent.items() if amount <= cut}
+        assert len(raw["customers"]) / 2 < len(ids) < len(raw["customers"])
+        counted.clear()
+        f = CustomerFilter(max_spending=cut)
+        got = insights.insights(con, f, NOW, everyone=everyone, customers=len(ids))
+        # The rest's counts in everyone's bands, then maybe the segment's own.
+        assert counted[0] == everyone.counts.step
+        ways.add(len(counted))
+        _assert_matches_brute_force(con, raw, f, ids, got)
+    assert ways == {1, 2}
 
 
 def _assert_matches_brute_force(
