@@ -154,23 +154,13 @@ class Profile:
     counts: Counts | None = field(default=None, repr=False, compare=False)
 
 
-# Each category's name by its bit of ``customers.category_mask`` (migration 018).
-_CATEGORY_BITS = """
-    SELECT p.category, b.bit
-    FROM (SELECT DISTINCT category FROM products) AS p
-    LEFT JOIN category_bits AS b USING (category)
-"""
-
-
 def category_names(con: Con) -> dict[int, str] | None:
     """Each category's name by its bit of the customers' ``category_mask``; None when a
     category has no bit in the mask (a 65th category), so the masks cannot count it."""
-    found = {}
-    for name, bit in con.cursor().execute(_CATEGORY_BITS).fetchall():
-        if bit is None or not 0 <= int(bit) < 64:
-            return None
-        found[int(bit)] = str(name)
-    return found
+    bits = queries.category_bits(con)
+    if any(bit is None for bit in bits.values()):
+        return None
+    return {bit: name for name, bit in bits.items() if bit is not None}
 
 
 def _categories_of_masks(rows: list[tuple[Any, ...]], names: dict[int, str]) -> pd.DataFrame:
@@ -501,21 +491,15 @@ def _month_rows(
 
 @dataclass(frozen=True)
 class EveryoneOrders:
-    """All customers' orders by month (index: ``_month_rows``) and customers by every
-    category bought: what a big segment's are computed from (``insights``)."""
+    """All customers' orders by month (index: ``_month_rows``): what a big segment's
+    are computed from (``insights``)."""
 
     months: dict[int, tuple[Decimal, int]]
-    categories: dict[str, int]
 
 
-@slots.scan
 def everyone_orders(con: Con, now: datetime) -> EveryoneOrders:
-    """All customers' months and category counts (the app caches them until a write)."""
-    rows = con.cursor().execute(_ALL_CATEGORIES_OF + "GROUP BY name").fetchall()
-    return EveryoneOrders(
-        months=_month_rows(con, CustomerFilter(), now, None),
-        categories={str(name): int(n) for name, n in rows},
-    )
+    """All customers' months (the app caches them until a write)."""
+    return EveryoneOrders(months=_month_rows(con, CustomerFilter(), now, None))
 
 
 def revenue_by_month(
@@ -552,7 +536,6 @@ def _as_float(month: tuple[Decimal, int] | None) -> tuple[float, int]:
     return (0.0, 0) if month is None else (float(month[0]), month[1])
 
 
-_ALL_CATEGORIES_OF = "SELECT category AS name, count(*) AS customers FROM customer_categories "
 # Customers per category bought, from the per-customer facts (migration 006)
 # rather than the 23.5 M order lines.
 _CATEGORIES_OF_EVERYONE = """
@@ -571,26 +554,11 @@ def top_categories(
     now: datetime,
     limit: int = TOP_CATEGORIES,
     bits: queries.SetBitmaps | None = None,
-    everyone: EveryoneOrders | None = None,
 ) -> pd.DataFrame:
     """The categories the most of the segment's customers bought (``name``,
     ``customers`` who bought it), most first, then by name, from the (customer,
-    category) pairs: when the masks cannot say (``category_names``). With
-    ``everyone`` they are everyone's counts less those of the customers outside
-    the segment."""
-    if everyone is not None and segments.is_filtered(f):
-        where, params = queries.segment_where(f, now, bits)
-        sql = f"""
-            SELECT bought.category, count(*)
-            FROM customer_categories AS bought
-            JOIN (SELECT id FROM customers WHERE NOT coalesce(({where}), false)) AS rest
-              ON rest.id = bought.customer_id
-            GROUP BY bought.category
-        """  # noqa: S608 - the overview's predicate
-        rest = {str(name): int(n) for name, n in con.cursor().execute(sql, params).fetchall()}
-        counts = [(name, n - rest.get(name, 0)) for name, n in everyone.categories.items()]
-        kept = sorted((row for row in counts if row[1] > 0), key=lambda row: (-row[1], row[0]))
-        return typed_frame(kept[:limit], CATEGORY_COLUMNS)
+    category) pairs: only when the masks cannot say (``category_names``: a 65th
+    category), so a big segment is not read as everyone less the rest here."""
     if segments.is_filtered(f):
         where, params = queries.segment_where(f, now, bits)
         sql = f"""
@@ -641,9 +609,9 @@ def insights(
     bits = queries.set_bits(con, f, now) if segments.is_filtered(f) else None
     names = category_names(con)
     # ``customers``: the segment's count when the caller knows it (the overview's);
-    # a segment of more than half of everyone then reads its months (and
-    # categories) as everyone's (``orders_of_everyone``, cached by the app) less
-    # the outside's.
+    # a segment of more than half of everyone then reads its months and profile
+    # as everyone's (``orders_of_everyone`` and ``everyone``, cached by the app)
+    # less the outside's.
     big = (
         segments.is_filtered(f)
         and customers is not None
@@ -655,7 +623,7 @@ def insights(
     categories = (
         None
         if names is not None
-        else _POOL.submit(top_categories, con, f, now, TOP_CATEGORIES, bits, base)
+        else _POOL.submit(top_categories, con, f, now, TOP_CATEGORIES, bits)
     )
     if segments.is_filtered(f):
         counted = None if everyone is None else everyone.counts

@@ -342,8 +342,9 @@ def _campaign_form(customer: Customer) -> None:
         refused = None
         if picked is not None:
             # The options are cut short on a phone: the chosen one's facts in full.
-            # A date and a count of sends (``_campaign_choices``): never the name.
-            st.caption(f"Created {choices[int(picked)][1]}")
+            # A date and a count of sends (``_campaign_choices``), escaped all the same
+            # so the caption never depends on what that label holds.
+            st.caption(f"Created {escape_markdown(choices[int(picked)][1])}")
             refused = _refused(customer, known.get(int(picked), ("", "Push"))[1])
         # Cancel closes the dialog, as every other dialog's does.
         if dialogs.confirm_buttons(

@@ -75,7 +75,7 @@ def _insights(
 ) -> data.Insights:
     everyone = _everyone(path, writes, today)
     # A segment of most customers is read as everyone's less the rest: everyone's
-    # months and categories are then cached too (``crm.insights.insights``).
+    # months are then cached too (``crm.insights.insights``).
     big = segments.is_filtered(segment) and 2 * customers > everyone.headline.customers
     return data.insights(
         connection(),
